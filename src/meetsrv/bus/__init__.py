@@ -1,0 +1,53 @@
+"""The bus: publish/subscribe and short-lived shared state, in-process or across processes (Redis).
+
+Chat messages reach sockets only through the bus, even in a single process, so one process and
+ten behave the same. The ephemeral store holds what may expire (SMS codes, attempt counters,
+marking lists); expiry is computed from the injected clock so tests drive it with task.Clock.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class IBus(Interface):
+    def publish(channel: str, payload: str):
+        """Deliver payload to every subscriber of channel in every process. Returns a Deferred."""
+
+    def subscribe(channel: str, callback):
+        """Call callback(payload) for each message on channel; returns an ISubscription whose
+        `ready` Deferred fires once messages published from now on will arrive."""
+
+
+class ISubscription(Interface):
+    channel = Attribute("The channel subscribed to.")
+    ready = Attribute("A Deferred that fires when the subscription is live.")
+
+    def cancel():
+        """Stop receiving."""
+
+
+class IEphemeral(Interface):
+    """Shared short-lived values. Every method returns a Deferred."""
+
+    def incr(key: str, ttl: float):
+        """Add one to key (starting a new window of ttl seconds if absent/expired); the new value."""
+
+    def get(key: str):
+        """The value (str) or None when absent or expired."""
+
+    def set(key: str, value: str, ttl: float):
+        """Set key to value for ttl seconds."""
+
+    def set_if_absent(key: str, value: str, ttl: float):
+        """Set key only if absent or expired; True if this call set it."""
+
+    def delete(key: str):
+        """Remove key."""
+
+    def list_push(key: str, value: str):
+        """Append value to the list at key unless it is already there; True if appended."""
+
+    def list_remove(key: str, value: str):
+        """Remove value from the list at key; True if it was there (atomic: one caller wins)."""
+
+    def list_items(key: str):
+        """The list at key, oldest first."""

@@ -1,0 +1,228 @@
+"""The Redis bus and ephemeral store (txredisapi), joining several server processes into one.
+
+txredisapi imports the global reactor at import time, so it is imported only when a Redis bus is
+built. The subscriber connection reconnects by itself; on every (re)connect we subscribe again to
+every channel someone listens on. What is published while Redis is away is lost: clients resume
+from the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from meetsrv.bus import IBus, IEphemeral, ISubscription
+
+log = Logger()
+
+
+@implementer(ISubscription)
+class RedisSubscription:
+    def __init__(self, bus, channel, callback):
+        self.bus = bus
+        self.channel = channel
+        self.callback = callback
+        self.ready = None
+
+    def cancel(self):
+        self.bus._remove(self)
+
+
+def _subscriber_protocol(bus):
+    import txredisapi
+
+    class Subscriber(txredisapi.SubscriberProtocol):
+        def connectionMade(self):
+            d = super().connectionMade()
+            self.whenConnected().addCallback(bus._subscriber_connected)
+            return d
+
+        def connectionLost(self, why):
+            bus._subscriber_lost(self)
+            return super().connectionLost(why)
+
+        def messageReceived(self, pattern, channel, message):
+            bus._deliver(channel, message)
+
+    return Subscriber
+
+
+@implementer(IBus)
+class RedisBus:
+    def __init__(self, host: str, port: int, dbid: int, prefix: str = "meetsrv:"):
+        self.host, self.port, self.dbid, self.prefix = host, port, dbid, prefix
+        self._subs: dict[str, list[RedisSubscription]] = defaultdict(list)
+        self._subscriber = None  # the live subscriber protocol, when connected
+        self._waiting: list[defer.Deferred] = []
+        self._publisher = None
+        self._sub_factory = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> defer.Deferred:
+        import txredisapi
+        from twisted.internet import reactor
+        from twisted.internet.endpoints import TCP4ClientEndpoint
+
+        self._publisher = txredisapi.lazyConnection(self.host, self.port, self.dbid, reconnect=True)
+        factory = txredisapi.SubscriberFactory(isLazy=True)
+        factory.protocol = _subscriber_protocol(self)
+        factory.dbid = self.dbid
+        factory.startConnecting(TCP4ClientEndpoint(reactor, self.host, self.port, timeout=10))
+        self._sub_factory = factory
+        return self._when_subscriber()
+
+    def stop(self) -> defer.Deferred:
+        ds = []
+        if self._sub_factory is not None:
+            ds.append(defer.maybeDeferred(self._sub_factory.disconnect))
+        if self._publisher is not None:
+            ds.append(defer.maybeDeferred(self._publisher.disconnect))
+        return defer.DeferredList(ds, consumeErrors=True)
+
+    @property
+    def redis(self):
+        """The command connection (lazy: commands wait for the connection)."""
+        return self._publisher
+
+    def _when_subscriber(self) -> defer.Deferred:
+        if self._subscriber is not None:
+            return defer.succeed(self._subscriber)
+        d = defer.Deferred()
+        self._waiting.append(d)
+        return d
+
+    def _subscriber_connected(self, proto):
+        self._subscriber = proto
+        channels = [self.prefix + c for c in self._subs]
+        d = proto.subscribe(channels) if channels else defer.succeed(None)
+
+        def wake(_):
+            waiting, self._waiting = self._waiting, []
+            for w in waiting:
+                w.callback(proto)
+
+        d.addBoth(wake)
+
+    def _subscriber_lost(self, proto):
+        if self._subscriber is proto:
+            self._subscriber = None
+            log.warn("Redis subscriber connection lost; it reconnects and resubscribes")
+
+    # -- pub/sub -----------------------------------------------------------------------------
+    def publish(self, channel: str, payload: str) -> defer.Deferred:
+        return self._publisher.publish(self.prefix + channel, payload)
+
+    def subscribe(self, channel: str, callback) -> RedisSubscription:
+        sub = RedisSubscription(self, channel, callback)
+        first = channel not in self._subs
+        self._subs[channel].append(sub)
+        if first:
+            sub.ready = self._when_subscriber().addCallback(
+                lambda proto: proto.subscribe(self.prefix + channel)
+            )
+            sub.ready.addErrback(lambda f: log.failure("subscribe {c} failed", f, c=channel))
+        else:
+            sub.ready = defer.succeed(None)
+        return sub
+
+    def _remove(self, sub) -> None:
+        subs = self._subs.get(sub.channel)
+        if not subs or sub not in subs:
+            return
+        subs.remove(sub)
+        if not subs:
+            del self._subs[sub.channel]
+            if self._subscriber is not None:
+                self._subscriber.unsubscribe(self.prefix + sub.channel).addErrback(lambda f: None)
+
+    def _deliver(self, channel, payload) -> None:
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        if not channel.startswith(self.prefix):
+            return
+        if isinstance(payload, bytes):
+            payload = payload.decode()
+        elif not isinstance(payload, str):
+            payload = str(payload)  # txredisapi turns numeric strings into numbers
+        for sub in tuple(self._subs.get(channel[len(self.prefix):], ())):
+            try:
+                sub.callback(payload)
+            except Exception:
+                log.failure("bus subscriber failed on {channel}", channel=channel)
+
+
+# Values are hashes {v, e}: e is the expiry on the caller's clock (so tests can drive it); a real
+# PEXPIRE a minute past it collects the key.
+_INCR = """
+local now = tonumber(ARGV[1]); local ttl = tonumber(ARGV[2])
+local e = tonumber(redis.call('HGET', KEYS[1], 'e'))
+if e == nil or e <= now then
+  redis.call('HSET', KEYS[1], 'v', 1, 'e', tostring(now + ttl))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000) + 60000)
+  return 1
+end
+return redis.call('HINCRBY', KEYS[1], 'v', 1)
+"""
+_GET = """
+local r = redis.call('HMGET', KEYS[1], 'v', 'e')
+if not r[1] or not r[2] or tonumber(r[2]) <= tonumber(ARGV[1]) then return false end
+return r[1]
+"""
+_SET = """
+local now = tonumber(ARGV[1]); local ttl = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local e = tonumber(redis.call('HGET', KEYS[1], 'e'))
+  if e ~= nil and e > now then return 0 end
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', tostring(now + ttl))
+redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000) + 60000)
+return 1
+"""
+_PUSH = """
+if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+@implementer(IEphemeral)
+class RedisEphemeral:
+    def __init__(self, bus: RedisBus, clock):
+        self.bus = bus
+        self.clock = clock
+
+    def _key(self, key: str) -> str:
+        return self.bus.prefix + "e:" + key
+
+    def _eval(self, script, key, *args):
+        return self.bus.redis.eval(script, [self._key(key)], [str(a) for a in args])
+
+    def incr(self, key, ttl):
+        return self._eval(_INCR, key, repr(float(self.clock.seconds())), ttl).addCallback(int)
+
+    def get(self, key):
+        d = self._eval(_GET, key, repr(float(self.clock.seconds())))
+        return d.addCallback(lambda v: None if v is None else str(v))
+
+    def set(self, key, value, ttl):
+        return self._eval(_SET, key, repr(float(self.clock.seconds())), value, ttl, "0").addCallback(lambda _: None)
+
+    def set_if_absent(self, key, value, ttl):
+        d = self._eval(_SET, key, repr(float(self.clock.seconds())), value, ttl, "1")
+        return d.addCallback(lambda r: int(r) == 1)
+
+    def delete(self, key):
+        return self.bus.redis.delete(self._key(key)).addCallback(lambda _: None)
+
+    def list_push(self, key, value):
+        return self._eval(_PUSH, key, value).addCallback(lambda r: int(r) == 1)
+
+    def list_remove(self, key, value):
+        return self.bus.redis.lrem(self._key(key), 0, str(value)).addCallback(lambda n: int(n) > 0)
+
+    def list_items(self, key):
+        d = self.bus.redis.lrange(self._key(key), 0, -1)
+        return d.addCallback(lambda items: [str(i) if not isinstance(i, bytes) else i.decode() for i in items])

@@ -1,0 +1,70 @@
+"""Rooms: chats whose identity is their member set (the rooms door)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from twisted.internet import defer
+
+from meetsrv.core.accounts import is_unique_violation
+from meetsrv.core.errors import NotFound, UserNotFound
+from meetsrv.store.chats import ChatStore
+from meetsrv.store.users import UserStore
+
+KIND = "room"
+
+
+def member_key(user_ids) -> str:
+    return hashlib.sha256(",".join(str(i) for i in sorted(set(user_ids))).encode()).hexdigest()
+
+
+class RoomNotFound(NotFound):
+    code = "room_not_found"
+
+
+class RoomService:
+    def __init__(self, chats: ChatStore, users: UserStore, clock):
+        self.chats = chats
+        self.users = users
+        self.clock = clock
+
+    @defer.inlineCallbacks
+    def create(self, caller: int, user_ids):
+        """The room whose members are exactly user_ids plus the caller: found, or made."""
+        wanted = set(int(i) for i in user_ids) | {caller}
+        found = yield self.users.get_many(wanted)
+        if len(found) != len(wanted):
+            raise UserNotFound("user not found")
+        key = member_key(wanted)
+        room_id = yield self.chats.by_member_key(KIND, key)
+        if room_id is None:
+            try:
+                room_id = yield self.chats.create(
+                    KIND, sorted(wanted), self.clock.seconds(), owner_id=caller, member_key=key
+                )
+            except Exception as e:
+                if not is_unique_violation(e):
+                    raise
+                room_id = yield self.chats.by_member_key(KIND, key)  # another request made it first
+        return {"id": room_id, "users": found}
+
+    @defer.inlineCallbacks
+    def get(self, caller: int, room_id: int):
+        room = yield self.chats.chat_for_member(room_id, caller)
+        if room is None or room["kind"] != KIND:
+            raise RoomNotFound("room not found")
+        members = yield self.chats.members(room_id)
+        return {"id": room_id, "users": members}
+
+    @defer.inlineCallbacks
+    def list(self, caller: int):
+        rooms = yield self.chats.chats_of(caller, KIND)
+        members = yield self.chats.members_of_chats([r["id"] for r in rooms])
+        return [{"id": r["id"], "users": members[r["id"]]} for r in rooms]
+
+    @defer.inlineCallbacks
+    def check_member(self, caller: int, room_id: int):
+        room = yield self.chats.chat_for_member(room_id, caller)
+        if room is None or room["kind"] != KIND:
+            raise RoomNotFound("room not found")
+        return room

@@ -1,0 +1,48 @@
+"""The rooms chat WebSocket: /v1/rooms/<id>/chat?session_id=. No echo to the sending socket."""
+
+from __future__ import annotations
+
+import json
+
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import defer
+
+from meetsrv.core.chats import chat_channel
+from meetsrv.doors.rooms import shapes
+from meetsrv.ws.protocol import DoorSocket
+
+
+class RoomChatSocket(DoorSocket):
+    @defer.inlineCallbacks
+    def authorize(self, request):
+        door = self.factory.door
+        raw_id = self.route_args.get("room_id", "")
+        user_id = yield door.services.credentials.authenticate(self.query.get("session_id"), ("rooms",))
+        if user_id is None:
+            raise ConnectionDeny(401, "unauthorized")
+        if not raw_id.isdigit() or len(raw_id) > 18:
+            raise ConnectionDeny(422, "room_not_found")
+        room = yield door.services.chats.chat_for_member(int(raw_id), user_id)
+        if room is None or room["kind"] != "room":
+            raise ConnectionDeny(422, "room_not_found")
+        self.user_id = user_id
+        self.room_id = room["id"]
+        # subscribed before the handshake completes, so nothing sent after it is missed
+        yield self.join(chat_channel(self.room_id))
+
+    def received(self, text):
+        try:
+            value = json.loads(text) if text is not None else None
+        except ValueError:
+            value = None
+        if not isinstance(value, dict) or not isinstance(value.get("text"), str) or not value["text"]:
+            self.send_json({"error": {"code": "invalid_json"}})
+            return None
+        room_id = self.room_id
+        return self.factory.door.services.chats.post(
+            room_id,
+            self.user_id,
+            value["text"],
+            lambda m: json.dumps(shapes.message(m, room_id), ensure_ascii=False),
+            exclude=self.conn_id,
+        )

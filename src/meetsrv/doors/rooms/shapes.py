@@ -1,0 +1,26 @@
+"""The rooms door's JSON shapes and errors."""
+
+from meetsrv.core.clock import utc_iso_seconds
+from meetsrv.http.answers import json_answer
+
+
+def error(request, code: str, status: int = 422) -> bytes:
+    return json_answer(request, {"error": {"code": code}}, status)
+
+
+def user(row) -> dict:
+    return {"id": row["id"], "login": row["username"]}
+
+
+def room(value) -> dict:
+    return {"id": value["id"], "users": [user(u) for u in value["users"]]}
+
+
+def message(row, room_id: int) -> dict:
+    return {
+        "id": row["id"],
+        "text": row["text"],
+        "user_id": row["user_id"],
+        "room_id": room_id,
+        "created_at": utc_iso_seconds(row["created"]),
+    }

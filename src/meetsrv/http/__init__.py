@@ -1,0 +1,1 @@
+"""Shared HTTP plumbing: the site (body limit, access log), body parsing, JSON answers."""

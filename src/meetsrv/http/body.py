@@ -1,0 +1,115 @@
+"""Reading request bodies: JSON, url-encoded forms and multipart (with files)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qsl
+
+
+class BodyError(ValueError):
+    """The body could not be read as the content type it claims."""
+
+
+@dataclass
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Body:
+    """A parsed body: `data` is the JSON value or a {name: value | [values]} form; `files` uploads."""
+
+    kind: str  # "json", "form", "multipart", "empty", "other"
+    data: object = None
+    files: dict = field(default_factory=dict)
+
+    def get(self, name, default=None):
+        if isinstance(self.data, dict):
+            return self.data.get(name, default)
+        return default
+
+    def getlist(self, name) -> list:
+        if self.kind in ("form", "multipart") and isinstance(self.data, dict):
+            value = self.data.get(name)
+            if value is None:
+                return []
+            return value if isinstance(value, list) else [value]
+        value = self.get(name)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+
+def content_type(request) -> str:
+    raw = request.getHeader(b"content-type") or b""
+    return raw.decode("latin-1").split(";")[0].strip().lower()
+
+
+def raw_body(request) -> bytes:
+    request.content.seek(0)
+    return request.content.read()
+
+
+def _form_dict(pairs) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            if not isinstance(out[k], list):
+                out[k] = [out[k]]
+            out[k].append(v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_json(raw: bytes):
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BodyError("JSON parse error")
+
+
+def parse_multipart(raw: bytes, header: bytes) -> tuple[dict, dict]:
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + header + b"\r\n\r\n" + raw)
+    if not message.is_multipart():
+        raise BodyError("multipart body expected")
+    pairs, files = [], {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = Upload(filename, part.get_content_type(), payload)
+        else:
+            charset = part.get_content_charset() or "utf-8"
+            pairs.append((name, payload.decode(charset, "replace")))
+    return _form_dict(pairs), files
+
+
+def read_body(request) -> Body:
+    """Parse the request body by its Content-Type. Raises BodyError on a malformed body."""
+    raw = raw_body(request)
+    kind = content_type(request)
+    if kind == "application/json" or (kind.endswith("+json")):
+        if not raw.strip():
+            return Body("empty", None)
+        return Body("json", parse_json(raw))
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BodyError("form is not UTF-8")
+        return Body("form", _form_dict(parse_qsl(text, keep_blank_values=True)))
+    if kind == "multipart/form-data":
+        fields, files = parse_multipart(raw, request.getHeader(b"content-type"))
+        return Body("multipart", fields, files)
+    if not raw.strip():
+        return Body("empty", None)
+    return Body("other", raw)

@@ -1,0 +1,298 @@
+"""The one schema for all five doors.
+
+Column types are kept simple so that a raw DB-API cursor reads the same values on SQLite and
+PostgreSQL: times are UTC epoch seconds (double), calendar dates are ISO strings
+("YYYY-MM-DD"), flags are Boolean (SQLite gives 0/1; db.py converts them in one place).
+`schema.sql` is generated from this module (python -m meetsrv.store.schema) and a test keeps it in sync.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+metadata = MetaData()
+
+Id = lambda: Column("id", Integer, primary_key=True, autoincrement=True)  # noqa: E731
+
+
+def ref(name: str, target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Column:
+    return Column(name, Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+def flag(name: str) -> Column:
+    return Column(name, Boolean, nullable=False, server_default=false())
+
+
+# -- people ------------------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Id(),
+    # rooms login / campus username / social generated username: one namespace.
+    Column("username", String(150), unique=True),
+    # casefold()ed copies for case-insensitive search that works for Cyrillic on SQLite too.
+    Column("username_folded", String(150)),
+    Column("name", String(255), nullable=False, server_default=""),
+    Column("name_folded", String(255), nullable=False, server_default=""),
+    Column("email", String(254), unique=True),
+    Column("phone", String(32), unique=True),
+    Column("password_hash", String(255)),
+    Column("about", Text, nullable=False, server_default=""),
+    Column("birth_date", String(10)),
+    Column("gender", Integer),
+    Column("avatar", String(255)),  # media path relative to --media
+    Column("karma", Integer, nullable=False, server_default=text("0")),
+    flag("confirmed"),
+    flag("hidden_phone"),
+    flag("is_staff"),
+    Column("created", Double, nullable=False),
+)
+Index("ix_users_username_folded", users.c.username_folded)
+Index("ix_users_name_folded", users.c.name_folded)
+
+social_identities = Table(
+    "social_identities",
+    metadata,
+    Id(),
+    ref("user_id", "users.id"),
+    Column("provider", String(16), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("token", String(255), nullable=False, server_default=""),
+    UniqueConstraint("provider", "external_id"),
+)
+
+# Opaque tokens, sessions and refresh tokens, hashed at rest (sha256 hex of the secret).
+credentials = Table(
+    "credentials",
+    metadata,
+    Id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    ref("user_id", "users.id"),
+    # "rooms", "token" (social/phone/campus Token header), "campus_session", "refresh", ...
+    Column("kind", String(32), nullable=False),
+    Column("created", Double, nullable=False),
+    Column("expires", Double),
+)
+Index("ix_credentials_user_kind", credentials.c.user_id, credentials.c.kind)
+
+photos = Table(
+    "photos",
+    metadata,
+    Id(),
+    ref("user_id", "users.id"),
+    Column("path", String(255), nullable=False),
+    flag("is_avatar"),
+    Column("created", Double, nullable=False),
+)
+Index("ix_photos_user", photos.c.user_id)
+
+# Profile confirmation scans waiting for staff (campus).
+confirmations = Table(
+    "confirmations",
+    metadata,
+    Id(),
+    ref("user_id", "users.id"),
+    Column("path", String(255), nullable=False),
+    Column("created", Double, nullable=False),
+    Column("reviewed", Double),
+)
+
+# -- the social graph --------------------------------------------------------------------------
+
+friendships = Table(
+    "friendships",
+    metadata,
+    Id(),
+    ref("from_user", "users.id"),
+    ref("to_user", "users.id"),
+    flag("accepted"),
+    Column("created", Double, nullable=False),
+    UniqueConstraint("from_user", "to_user"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Id(),
+    ref("user_id", "users.id"),
+    ref("blocked_id", "users.id"),
+    UniqueConstraint("user_id", "blocked_id"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Id(),
+    ref("owner_id", "users.id"),
+    Column("phone", String(32), nullable=False),
+    Column("name", String(255)),
+    ref("contact_user_id", "users.id", nullable=True, ondelete="SET NULL"),
+    UniqueConstraint("owner_id", "phone"),
+)
+Index("ix_contacts_phone", contacts.c.phone)
+
+# -- organizations -----------------------------------------------------------------------------
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Id(),
+    Column("title", String(255), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("address", String(255), nullable=False, server_default=""),
+    Column("postcode", String(16), nullable=False, server_default=""),
+    Column("created", Double, nullable=False),
+)
+Index("ix_organizations_title", organizations.c.title)
+
+organization_members = Table(
+    "organization_members",
+    metadata,
+    ref("organization_id", "organizations.id"),
+    ref("user_id", "users.id"),
+    UniqueConstraint("organization_id", "user_id"),
+)
+
+# -- meetings: social meetings, campus events, phone meetings and directory events -------------
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Id(),
+    # "social", "campus", "phone", "directory"
+    Column("kind", String(16), nullable=False),
+    Column("uuid", String(36), unique=True),
+    Column("title", String(255), nullable=False),
+    Column("description", Text),
+    Column("starts_at", Double),
+    Column("ends_at", Double),
+    Column("date", String(10)),  # calendar day, ISO, for the doors that filter by day
+    Column("lat", Double),
+    Column("lng", Double),
+    Column("group_type", Integer),
+    Column("category", Integer),
+    Column("image", String(255)),
+    ref("creator_id", "users.id", nullable=True, ondelete="SET NULL"),
+    flag("completed"),
+    Column("created", Double, nullable=False),
+    Column("modified", Double, nullable=False),
+)
+Index("ix_meetings_kind_date", meetings.c.kind, meetings.c.date, meetings.c.id)
+Index("ix_meetings_creator", meetings.c.creator_id, meetings.c.created)
+Index("ix_meetings_kind_title", meetings.c.kind, meetings.c.title)
+
+meeting_members = Table(
+    "meeting_members",
+    metadata,
+    ref("meeting_id", "meetings.id"),
+    ref("user_id", "users.id"),
+    flag("king"),
+    Column("joined", Double, nullable=False),
+    UniqueConstraint("meeting_id", "user_id"),
+)
+Index("ix_meeting_members_user", meeting_members.c.user_id)
+
+meeting_organizations = Table(
+    "meeting_organizations",
+    metadata,
+    ref("meeting_id", "meetings.id"),
+    ref("organization_id", "organizations.id"),
+    UniqueConstraint("meeting_id", "organization_id"),
+)
+
+# Join requests ("confirms") on social meetings.
+join_requests = Table(
+    "join_requests",
+    metadata,
+    Id(),
+    ref("meeting_id", "meetings.id"),
+    ref("user_id", "users.id"),
+    flag("approved"),
+    flag("rejected"),
+    flag("read"),
+    Column("created", Double, nullable=False),
+    Column("modified", Double, nullable=False),
+    UniqueConstraint("meeting_id", "user_id"),
+)
+
+# Directory events waiting for their delayed save: a row first, a callLater second.
+pending_events = Table(
+    "pending_events",
+    metadata,
+    Id(),
+    ref("creator_id", "users.id", nullable=True, ondelete="SET NULL"),
+    Column("payload", Text, nullable=False),  # the validated event, JSON
+    Column("due_at", Double, nullable=False),
+    Column("created", Double, nullable=False),
+    # set when saved; the UPDATE that sets it is what makes one process the saver
+    ref("meeting_id", "meetings.id", nullable=True, ondelete="SET NULL"),
+    Column("saved_at", Double),
+)
+Index("ix_pending_events_due", pending_events.c.saved_at, pending_events.c.due_at)
+
+markings = Table(
+    "markings",
+    metadata,
+    Id(),
+    ref("meeting_id", "meetings.id"),
+    ref("marker_id", "users.id"),
+    ref("marked_id", "users.id"),
+    Column("created", Double, nullable=False),
+)
+
+# -- chats ------------------------------------------------------------------------------------
+
+chats = Table(
+    "chats",
+    metadata,
+    Id(),
+    # "room" (rooms door), "meeting" (social), "lobby" (directory)
+    Column("kind", String(16), nullable=False),
+    Column("slug", String(128), unique=True),
+    Column("title", String(255), nullable=False, server_default=""),
+    ref("owner_id", "users.id", nullable=True, ondelete="SET NULL"),
+    ref("meeting_id", "meetings.id", nullable=True),
+    # For rooms: a hash of the sorted member ids, so an equal member set finds its room.
+    Column("member_key", Text),
+    Column("created", Double, nullable=False),
+)
+Index("ix_chats_kind_member_key", chats.c.kind, chats.c.member_key, unique=True)
+Index("ix_chats_meeting", chats.c.meeting_id)
+
+chat_members = Table(
+    "chat_members",
+    metadata,
+    ref("chat_id", "chats.id"),
+    ref("user_id", "users.id"),
+    Column("last_read_message_id", BigInteger),
+    Column("joined", Double, nullable=False),
+    UniqueConstraint("chat_id", "user_id"),
+)
+Index("ix_chat_members_user", chat_members.c.user_id, chat_members.c.chat_id)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    ref("chat_id", "chats.id"),
+    ref("user_id", "users.id", nullable=True, ondelete="SET NULL"),
+    Column("text", Text, nullable=False),
+    flag("is_read"),
+    flag("is_received"),
+    Column("created", Double, nullable=False),
+)
+Index("ix_messages_chat_id", messages.c.chat_id, messages.c.id)

@@ -1,0 +1,102 @@
+"""The root resource: the five doors on one port, plus /media, /admin and /healthz.
+
+The doors' paths do not collide, so the root asks each door's URL map in turn and hands the
+request to the first door that knows the path. A path no door knows answers 404 in JSON.
+"""
+
+from __future__ import annotations
+
+from twisted.web.resource import Resource
+from twisted.web.static import File
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+
+from meetsrv.http.answers import json_answer
+from meetsrv.ws.hub import SocketHub
+
+
+class _Static(File):
+    """Media files: no directory listings."""
+
+    def directoryListing(self):
+        return _NotFoundLeaf()
+
+
+class _NotFoundLeaf(Resource):
+    isLeaf = True
+
+    def render(self, request):
+        return json_answer(request, {"detail": "Not found."}, 404)
+
+
+class _Health(Resource):
+    isLeaf = True
+
+    def render_GET(self, request):
+        return json_answer(request, {"status": "ok"})
+
+
+class DoorsResource(Resource):
+    """Dispatches to the door whose Klein URL map matches the path."""
+
+    isLeaf = True
+
+    def __init__(self, doors):
+        super().__init__()
+        self.doors = doors
+        self._adapters = [(door, door.app.url_map.bind("localhost")) for door in doors]
+        self._resources = {id(door): door.resource() for door in doors}
+
+    def render(self, request):
+        path = request.path.decode("utf-8", "replace")
+        method = request.method.decode("ascii", "replace")
+        wrong_method = None
+        for door, adapter in self._adapters:
+            try:
+                adapter.match(path, method=method)
+            except NotFound:
+                continue
+            except MethodNotAllowed:
+                wrong_method = wrong_method or door
+                continue
+            except RequestRedirect:
+                pass
+            return self._resources[id(door)].render(request)
+        if wrong_method is not None:
+            return wrong_method.method_not_allowed(request)
+        return json_answer(request, {"detail": "Not found."}, 404)
+
+
+class Root(Resource):
+    def __init__(self, services, doors, extra: dict | None = None):
+        super().__init__()
+        self.doors_resource = DoorsResource(doors)
+        media = services.settings.media
+        self.putChild(b"media", _Static(media))
+        self.putChild(b"healthz", _Health())
+        for name, resource in (extra or {}).items():
+            self.putChild(name.encode(), resource)
+
+    def getChild(self, name, request):
+        # not a fixed child: give the segment back and let the doors route the whole path
+        request.postpath.insert(0, name)
+        request.prepath.pop()
+        return self.doors_resource
+
+
+def build_doors(services):
+    from meetsrv.doors.rooms import RoomsDoor
+
+    return [RoomsDoor(services)]
+
+
+def build_root(services):
+    """The site's root resource, with every door mounted."""
+    doors = []
+    # the hub encodes frames with one factory's settings; every door's factory shares them
+    from meetsrv.ws.factory import make_factory
+    from meetsrv.ws.protocol import DoorSocket
+
+    services.hub = SocketHub(services.bus, make_factory(services.settings, DoorSocket))
+    doors = build_doors(services)
+    return Root(services, doors)

@@ -1,0 +1,71 @@
+"""The hub: which local sockets listen on which bus channel.
+
+One bus subscription per channel per process. A message is encoded into a WebSocket frame once
+(prepareMessage) and that frame is sent to every local socket of the channel, except the one the
+envelope names (the sender, for doors that do not echo).
+"""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+
+class SocketHub:
+    def __init__(self, bus, frame_factory):
+        self.bus = bus
+        # any WebSocketServerFactory: prepareMessage only needs its (shared) settings
+        self.frame_factory = frame_factory
+        self._sockets: dict[str, dict[str, object]] = {}
+        self._subs: dict[str, object] = {}
+        # channel -> True once its subscription is live, else the Deferreds waiting for that
+        self._ready: dict[str, object] = {}
+
+    def join(self, channel: str, sock) -> defer.Deferred:
+        """Add sock to channel; the Deferred fires when messages published from now on arrive."""
+        sockets = self._sockets.get(channel)
+        if sockets is None:
+            sockets = self._sockets[channel] = {}
+            self._ready[channel] = []
+            sub = self.bus.subscribe(channel, lambda payload, c=channel: self._deliver(c, payload))
+            self._subs[channel] = sub
+            sub.ready.addBoth(self._live, channel, sub)
+        sockets[sock.conn_id] = sock
+        state = self._ready.get(channel)
+        if state is True:
+            return defer.succeed(None)
+        d = defer.Deferred()
+        state.append(d)
+        return d
+
+    def _live(self, result, channel, sub):
+        if self._subs.get(channel) is sub:
+            waiting, self._ready[channel] = self._ready[channel], True
+            for d in waiting:
+                d.callback(None)
+        return None
+
+    def leave(self, channel: str, sock) -> None:
+        sockets = self._sockets.get(channel)
+        if sockets is None:
+            return
+        sockets.pop(sock.conn_id, None)
+        if not sockets:
+            del self._sockets[channel]
+            self._subs.pop(channel).cancel()
+            waiting = self._ready.pop(channel, True)
+            if waiting is not True:
+                for d in waiting:
+                    d.callback(None)
+
+    def sockets(self, channel: str) -> list:
+        return list(self._sockets.get(channel, {}).values())
+
+    def _deliver(self, channel: str, payload: str) -> None:
+        exclude, _, frame = payload.partition("\n")
+        sockets = self._sockets.get(channel)
+        if not sockets:
+            return
+        prepared = self.frame_factory.prepareMessage(frame.encode("utf-8"))
+        for conn_id, sock in list(sockets.items()):
+            if conn_id != exclude and not sock._closed:
+                sock.sendPreparedMessage(prepared)

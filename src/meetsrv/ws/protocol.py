@@ -1,0 +1,127 @@
+"""The base of every door's WebSocket protocol: ordering, rate limit, JSON frames, hub channels."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+
+from autobahn.twisted.websocket import WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import defer
+from twisted.logger import Logger
+
+_ids = itertools.count(1)
+_process = os.urandom(4).hex()
+
+log = Logger()
+
+
+class TokenBucket:
+    """`rate` per second, bursts of `burst`, on the injected clock."""
+
+    def __init__(self, clock, rate: float, burst: float):
+        self.clock, self.rate, self.burst = clock, rate, burst
+        self.tokens = burst
+        self.stamp = clock.seconds()
+
+    def take(self) -> bool:
+        now = self.clock.seconds()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class DoorSocket(WebSocketServerProtocol):
+    """Subclasses implement `authorize(request)` (may return a Deferred; raise ConnectionDeny to
+    refuse), `opened()` and `received(payload_text)`. Messages are handled one at a time, in order.
+
+    The factory carries `hub`, `clock` and the services the door needs."""
+
+    route_args: dict = {}
+    # at least 20 a second with bursts of 100 (CONTRACT.md); more than that closes the socket
+    message_rate = 50.0
+    message_burst = 200.0
+
+    def __init__(self):
+        super().__init__()
+        self.conn_id = f"{_process}:{next(_ids)}"
+        self.user_id = None
+        self.channels: list[str] = []
+        self._chain = defer.succeed(None)
+        self._bucket = None
+        self._closed = False
+
+    # -- handshake ---------------------------------------------------------------------------
+    def onConnect(self, request):
+        self.query = {k: v[0] for k, v in request.params.items() if v}
+        self.request_headers = request.headers
+        return defer.maybeDeferred(self.authorize, request).addCallback(lambda _: None).addErrback(self._deny)
+
+    def _deny(self, failure):
+        if failure.check(ConnectionDeny):
+            return failure
+        log.failure("WebSocket handshake failed", failure)
+        raise ConnectionDeny(500, "internal error")
+
+    def authorize(self, request):
+        return None
+
+    def onOpen(self):
+        self._bucket = TokenBucket(self.factory.clock, self.message_rate, self.message_burst)
+        self._chain.addCallback(lambda _: self.opened()).addErrback(self._failed)
+
+    def opened(self):
+        return None
+
+    # -- messages ----------------------------------------------------------------------------
+    def onMessage(self, payload, isBinary):
+        if self._closed:
+            return
+        if not self._bucket.take():
+            self.sendClose(code=1008, reason="rate limit")
+            return
+        if isBinary:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        else:
+            text = payload.decode("utf-8")
+        # onMessage is synchronous: chain the work so messages keep their order
+        self._chain.addCallback(lambda _: self.received(text)).addErrback(self._failed)
+
+    def received(self, text):
+        return None
+
+    def _failed(self, failure):
+        log.failure("WebSocket message handling failed", failure)
+        if not self._closed:
+            self.sendClose(code=1011, reason="internal error")
+
+    def send_json(self, value) -> None:
+        if not self._closed:
+            self.sendMessage(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+    # -- hub ---------------------------------------------------------------------------------
+    def join(self, channel: str):
+        """Receive what is published on channel; fires when the subscription is live."""
+        self.channels.append(channel)
+        return self.factory.hub.join(channel, self)
+
+    def leave(self, channel: str) -> None:
+        if channel in self.channels:
+            self.channels.remove(channel)
+            self.factory.hub.leave(channel, self)
+
+    def onClose(self, wasClean, code, reason):
+        self._closed = True
+        for channel in list(self.channels):
+            self.leave(channel)
+        self.closed()
+
+    def closed(self):
+        return None

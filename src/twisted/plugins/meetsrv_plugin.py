@@ -1,0 +1,61 @@
+"""twistd plugin: `twistd -n meetsrv [options]`.
+
+Nothing heavy is imported at module level: twistd imports every plugin module to list them, and
+the reactor must not be installed as a side effect.
+"""
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import IPlugin
+from twisted.python import usage
+from zope.interface import implementer
+
+
+class Options(usage.Options):
+    optFlags = [
+        ["debug", None, "Debug mode: SMS code 00000 is accepted and SMS texts go to the log."],
+        ["access-log", None, "Write an access log line per request (off by default: it is slow)."],
+    ]
+    optParameters = [
+        ["port", None, None, "strports description to listen on (default tcp:8080)."],
+        ["db", None, None, "sqlite:///path (default sqlite:///meetsrv.sqlite3) or postgresql://user:pass@host/db."],
+        ["redis", None, None, "redis://host:port/n to join several processes (unset: in-process bus)."],
+        ["media", None, None, "Folder for uploaded media (default ./media)."],
+        ["public-url", None, None, "Base for absolute URLs (default http://localhost:<port>)."],
+        ["secret", None, None, "Signing key (generated and kept in the data folder if unset)."],
+        ["event-delay", None, None, "Seconds before a new directory event is saved (default 60)."],
+        ["max-body", None, None, "Largest request body in bytes (default 10 MB)."],
+        ["allowed-origins", None, None, "Comma-separated WebSocket Origin allowlist (scheme://host:port)."],
+        ["redis-prefix", None, None, "Prefix of Redis keys and channels (default meetsrv:)."],
+        ["sms-gateway-url", None, None, "HTTP SMS gateway to post codes to (unset: written to the log)."],
+        ["social-verifier-url", None, None, "Social token verifier (unset: trusted, with a warning)."],
+    ]
+    longdesc = "Each option can also be given as an environment variable MEETSRV_<NAME>."
+
+    def opt_version(self):
+        from meetsrv import __version__
+
+        print(f"meetsrv {__version__}")
+        raise SystemExit(0)
+
+
+@implementer(IServiceMaker, IPlugin)
+class MeetServiceMaker:
+    tapname = "meetsrv"
+    description = "meetsrv: one server for meetup and event apps (five client APIs)."
+    options = Options
+
+    def makeService(self, options):
+        from meetsrv.config import ConfigError, build_settings
+        from meetsrv.service import MeetService, check_reachable
+
+        raw = {k: v for k, v in options.items() if v not in (None, 0)}
+        try:
+            settings = build_settings(raw)
+            check_reachable(settings)
+        except ConfigError as e:
+            # one clear line, not a traceback
+            raise SystemExit(f"meetsrv: error: {e}")
+        return MeetService(settings)
+
+
+serviceMaker = MeetServiceMaker()
