@@ -62,9 +62,27 @@ class DoorsResource(Resource):
             except RequestRedirect:
                 pass
             return self._resources[id(door)].render(request)
+        if wrong_method is None and not path.endswith("/"):
+            # werkzeug reports a slash-less path of a strict_slashes=False rule as not found
+            # even when only the method is wrong
+            wrong_method = self._wrong_method(path + "/", method)
         if wrong_method is not None:
             return wrong_method.method_not_allowed(request)
+        for door in self.doors:
+            if any(path.startswith(p) for p in door.path_prefixes):
+                return door.not_found(request)
         return json_answer(request, {"detail": "Not found."}, 404)
+
+
+    def _wrong_method(self, path, method):
+        for door, adapter in self._adapters:
+            try:
+                adapter.match(path, method=method)
+            except MethodNotAllowed:
+                return door
+            except Exception:
+                continue
+        return None
 
 
 class Root(Resource):

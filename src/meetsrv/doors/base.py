@@ -10,6 +10,8 @@ class Door:
 
     name = "door"
     app = None
+    # paths under these prefixes that no route knows get this door's own 404
+    path_prefixes: tuple[str, ...] = ()
 
     def __init__(self, services):
         self.services = services

@@ -57,6 +57,7 @@ def _room_id(raw: str) -> int:
 class RoomsDoor(Door):
     name = "rooms"
     app = Klein()
+    path_prefixes = ("/v1/",)
 
     def __init__(self, services):
         super().__init__(services)
