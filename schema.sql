@@ -174,7 +174,7 @@ CREATE TABLE IF NOT EXISTS chats (
 	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE CASCADE
 );
 
-CREATE INDEX IF NOT EXISTS ix_chats_kind_member_key ON chats (kind, member_key);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_chats_kind_member_key ON chats (kind, member_key);
 
 CREATE INDEX IF NOT EXISTS ix_chats_meeting ON chats (meeting_id);
 
