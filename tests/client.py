@@ -96,6 +96,8 @@ class _ClientProtocol(WebSocketClientProtocol):
         self.messages.put(payload.decode("utf-8") if not isBinary else payload)
 
     def onClose(self, wasClean, code, reason):
+        # the code the server sent, even when it then dropped the connection
+        code = getattr(self, "remoteCloseCode", None) or code
         self.close_code = code
         self.close_reason = reason
         if not self.factory.opened.called:

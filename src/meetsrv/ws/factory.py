@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory
 
@@ -15,15 +17,36 @@ def make_factory(settings, protocol, **attrs) -> WebSocketServerFactory:
         maxFramePayloadSize=settings.max_ws_message,
         autoPingInterval=settings.ws_ping_interval or None,
         autoPingTimeout=(settings.ws_ping_interval * 2) if settings.ws_ping_interval else None,
-        allowedOrigins=list(settings.allowed_origins) or ["*"],
-        allowNullOrigin=not settings.allowed_origins,
+        # the Origin allowlist is checked in DoorSocket.onConnect, to refuse with 403
+        allowedOrigins=["*"],
+        allowNullOrigin=True,
         openHandshakeTimeout=30,
         closeHandshakeTimeout=5,
+        # send a close frame with the reason (1009 too big, 1008 policy) before dropping
+        failByDrop=False,
     )
     factory.noisy = False
+    factory.allowed_origins = frozenset(normalize_origin(o) for o in settings.allowed_origins)
     for name, value in attrs.items():
         setattr(factory, name, value)
     return factory
+
+
+def normalize_origin(origin: str) -> str:
+    """scheme://host:port with the default port filled in, lower-cased."""
+    parsed = urlparse(origin.strip().lower())
+    if not parsed.scheme or not parsed.hostname:
+        return origin.strip().lower()
+    port = parsed.port or {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(parsed.scheme)
+    return f"{parsed.scheme}://{parsed.hostname}:{port}"
+
+
+def origin_allowed(factory, origin: str | None) -> bool:
+    """No allowlist: any origin. With one: a request without Origin (not a browser) or a listed one."""
+    allowed = getattr(factory, "allowed_origins", None)
+    if not allowed or not origin:
+        return True
+    return normalize_origin(origin) in allowed
 
 
 class _RouteBoundFactory:

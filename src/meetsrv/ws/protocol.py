@@ -11,10 +11,15 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from meetsrv.ws.factory import origin_allowed
+
 _ids = itertools.count(1)
 _process = os.urandom(4).hex()
 
 log = Logger()
+
+CLOSE_RATE_LIMITED = 4029
+CLOSE_INTERNAL_ERROR = 4500
 
 
 class TokenBucket:
@@ -57,6 +62,8 @@ class DoorSocket(WebSocketServerProtocol):
 
     # -- handshake ---------------------------------------------------------------------------
     def onConnect(self, request):
+        if not origin_allowed(self.factory, request.origin):
+            raise ConnectionDeny(403, "origin not allowed")
         self.query = {k: v[0] for k, v in request.params.items() if v}
         self.request_headers = request.headers
         return defer.maybeDeferred(self.authorize, request).addCallback(lambda _: None).addErrback(self._deny)
@@ -82,7 +89,9 @@ class DoorSocket(WebSocketServerProtocol):
         if self._closed:
             return
         if not self._bucket.take():
-            self.sendClose(code=1008, reason="rate limit")
+            # Autobahn lets applications close only with 1000 or 3000-4999: 4029 is "429"
+            self.sendClose(code=CLOSE_RATE_LIMITED, reason="rate limit")
+            self._closed = True
             return
         if isBinary:
             try:
@@ -100,7 +109,8 @@ class DoorSocket(WebSocketServerProtocol):
     def _failed(self, failure):
         log.failure("WebSocket message handling failed", failure)
         if not self._closed:
-            self.sendClose(code=1011, reason="internal error")
+            self.sendClose(code=CLOSE_INTERNAL_ERROR, reason="internal error")
+            self._closed = True
 
     def send_json(self, value) -> None:
         if not self._closed:

@@ -1,0 +1,64 @@
+"""WebSocket safety limits shared by every door: origin allowlist, message size, message rate."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+
+from tests.client import HandshakeRefused
+
+
+async def _room(http, server):
+    a = (await http.post(server.url + "/v1/register", json_body={"login": "a", "password": "p"})).json["session_id"]
+    b = (await http.post(server.url + "/v1/register", json_body={"login": "b", "password": "p"})).json["session_id"]
+    bob = (await http.get(server.url + "/v1/info", headers={"X-Session-Id": b})).json
+    room = (await http.post(server.url + "/v1/rooms", json_body={"users": [bob]}, headers={"X-Session-Id": a})).json
+    return f"{server.ws_url}/v1/rooms/{room['id']}/chat", a, b
+
+
+@pytest_twisted.ensureDeferred
+async def test_origin_allowlist(start_server, http, ws):
+    server = await start_server(allowed_origins=("https://app.example.com:443",))
+    url, a, _ = await _room(http, server)
+    with pytest.raises(HandshakeRefused) as refused:
+        await ws(f"{url}?session_id={a}", headers={"Origin": "https://evil.example.com"})
+    assert refused.value.status == 403
+    sock = await ws(f"{url}?session_id={a}", headers={"Origin": "https://app.example.com"})
+    sock.send_json({"text": "ok"})
+    # a client without an Origin header (not a browser) is let in too
+    await ws(f"{url}?session_id={a}")
+
+
+@pytest_twisted.ensureDeferred
+async def test_message_over_the_size_limit_closes_the_socket(start_server, http, ws):
+    server = await start_server(max_ws_message=1024)
+    url, a, b = await _room(http, server)
+    sender = await ws(f"{url}?session_id={a}")
+    listener = await ws(f"{url}?session_id={b}")
+    sender.send_json({"text": "x" * 5000})
+    code = await sender.wait_closed()
+    assert code == 1009
+    # nothing was stored or delivered
+    r = await http.get(url.replace("ws://", "http://").replace("/chat", "/messages"), headers={"X-Session-Id": b})
+    assert r.json == [] and listener.pending() == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_message_rate_limit_allows_bursts_of_100_then_closes(start_server, http, ws, clock):
+    server = await start_server(clock=clock)
+    url, a, b = await _room(http, server)
+    sender = await ws(f"{url}?session_id={a}")
+    listener = await ws(f"{url}?session_id={b}")
+    for i in range(100):
+        sender.send_json({"text": f"m{i}"})
+    for i in range(100):
+        assert (await listener.next_json())["text"] == f"m{i}"
+    clock.advance(1)  # 20 a second is always allowed
+    for i in range(20):
+        sender.send_json({"text": f"n{i}"})
+    for i in range(20):
+        assert (await listener.next_json())["text"] == f"n{i}"
+    # a flood without time passing is cut off
+    for i in range(300):
+        sender.send_json({"text": "flood"})
+    assert await sender.wait_closed() == 4029
