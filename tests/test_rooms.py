@@ -214,3 +214,22 @@ async def test_websocket_handshake_refusals(server, http, ws):
         with pytest.raises(HandshakeRefused) as refused:
             await ws(url)
         assert refused.value.status == status, (url, refused.value.reason)
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unexpected_error_answers_json_500_and_the_server_goes_on(server, http):
+    s = await register(http, server, "a")
+
+    def broken(user_id):
+        raise RuntimeError("boom")
+
+    original = server.services.rooms.list
+    server.services.rooms.list = broken
+    try:
+        r = await http.get(server.url + "/v1/rooms", headers=auth(s))
+    finally:
+        server.services.rooms.list = original
+    assert r.code == 500 and r.json == {"detail": "Internal server error."}
+    assert b"boom" not in r.body and b"Traceback" not in r.body
+    r = await http.get(server.url + "/v1/rooms", headers=auth(s))
+    assert (r.code, r.json) == (200, [])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,7 +37,6 @@ class Settings:
     social_verifier_url: str | None = None
     # Cost of the password hash (scrypt N); tests lower it.
     password_cost: int = 2**14
-    extra: dict = field(default_factory=dict)
 
     # -- derived values -------------------------------------------------------------------
     def base_url(self, listening_port: int | None = None) -> str:

@@ -52,6 +52,24 @@ class MeetRequest(server.Request):
         super().process()
 
 
+    def processingFailed(self, reason):
+        """An unexpected error: logged, answered as JSON (never an HTML traceback)."""
+        self._log.failure("request failed: {method} {uri}", failure=reason,
+                          method=self.method, uri=self.uri)
+        if self.finished or self._disconnected:
+            return reason
+        unavailable = type(reason.value).__name__ in ("OperationalError", "InterfaceError", "ConnectionError")
+        body = json.dumps(
+            {"detail": "Service temporarily unavailable." if unavailable else "Internal server error."}
+        ).encode()
+        self.setResponseCode(503 if unavailable else 500)
+        self.setHeader(b"content-type", b"application/json")
+        self.setHeader(b"content-length", b"%d" % len(body))
+        self.write(body)
+        self.finish()
+        return reason
+
+
 class MeetSite(server.Site):
     requestFactory = MeetRequest
     noisy = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, exists, insert, select, update
-from sqlalchemy.exc import IntegrityError  # noqa: F401  (callers catch the driver's own error)
 from twisted.internet import defer
 
 from meetsrv.store.db import Database, Txn
