@@ -205,18 +205,31 @@ async def test_unreachable_verifier_is_503(start_server, http):
     assert r.code == 503
 
 
-def test_unconfigured_verifier_warns_at_start():
+@pytest_twisted.ensureDeferred
+async def test_unconfigured_verifier_warns_at_start(start_server, http):
     from twisted.logger import globalLogPublisher
-
-    from meetsrv.core.social_login import TrustingVerifier
 
     seen = []
     globalLogPublisher.addObserver(seen.append)
     try:
-        TrustingVerifier().warn()
+        server = await start_server()
     finally:
         globalLogPublisher.removeObserver(seen.append)
-    assert any("not verified" in (e.get("log_format") or "") for e in seen)
+    assert any("social logins are not verified" in (e.get("log_format") or "") for e in seen)
+    # and it trusts the client's word
+    token, _ = await login(http, server, 9, token="anything")
+    assert len(token) == 40
+
+
+@pytest_twisted.ensureDeferred
+async def test_parallel_first_logins_make_one_user(server, http):
+    from twisted.internet import defer
+
+    body = {"social_slug": "vk", "external_id": 31337, "token": "t", "first_name": "n"}
+    results = await defer.gatherResults([
+        defer.ensureDeferred(http.post(server.url + "/api-token-auth/", json_body=body)) for _ in range(5)])
+    assert {r.code for r in results} == {200}
+    assert len({(r.json["token"], r.json["href"]) for r in results}) == 1
 
 
 # -- users -----------------------------------------------------------------------------------

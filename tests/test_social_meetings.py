@@ -102,6 +102,35 @@ async def test_three_meetings_a_day(start_server, http, clock):
 
 
 @pytest_twisted.ensureDeferred
+async def test_daily_limit_holds_for_parallel_requests(start_server, http, clock):
+    from twisted.internet import defer
+
+    server = await start_server(clock=clock)
+    clock.advance(86400 - clock.seconds() % 86400 + 10)
+    token, _ = await login(http, server, 1)
+    results = await defer.gatherResults([
+        defer.ensureDeferred(create(http, server, token, title=f"p{i}")) for i in range(6)])
+    assert sorted(r.code for r in results) == [200, 200, 200, 201, 201, 201]
+    assert all(r.json["status"] == 429 for r in results if r.code == 200)
+    r = await http.get(server.url + "/meetings-list/", headers=auth(token))
+    assert len(r.json) == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_parallel_duplicate_requests(server, http):
+    from twisted.internet import defer
+
+    owner, _ = await login(http, server, 1)
+    a, _ = await login(http, server, 2)
+    m = (await create(http, server, owner)).json
+    results = await defer.gatherResults([
+        defer.ensureDeferred(http.post(server.url + f"/meeting-confirm/{m['id']}/", headers=auth(a)))
+        for _ in range(4)])
+    assert sorted(r.json["status"] for r in results) == [200, 400, 400, 400]
+    assert len((await http.get(server.url + "/confirms-list/", headers=auth(owner))).json) == 1
+
+
+@pytest_twisted.ensureDeferred
 async def test_update_meeting_owner_only(server, http):
     token, uid = await login(http, server, 1)
     other, _ = await login(http, server, 2)

@@ -8,6 +8,7 @@ import hashlib
 
 from twisted.internet import defer
 
+from meetsrv.core.accounts import is_unique_violation
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted
 from meetsrv.store.join_requests import JoinRequestStore
 
@@ -45,7 +46,12 @@ class JoinRequestService:
 
     @defer.inlineCallbacks
     def request(self, user_id: int, meeting_id: int):
-        outcome = yield self.store.create(meeting_id, user_id, self.clock.seconds())
+        try:
+            outcome = yield self.store.create(meeting_id, user_id, self.clock.seconds())
+        except Exception as e:
+            if not is_unique_violation(e):
+                raise
+            outcome = "duplicate"  # a parallel request of the same user won
         if outcome == "missing":
             raise MeetingMissing("meeting does not exist")
         if outcome == "duplicate":

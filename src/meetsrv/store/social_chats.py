@@ -19,7 +19,7 @@ _of_member = (
 _messages = (
     select(messages)
     .where(messages.c.chat_id == bindparam("chat_id"))
-    .order_by(messages.c.id)
+    .order_by(messages.c.id.desc())
     .limit(bindparam("limit"))
 )
 _member_ids = select(chat_members.c.chat_id, chat_members.c.user_id)
@@ -33,7 +33,8 @@ class SocialChatStore:
         return self.db.rows(_of_member, user_id=user_id)
 
     def messages(self, chat_id: int, limit: int):
-        return self.db.rows(_messages, chat_id=chat_id, limit=limit)
+        """The newest `limit` messages, oldest first."""
+        return self.db.rows(_messages, chat_id=chat_id, limit=limit).addCallback(lambda rows: rows[::-1])
 
     def member_ids(self, chat_ids) -> defer.Deferred:
         """{chat_id: [user ids in joining order]}."""
