@@ -52,8 +52,8 @@ class Services:
         self.social_login = SocialLoginService(
             self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", self.clock
         )
-        self.photos = PhotoService(PhotoStore(db), settings.media, reactor, self.clock, settings.max_image_pixels)
-        self.social_meetings = MeetingService(SocialMeetingStore(db), self.user_store, self.photos, self.clock)
+        self.social_photos = PhotoService(PhotoStore(db), settings.media, reactor, self.clock, settings.max_image_pixels)
+        self.social_meetings = MeetingService(SocialMeetingStore(db), self.user_store, self.social_photos, self.clock)
         self.join_requests = JoinRequestService(JoinRequestStore(db), self.social_meetings, self.clock)
         self.social_chats = SocialChatService(SocialChatStore(db), self.chats, self.user_store)
 

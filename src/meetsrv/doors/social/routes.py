@@ -153,7 +153,7 @@ class SocialDoor(Door):
         row = yield self.services.accounts.get(user_id)
         if row is None:
             return None
-        photos = yield self.services.photos.of_user(user_id)
+        photos = yield self.services.social_photos.of_user(user_id)
         return shapes.user_extended(self.urls, row, photos)
 
     @app.route("/user-detail/", methods=["GET"], strict_slashes=False)
@@ -204,7 +204,7 @@ class SocialDoor(Door):
                 files = {}
             data = next(iter(files.values())).data if files else b""
         try:
-            photo = yield self.services.photos.upload(user_id, filename, data)
+            photo = yield self.services.social_photos.upload(user_id, filename, data)
         except NoFile:
             return shapes.envelope(request, 400, "error: no file in request")
         except NotAnImage as e:
@@ -217,7 +217,7 @@ class SocialDoor(Door):
         user_id = yield self.caller(request)
         if not _id(pk):
             raise Forbidden()
-        yield self.services.photos.set_avatar(user_id, pk)
+        yield self.services.social_photos.set_avatar(user_id, pk)
         return shapes.envelope(request, 200, "ok")
 
     @app.route("/delete-photo/<int:pk>/", methods=["DELETE"], strict_slashes=False)
@@ -226,7 +226,7 @@ class SocialDoor(Door):
         user_id = yield self.caller(request)
         if not _id(pk):
             raise Forbidden()
-        yield self.services.photos.delete(user_id, pk)
+        yield self.services.social_photos.delete(user_id, pk)
         return shapes.envelope(request, 204, "ok")
 
     # -- meetings ----------------------------------------------------------------------------
