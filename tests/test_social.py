@@ -6,7 +6,6 @@ import io
 import json
 import os
 
-import pytest
 import pytest_twisted
 
 
