@@ -32,6 +32,30 @@ class Services:
         self.accounts = AccountService(self.user_store, self.passwords, self.clock)
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
+        self._social(settings, db, reactor)
+
+    def _social(self, settings, db, reactor):
+        """The social door's services (seed 000)."""
+        from meetsrv.core.join_requests import JoinRequestService
+        from meetsrv.core.photos import PhotoService
+        from meetsrv.core.social_chats import SocialChatService
+        from meetsrv.core.social_login import SocialLoginService, make_verifier
+        from meetsrv.core.social_meetings import MeetingService
+        from meetsrv.store.join_requests import JoinRequestStore
+        from meetsrv.store.photos import PhotoStore
+        from meetsrv.store.social import SocialStore
+        from meetsrv.store.social_chats import SocialChatStore
+        from meetsrv.store.social_meetings import SocialMeetingStore
+
+        self.social_store = SocialStore(db)
+        self.social_verifier = make_verifier(settings, reactor)
+        self.social_login = SocialLoginService(
+            self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", self.clock
+        )
+        self.social_photos = PhotoService(PhotoStore(db), settings.media, reactor, self.clock, settings.max_image_pixels)
+        self.social_meetings = MeetingService(SocialMeetingStore(db), self.user_store, self.social_photos, self.clock)
+        self.join_requests = JoinRequestService(JoinRequestStore(db), self.social_meetings, self.clock)
+        self.social_chats = SocialChatService(SocialChatStore(db), self.chats, self.user_store)
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""

@@ -104,8 +104,9 @@ class Root(Resource):
 
 def build_doors(services):
     from meetsrv.doors.rooms import RoomsDoor
+    from meetsrv.doors.social import SocialDoor
 
-    return [RoomsDoor(services)]
+    return [RoomsDoor(services), SocialDoor(services)]
 
 
 def build_root(services):

@@ -1,0 +1,35 @@
+"""The meeting chat WebSocket: /chat/<slug>/?token=. Frames are stored, then relayed as sent to
+every member socket of the chat, the sender's included (upstream echoed too)."""
+
+from __future__ import annotations
+
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import defer
+
+from meetsrv.core.chats import chat_channel
+from meetsrv.core.social_login import TOKEN_KIND
+from meetsrv.ws.protocol import DoorSocket
+
+
+class SocialChatSocket(DoorSocket):
+    @defer.inlineCallbacks
+    def authorize(self, request):
+        services = self.factory.door.services
+        token = self.query.get("token")
+        if not token:
+            raise ConnectionDeny(400, "token is required")
+        user_id = yield services.credentials.authenticate(token, (TOKEN_KIND,))
+        if user_id is None:
+            raise ConnectionDeny(401, "invalid token")
+        chat = yield services.social_chats.socket_chat(user_id, self.route_args.get("slug", ""))
+        if chat is None:
+            raise ConnectionDeny(403, "not a member of this chat")
+        self.user_id = user_id
+        self.chat_id = chat["id"]
+        # subscribed before the handshake completes, so nothing sent after it is missed
+        yield self.join(chat_channel(self.chat_id))
+
+    def received(self, text):
+        if not text:
+            return None
+        return self.factory.door.services.social_chats.post(self.chat_id, self.user_id, text)

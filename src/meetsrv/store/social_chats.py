@@ -1,0 +1,69 @@
+"""The social door's meeting chats: lists with members and last messages, full histories."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, select
+from twisted.internet import defer
+
+from meetsrv.store.db import Database
+from meetsrv.store.tables import chat_members, chats, messages
+
+CHAT_KIND = "meeting"
+
+_of_member = (
+    select(chats)
+    .join(chat_members, chat_members.c.chat_id == chats.c.id)
+    .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == CHAT_KIND))
+    .order_by(chats.c.id.desc())
+)
+_messages = (
+    select(messages)
+    .where(messages.c.chat_id == bindparam("chat_id"))
+    .order_by(messages.c.id.desc())
+    .limit(bindparam("limit"))
+)
+_member_ids = select(chat_members.c.chat_id, chat_members.c.user_id)
+
+
+class SocialChatStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def of_member(self, user_id: int):
+        return self.db.rows(_of_member, user_id=user_id)
+
+    def messages(self, chat_id: int, limit: int):
+        """The newest `limit` messages, oldest first."""
+        return self.db.rows(_messages, chat_id=chat_id, limit=limit).addCallback(lambda rows: rows[::-1])
+
+    def member_ids(self, chat_ids) -> defer.Deferred:
+        """{chat_id: [user ids in joining order]}."""
+        ids = sorted(set(chat_ids))
+        if not ids:
+            return defer.succeed({})
+        stmt = (
+            select(chat_members.c.chat_id, chat_members.c.user_id)
+            .where(chat_members.c.chat_id.in_(ids))
+            .order_by(chat_members.c.chat_id, chat_members.c.joined, chat_members.c.user_id)
+        )
+
+        def group(rows):
+            out = {i: [] for i in ids}
+            for r in rows:
+                out[r["chat_id"]].append(r["user_id"])
+            return out
+
+        return self.db.rows(stmt, dynamic=True).addCallback(group)
+
+    def last_messages(self, chat_ids) -> defer.Deferred:
+        """{chat_id: newest message} for the chats that have one."""
+        ids = sorted(set(chat_ids))
+        if not ids:
+            return defer.succeed({})
+        newest = (
+            select(func.max(messages.c.id))
+            .where(messages.c.chat_id.in_(ids))
+            .group_by(messages.c.chat_id)
+        )
+        stmt = select(messages).where(messages.c.id.in_(newest))
+        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["chat_id"]: r for r in rows})

@@ -1,0 +1,86 @@
+"""The social door's meetings (meetings.kind = "social")."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, func, insert, select, update
+
+from meetsrv.store.db import Database, Txn
+from meetsrv.store.tables import join_requests, meetings, users
+
+KIND = "social"
+
+_lock_user = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
+_get = select(meetings).where((meetings.c.id == bindparam("id")) & (meetings.c.kind == KIND))
+_created_since = select(func.count()).select_from(meetings).where(
+    (meetings.c.creator_id == bindparam("user_id"))
+    & (meetings.c.kind == KIND)
+    & (meetings.c.created >= bindparam("since"))
+)
+_approved = select(join_requests.c.meeting_id).where(
+    (join_requests.c.user_id == bindparam("user_id")) & (join_requests.c.approved == True)  # noqa: E712
+)
+
+
+def create_txn(t: Txn, user_id: int, values: dict, since: float, limit: int, now: float):
+    """Insert a meeting unless the user already made `limit` since `since`: its id, or None."""
+    t.rows(_lock_user, user_id=user_id)  # one creation at a time per user (PostgreSQL)
+    if t.scalar(_created_since, user_id=user_id, since=since) >= limit:
+        return None
+    stmt = (
+        insert(meetings)
+        .values(kind=KIND, creator_id=user_id, created=now, modified=now, **values)
+        .returning(meetings.c.id)
+    )
+    return t.scalar(stmt, dynamic=True)
+
+
+class SocialMeetingStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, user_id: int, values: dict, since: float, limit: int, now: float):
+        return self.db.interact(create_txn, user_id, values, since, limit, now)
+
+    def get(self, meeting_id: int):
+        return self.db.row(_get, id=meeting_id)
+
+    def update(self, meeting_id: int, values: dict, now: float):
+        stmt = (
+            update(meetings)
+            .where((meetings.c.id == meeting_id) & (meetings.c.kind == KIND))
+            .values(modified=now, **values)
+        )
+        return self.db.execute(stmt, dynamic=True)
+
+    def search(self, box=None, category=None, owner_gender=None):
+        """Social meetings in id order; `box` = (lat_min, lat_max, lng_min, lng_max) with
+        lng bounds None when the box spans every longitude."""
+        where = [meetings.c.kind == KIND]
+        stmt = select(meetings)
+        if box is not None:
+            lat_min, lat_max, lng_min, lng_max = box
+            where.append(meetings.c.lat.between(lat_min, lat_max))
+            if lng_min is not None:
+                if lng_min <= lng_max:
+                    where.append(meetings.c.lng.between(lng_min, lng_max))
+                else:  # the box crosses the antimeridian
+                    where.append((meetings.c.lng >= lng_min) | (meetings.c.lng <= lng_max))
+        if category is not None:
+            where.append(meetings.c.category == category)
+        if owner_gender is not None:
+            stmt = stmt.join(users, users.c.id == meetings.c.creator_id)
+            where.append(users.c.gender == owner_gender)
+        return self.db.rows(stmt.where(and_(*where)).order_by(meetings.c.id), dynamic=True)
+
+    def approved_for(self, user_id: int):
+        """Ids of the meetings user_id has an approved join request for."""
+        return self.db.rows(_approved, user_id=user_id).addCallback(lambda rows: {r["meeting_id"] for r in rows})
+
+    def get_many(self, ids):
+        ids = sorted(set(int(i) for i in ids))
+        if not ids:
+            from twisted.internet import defer
+
+            return defer.succeed([])
+        stmt = select(meetings).where(meetings.c.id.in_(ids) & (meetings.c.kind == KIND)).order_by(meetings.c.id)
+        return self.db.rows(stmt, dynamic=True)
