@@ -118,4 +118,6 @@ def build_root(services):
 
     services.hub = SocketHub(services.bus, make_factory(services.settings, DoorSocket))
     doors = build_doors(services)
-    return Root(services, doors)
+    from meetsrv.admin import AdminResource
+
+    return Root(services, doors, extra={"admin": AdminResource(services)})
