@@ -194,6 +194,15 @@ async def test_event_is_saved_after_the_delay(start_server, http, clock):
     ann, token = await member(http, server, "ann@example.com")
     r = await create_event(http, server, token, {"title": "Лекция", "date": "2031-02-20"})
     assert r.json["id"] > 0 and r.json["status"] == "pending"
+    pending = r.json
+    status_path = f"/api/events/pending/{pending['id']}/"
+    assert pending["status_url"] == server.services.base_url + status_path
+    r = await http.get(server.url + status_path, headers=auth(token))
+    assert r.json == {"id": pending["id"], "status": "pending", "event": None, "save_at": pending["save_at"]}
+    # only its creator sees a pending event
+    _, other = await member(http, server, "other@example.com")
+    assert (await http.get(server.url + status_path, headers=auth(other))).code == 404
+    assert (await http.get(server.url + "/api/events/pending/999/", headers=auth(token))).code == 404
     r = await http.get(server.url + "/api/events/", headers=auth(token))
     assert r.json["count"] == 0
     clock.advance(59)
@@ -204,6 +213,8 @@ async def test_event_is_saved_after_the_delay(start_server, http, clock):
     assert r.json["count"] == 1
     event = r.json["results"][0]
     assert event["title"] == "Лекция" and event["date"] == "2031-02-20" and event["image"] is None
+    r = await http.get(server.url + status_path, headers=auth(token))
+    assert r.json["status"] == "saved" and r.json["event"] == event["id"]
     # saved once only
     clock.advance(600)
     await server.services.event_jobs.idle()
@@ -230,6 +241,7 @@ async def test_invalid_events_are_refused_at_once(start_server, http, clock):
         ({"title": "T", "date": "20-02-2031"}, "date"),
         ({"title": "T", "date": "2031-02-30"}, "date"),
         ({"title": "T", "date": 12}, "date"),
+        ({"title": "T", "date": "0001-01-01T00:00:00+05:00"}, "date"),
         ({"title": "T", "organizations": [{"id": 31337}]}, "organizations"),
         ({"title": "T", "organizations": [{"title": "x"}]}, "organizations"),
         ({"title": "T", "image": "http://example.com/x.png"}, "image"),
@@ -385,7 +397,9 @@ async def test_two_processes_save_a_pending_event_once(start_server, http, clock
     assert two.services.event_jobs.armed() == one.services.event_jobs.armed() != []
     clock.advance(60)
     other_clock.advance(60)
-    results = [await one.services.event_jobs.idle(), await two.services.event_jobs.idle()]
+    waits = [one.services.event_jobs.idle(), two.services.event_jobs.idle()]  # both saves are under way
+    results = [await waits[0], await waits[1]]
+    assert sum(len(lst) for lst in results) == 2
     saved = [r for lst in results for ok, r in lst if r is not None]
     assert len(saved) == 1
     r = await http.get(one.url + "/api/events/", headers=auth(token))
@@ -403,3 +417,19 @@ async def test_unknown_paths_methods_and_big_bodies(start_server, http):
     r = await http.post(server.url + "/api/events/create/", data=b"x" * 5000,
                         headers={**auth(token), "Content-Type": "application/json"})
     assert r.code == 413
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_in_is_throttled_per_email(start_server, http, clock):
+    server = await start_server(clock=clock)
+    await sign_up(http, server, "ann@example.com")
+    for _ in range(10):
+        r = await http.post(server.url + "/api/user/sign-in/", json_body={"email": "ann@example.com", "password": "no"})
+        assert r.code == 401
+    r = await http.post(server.url + "/api/user/sign-in/", json_body={"email": "ann@example.com", "password": PASSWORD})
+    assert (r.code, r.json) == (429, {"detail": "Request was throttled."})
+    # other accounts are not affected
+    await sign_up(http, server, "bob@example.com")
+    await sign_in(http, server, "bob@example.com")
+    clock.advance(901)
+    await sign_in(http, server, "ann@example.com")

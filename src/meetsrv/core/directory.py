@@ -21,7 +21,8 @@ def wire_directory(s) -> None:
     settings = s.settings
     s.jwt_tokens = JwtTokens(settings.secret, s.clock, s.credentials)
     s.directory_account_store = DirectoryAccountStore(s.db)
-    s.directory_accounts = DirectoryAccounts(s.directory_account_store, s.passwords, s.jwt_tokens, s.clock)
+    s.directory_accounts = DirectoryAccounts(s.directory_account_store, s.passwords, s.jwt_tokens, s.clock,
+                                              s.ephemeral)
     s.organization_store = OrganizationStore(s.db)
     s.organizations = OrganizationService(s.organization_store, s.clock)
     pending = PendingEventStore(s.db)

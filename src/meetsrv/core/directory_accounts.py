@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from meetsrv.core.accounts import is_unique_violation
-from meetsrv.core.errors import AlreadyExists, WrongCredentials
+from meetsrv.core.errors import AlreadyExists, RateLimited, WrongCredentials
 from meetsrv.store.directory_accounts import DirectoryAccountStore
 
 
@@ -16,7 +16,12 @@ def normalize_email(email: str) -> str:
 
 
 class DirectoryAccounts:
-    def __init__(self, store: DirectoryAccountStore, passwords, tokens, clock):
+    # failed sign-ins per email before sign-in is refused for the rest of the window
+    max_failed_sign_ins = 10
+    sign_in_window = 900.0
+
+    def __init__(self, store: DirectoryAccountStore, passwords, tokens, clock, ephemeral=None):
+        self.ephemeral = ephemeral
         self.store = store
         self.passwords = passwords
         self.tokens = tokens
@@ -50,7 +55,18 @@ class DirectoryAccounts:
 
     @defer.inlineCallbacks
     def sign_in(self, email: str, password: str):
-        user = yield self.check_password(email, password)
+        """A JWT pair; WrongCredentials, or RateLimited after too many failures for this email."""
+        key = "directory-sign-in:" + normalize_email(email).lower()
+        if self.ephemeral is not None:
+            failed = yield self.ephemeral.get(key)
+            if failed is not None and int(failed) >= self.max_failed_sign_ins:
+                raise RateLimited("too many failed sign-ins")
+        try:
+            user = yield self.check_password(email, password)
+        except WrongCredentials:
+            if self.ephemeral is not None:
+                yield self.ephemeral.incr(key, self.sign_in_window)
+            raise
         pair = yield defer.ensureDeferred(self.tokens.pair(user["id"]))
         return pair
 

@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, func, insert, select
 from twisted.internet import defer
 
 from meetsrv.store.db import Database, Txn
-from meetsrv.store.tables import meeting_organizations, meetings, organizations
+from meetsrv.store.tables import meeting_organizations, meetings, organizations, users
 from meetsrv.store.users import like_contains
 
 KIND = "directory"
@@ -16,10 +16,14 @@ _link = insert(meeting_organizations).values(
     meeting_id=bindparam("meeting_id"), organization_id=bindparam("organization_id")
 )
 _org_exists = select(organizations.c.id).where(organizations.c.id == bindparam("id"))
+_user_exists = select(users.c.id).where(users.c.id == bindparam("id"))
 
 
 def insert_event_txn(t: Txn, now: float, event: dict) -> int:
     """Insert a directory event (a validated payload) and link its organizations that still exist."""
+    creator_id = event.get("creator_id")
+    if creator_id is not None and t.scalar(_user_exists, id=creator_id) is None:
+        creator_id = None  # the account was deleted while the event waited
     values = dict(
         kind=KIND,
         title=event["title"],
@@ -27,7 +31,7 @@ def insert_event_txn(t: Txn, now: float, event: dict) -> int:
         date=event.get("date"),
         starts_at=event.get("starts_at"),
         image=event.get("image"),
-        creator_id=event.get("creator_id"),
+        creator_id=creator_id,
         created=now,
         modified=now,
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from klein import Klein
 from twisted.internet import defer
 
+from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.directory_images import BadImage
-from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, WrongCredentials
+from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, RateLimited, WrongCredentials
 from meetsrv.doors.base import Door
 from meetsrv.doors.directory import shapes
 from meetsrv.doors.directory.chat import LobbySocket, bearer
@@ -135,6 +136,8 @@ class DirectoryDoor(Door):
             pair = yield self.services.directory_accounts.sign_in(email, password)
         except WrongCredentials:
             raise ApiError(401, BAD_LOGIN)
+        except RateLimited:
+            raise ApiError(429, {"detail": "Request was throttled."})
         return json_answer(request, pair)
 
     @app.route("/api/user/refresh/", methods=["POST"], strict_slashes=False)
@@ -213,6 +216,8 @@ class DirectoryDoor(Door):
             errors["image"] = [shapes.NOT_A_FILE]
         if errors:
             raise bad_request(errors)
+        if (yield self.services.accounts.get(user_id)) is None:
+            raise ApiError(401, BAD_TOKEN)  # the account was deleted; its token has not expired yet
         event = {"title": title, "description": description or "", "date": day, "starts_at": starts_at,
                  "organizations": org_ids}
         try:
@@ -222,14 +227,30 @@ class DirectoryDoor(Door):
         except Invalid as e:
             field = e.details.get("field", "non_field_errors")
             raise bad_request({field: [f'Invalid pk "{i}" - object does not exist.' for i in e.details.get("missing", ())]})
-        from meetsrv.core.clock import utc_iso_micro
-
         return json_answer(request, {
             "id": pending["id"],
             "status": "pending",
             "detail": "The event will be saved at save_at.",
             "save_at": utc_iso_micro(pending["due_at"]),
+            "status_url": f"{self.base_url}/api/events/pending/{pending['id']}/",
         }, 202)
+
+    @app.route("/api/events/pending/<int:pending_id>/", methods=["GET"], strict_slashes=False)
+    @defer.inlineCallbacks
+    def pending_event(self, request, pending_id):
+        """Where a created event stands: {"id", "status": "pending"|"saved", "event", "save_at"}.
+        Only its creator sees it."""
+        user_id = self.caller(request)
+        row = yield self.services.directory_events.pending_event(_int_id(pending_id))
+        if row is None or row["creator_id"] != user_id:
+            raise shapes.not_found()
+        saved = row["saved_at"] is not None
+        return json_answer(request, {
+            "id": row["id"],
+            "status": "saved" if saved else "pending",
+            "event": row["meeting_id"] if saved else None,
+            "save_at": utc_iso_micro(row["due_at"]),
+        })
 
     @app.route("/api/events/", methods=["GET"], strict_slashes=False)
     @defer.inlineCallbacks

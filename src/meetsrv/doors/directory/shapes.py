@@ -94,8 +94,11 @@ def parse_when(raw) -> tuple[str, float | None] | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    when = when.astimezone(timezone.utc)
-    return when.date().isoformat(), when.timestamp()
+    try:
+        when = when.astimezone(timezone.utc)
+        return when.date().isoformat(), when.timestamp()
+    except (OverflowError, ValueError):
+        return None
 
 
 def parse_day(raw: str) -> str | None:
