@@ -397,11 +397,9 @@ async def test_two_processes_save_a_pending_event_once(start_server, http, clock
     assert two.services.event_jobs.armed() == one.services.event_jobs.armed() != []
     clock.advance(60)
     other_clock.advance(60)
-    waits = [one.services.event_jobs.idle(), two.services.event_jobs.idle()]  # both saves are under way
-    results = [await waits[0], await waits[1]]
-    assert sum(len(lst) for lst in results) == 2
-    saved = [r for lst in results for ok, r in lst if r is not None]
-    assert len(saved) == 1
+    # both timers fire; both processes try to claim the row; one saves it
+    await one.services.event_jobs.idle()
+    await two.services.event_jobs.idle()
     r = await http.get(one.url + "/api/events/", headers=auth(token))
     assert r.json["count"] == 1
 
@@ -433,3 +431,27 @@ async def test_sign_in_is_throttled_per_email(start_server, http, clock):
     await sign_in(http, server, "bob@example.com")
     clock.advance(901)
     await sign_in(http, server, "ann@example.com")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_live_process_saves_what_a_dead_one_left(start_server, http, clock):
+    from twisted.internet import task
+
+    survivor_clock = task.Clock()
+    survivor_clock.advance(clock.seconds())
+    survivor = await start_server(clock=survivor_clock)
+    doomed = await start_server(clock=clock)
+    _, token = await member(http, doomed, "ann@example.com")
+    await create_event(http, doomed, token, {"title": "Orphan"})
+    await doomed.services.event_jobs.stop()  # its timers die with it
+    assert survivor.services.event_jobs.armed() == []
+    # sweeps run every 30 s: the one at 30 s finds nothing due
+    survivor_clock.advance(59)
+    await survivor.services.event_jobs.idle()
+    token = (await sign_in(http, survivor, "ann@example.com"))["access"]
+    assert (await http.get(survivor.url + "/api/events/", headers=auth(token))).json["count"] == 0
+    # the one at 60 s finds the row due and saves it
+    survivor_clock.advance(1)
+    await survivor.services.event_jobs.idle()
+    r = await http.get(survivor.url + "/api/events/", headers=auth(token))
+    assert [e["title"] for e in r.json["results"]] == ["Orphan"]

@@ -3,12 +3,13 @@
 A pending event is a database row first and a `clock.callLater` second. At start every unsaved
 row is re-armed (an overdue one is saved at once). Saving is a claim in one transaction
 (UPDATE ... WHERE saved_at IS NULL), so with several processes on one database each pending
-event is saved exactly once, whichever process's timer fires first.
+event is saved exactly once, whichever process's timer fires first. A periodic sweep saves overdue
+rows that no timer of this process covers (their process died before saving them).
 """
 
 from __future__ import annotations
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from meetsrv.store.pending_events import PendingEventStore
@@ -18,10 +19,12 @@ log = Logger()
 
 class DelayedSaveService:
     retry_delay = 30.0
+    sweep_interval = 30.0
 
     def __init__(self, store: PendingEventStore, clock):
         self.store = store
         self.clock = clock
+        self._sweeper = None
         self._calls: dict[int, object] = {}
         self._running: set[defer.Deferred] = set()
         self._stopped = True
@@ -40,10 +43,36 @@ class DelayedSaveService:
                 self.schedule(row["id"], row["due_at"])
         if overdue:
             yield defer.DeferredList(overdue)
+        if self.sweep_interval and not self._stopped:
+            self._sweeper = task.LoopingCall(self._sweep)
+            self._sweeper.clock = self.clock
+            self._sweeper.start(self.sweep_interval, now=False).addErrback(
+                lambda f: log.failure("pending event sweep stopped", f))
+
+    def _sweep(self):
+        """Save overdue rows without a live timer here (another process armed them and died)."""
+        def found(rows):
+            now = self.clock.seconds()
+            saves = []
+            for row in rows:
+                call = self._calls.get(row["id"])
+                if row["due_at"] <= now and (call is None or not call.active()):
+                    saves.append(self.save(row["id"]))
+            return defer.DeferredList(saves)
+
+        def failed(failure):
+            log.failure("pending event sweep failed", failure)
+
+        d = self.store.unsaved().addCallback(found).addErrback(failed)
+        self._running.add(d)
+        return d.addBoth(lambda r: (self._running.discard(d), r)[1])
 
     def stop(self):
         """Cancel the timers (the rows stay; the next start re-arms them) and wait for saves under way."""
         self._stopped = True
+        if self._sweeper is not None and self._sweeper.running:
+            self._sweeper.stop()
+        self._sweeper = None
         for call in self._calls.values():
             if call.active():
                 call.cancel()
