@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from klein import Klein
 from twisted.internet import defer
 
@@ -47,8 +49,6 @@ def _int_id(value) -> int:
 def _id_list(errors, body, name):
     """organizations / users: a JSON list, or repeated form fields (ids or JSON objects)."""
     if body.kind in ("form", "multipart"):
-        import json
-
         items = []
         for raw in body.getlist(name):
             raw = raw.strip()
