@@ -5,6 +5,7 @@ from __future__ import annotations
 from meetsrv.core.accounts import AccountService
 from meetsrv.core.chats import ChatService
 from meetsrv.core.credentials import CredentialService
+from meetsrv.core.directory import wire_directory
 from meetsrv.core.passwords import PasswordHasher
 from meetsrv.core.rooms import RoomService
 from meetsrv.store.chats import ChatStore
@@ -33,6 +34,7 @@ class Services:
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
         self._social(settings, db, reactor)
+        wire_directory(self)  # directory door: accounts, organizations, events, event_jobs, lobby
 
     def _social(self, settings, db, reactor):
         """The social door's services (seed 000)."""
@@ -59,7 +61,10 @@ class Services:
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""
-        return self.credentials.start()
+        d = self.credentials.start()
+        d.addCallback(lambda _: self.event_jobs.start())
+        return d
 
     def stop(self):
         self.credentials.stop()
+        return self.event_jobs.stop()

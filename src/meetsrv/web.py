@@ -103,10 +103,11 @@ class Root(Resource):
 
 
 def build_doors(services):
+    from meetsrv.doors.directory import DirectoryDoor
     from meetsrv.doors.rooms import RoomsDoor
     from meetsrv.doors.social import SocialDoor
 
-    return [RoomsDoor(services), SocialDoor(services)]
+    return [RoomsDoor(services), SocialDoor(services), DirectoryDoor(services)]
 
 
 def build_root(services):
@@ -118,4 +119,6 @@ def build_root(services):
 
     services.hub = SocketHub(services.bus, make_factory(services.settings, DoorSocket))
     doors = build_doors(services)
-    return Root(services, doors)
+    from meetsrv.admin import AdminResource
+
+    return Root(services, doors, extra={"admin": AdminResource(services)})
