@@ -82,7 +82,7 @@ def make_settings(tmp_path, db_url, redis_url):
             db=db_url,
             redis=redis_url,
             media=str(tmp_path / "media"),
-            secret="test-secret-" + prefix,
+            secret=f"test-secret-{prefix}-0123456789abcdef0123456789abcdef",
             password_cost=2**8,
             redis_prefix=prefix,
             ws_ping_interval=0,

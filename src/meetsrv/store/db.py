@@ -149,9 +149,14 @@ class Database:
                 return hit[1]
         kwargs = {"render_postcompile": True} if dynamic else {}
         c = stmt.compile(dialect=self.dialect, compile_kwargs=kwargs)
-        params = c.params
-        compiled = Compiled(c.string, {k: v for k, v in params.items() if v is not None} if params else {},
-                            _converters(stmt))
+        # values fixed in the statement (including an explicit None); bindparam("x") without a
+        # value is required and must come from the caller
+        defaults = {}
+        for name, value in c.params.items():
+            bind = c.binds.get(name)
+            if bind is None or not bind.required:
+                defaults[name] = value
+        compiled = Compiled(c.string, defaults, _converters(stmt))
         if not dynamic:
             self._cache[id(stmt)] = (stmt, compiled)
         return compiled
