@@ -11,6 +11,17 @@ from meetsrv.store.chats import ChatStore
 from meetsrv.store.credentials import CredentialStore
 from meetsrv.store.users import UserStore
 
+# campus door
+from meetsrv.core.campus_events import CampusEventService
+from meetsrv.core.campus_images import ImageSaver
+from meetsrv.core.friends import FriendService
+from meetsrv.core.marking import MarkingService
+from meetsrv.core.profiles import ProfileService
+from meetsrv.store.campus_events import CampusEventStore
+from meetsrv.store.friends import FriendStore
+from meetsrv.store.markings import MarkingStore
+from meetsrv.store.profiles import ProfileStore
+
 
 class Services:
     """Everything a door may call. `clock` is an IReactorTime (a task.Clock in some tests);
@@ -32,6 +43,13 @@ class Services:
         self.accounts = AccountService(self.user_store, self.passwords, self.clock)
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
+
+        # campus door
+        self.campus_images = ImageSaver(reactor, settings.media, settings.max_image_pixels)
+        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.campus_images, self.clock)
+        self.friends = FriendService(FriendStore(db), self.user_store, self.clock)
+        self.campus_events = CampusEventService(CampusEventStore(db), self.clock)
+        self.marking = MarkingService(ephemeral, bus, MarkingStore(db), self.campus_events, self.clock)
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""

@@ -103,9 +103,10 @@ class Root(Resource):
 
 
 def build_doors(services):
+    from meetsrv.doors.campus import CampusDoor
     from meetsrv.doors.rooms import RoomsDoor
 
-    return [RoomsDoor(services)]
+    return [RoomsDoor(services), CampusDoor(services)]
 
 
 def build_root(services):
