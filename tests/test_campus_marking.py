@@ -67,9 +67,14 @@ async def test_connect_refusals(start_server, http, ws, clock):
         await refused(ws, ws_url(server, kind, event_id), {}, "Нельзя так!")
         await refused(ws, ws_url(server, kind, event_id), {"Cookie": "sessionid=bad"}, "Нельзя так!")
         await refused(ws, ws_url(server, kind, event_id), outsider.ws_headers(), "Нельзя так!")
+    # the cookie of a page from another site is not accepted (cross-site WebSocket hijacking)
+    evil = dict(member.ws_headers(), Origin="http://evil.example")
+    await refused(ws, ws_url(server, "mark_me", event_id), evil, "Нельзя так!")
     # not started yet: marking refused, mark_me allowed
     await refused(ws, ws_url(server, "marking", event_id), h, "Сейчас эта пара не идет")
-    sock = await ws(ws_url(server, "mark_me", event_id), headers=member.ws_headers())
+    port = server.port.getHost().port
+    same = dict(member.ws_headers(), Origin=f"http://localhost:{port}")
+    sock = await ws(ws_url(server, "mark_me", event_id), headers=same)
     # a user who asked to be marked may connect to neither socket again
     await refused(ws, ws_url(server, "mark_me", event_id), member.ws_headers(), "Нельзя так!")
     clock.advance(61)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from urllib.parse import urlparse
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -89,9 +90,22 @@ class CampusSocket(DoorSocket):
         if len(parts) == 2 and parts[0].lower() == "token":
             return (yield credentials.authenticate(parts[1].strip(), TOKEN_KINDS))
         session = _cookie(request.headers.get("cookie"), "sessionid")
-        if session:
+        if session and self.same_site(request):
             return (yield credentials.authenticate(session, (SESSION_KIND,)))
         return None
+
+    def same_site(self, request) -> bool:
+        """A browser sends the session cookie with a socket that any page opens; without an
+        --allowed-origins list (which Autobahn enforces), accept the cookie only from a page of
+        this site (Origin matching Host or the public URL) or from a client that sends no Origin."""
+        door = self.factory.door
+        origin = request.headers.get("origin")
+        if not origin or door.settings.allowed_origins:
+            return True
+        netloc = urlparse(origin).netloc.lower()
+        host = (request.headers.get("host") or "").lower()
+        public = urlparse(door.services.base_url or "").netloc.lower()
+        return bool(netloc) and netloc in (host, public)
 
     @defer.inlineCallbacks
     def authorize(self, request):
