@@ -465,3 +465,38 @@ async def test_events_do_not_collide_with_other_kinds(server, http):
     await create_event(a, "Кино", int(now) + 100, int(now) + 200)
     r = await http.get(server.url + "/api/events/GetEvents")
     assert [e["name"] for e in r.json["response"]] == ["Кино"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_simultaneous_requests(server, http):
+    """Races: one name, one join, and two crossing friend requests make one friendship."""
+    from twisted.internet import defer
+
+    a = await signup(http, server, "racer1")
+    b = await signup(http, server, "racer2")
+    now = int(server.services.clock.seconds())
+    body = {"name": "Гонка", "time_from": now + 100, "time_to": now + 200}
+    answers = await defer.gatherResults([
+        defer.ensureDeferred(a.post("/api/events/CreateEvent", body)),
+        defer.ensureDeferred(b.post("/api/events/CreateEvent", body)),
+    ])
+    codes = sorted(x["error"] for x in answers)
+    assert codes == [-1, 0], answers
+    event_id = next(x["response"]["event_id"] for x in answers if x["error"] == 0)
+    joiner = b if answers[0]["error"] == 0 else a  # the one who did not create it
+    answers = await defer.gatherResults([
+        defer.ensureDeferred(joiner.post("/api/events/JoinEvent", {"event_id": event_id})) for _ in range(3)
+    ])
+    assert sorted(x["error"] for x in answers) == [0, 3, 3], answers
+    assert all(x == err(3, "Already joined the event") for x in answers if x["error"])
+
+    answers = await defer.gatherResults([
+        defer.ensureDeferred(a.post("/api/friends/SendFriendRequest", {"user_id": b.id})),
+        defer.ensureDeferred(b.post("/api/friends/SendFriendRequest", {"user_id": a.id})),
+    ])
+    assert answers == [OK, OK]
+    assert (await a.get("/api/friends/GetFriendList"))["response"]["friends"] == [
+        {"user_id": b.id, "display_name": "racer2", "pending": False}]
+    assert (await b.get("/api/friends/GetFriendList"))["response"]["friends"] == [
+        {"user_id": a.id, "display_name": "racer1", "pending": False}]
+    assert (await a.get("/api/friends/GetFriendRequests"))["response"] == {"requests": []}

@@ -105,7 +105,12 @@ class CampusEventService:
             raise EventRefused("Event already began")
         if event["ends_at"] < now:
             raise EventRefused("Event already over")
-        added = yield self.store.join(event["id"], caller, now)
+        try:
+            added = yield self.store.join(event["id"], caller, now)
+        except Exception as e:
+            if not is_unique_violation(e):
+                raise
+            added = False  # a simultaneous join of the same user won
         if not added:
             raise EventRefused("Already joined the event")
 
