@@ -454,6 +454,17 @@ async def test_delete_event_frees_its_name(start_server, http, clock):
 
 
 @pytest_twisted.ensureDeferred
+async def test_session_lasts_two_weeks(start_server, http, clock):
+    server = await start_server(clock=clock)
+    a = await signup(http, server, "sleepy")
+    clock.advance(14 * 24 * 3600 - 10)
+    assert (await a.get("/api/auth/GetCurrentUserId"))["response"] == {"user_id": a.id}
+    clock.advance(11)
+    assert (await a.get("/api/auth/GetCurrentUserId"))["response"] == {"user_id": None}
+    assert await a.get("/api/friends/GetFriendList") == err(3, "Login required")
+
+
+@pytest_twisted.ensureDeferred
 async def test_events_do_not_collide_with_other_kinds(server, http):
     """Names are unique among campus events only; other doors' meetings may share a title."""
     from meetsrv.store.tables import meetings

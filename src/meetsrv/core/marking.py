@@ -105,6 +105,12 @@ class MarkingService:
         items = yield self.ephemeral.list_items(_waiting_key(event["uuid"]))
         return [int(i) for i in items if str(i).isdigit()]
 
+    @defer.inlineCallbacks
+    def forget(self, event: dict):
+        """Drop the marking state of a deleted event."""
+        yield self.ephemeral.delete(_waiting_key(event["uuid"]))
+        yield self.ephemeral.delete(_asked_key(event["uuid"]))
+
     def marker(self, event: dict, user_id: int, conn_id: str, frames) -> "Marker":
         return Marker(self, event, user_id, conn_id, frames)
 

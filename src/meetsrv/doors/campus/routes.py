@@ -270,9 +270,7 @@ class CampusDoor(Door):
         secure = (self.services.base_url or "").startswith("https://")
         request.addCookie(SESSION_COOKIE, token.encode(), path=b"/", max_age=str(SESSION_TTL).encode(),
                           httpOnly=True, sameSite="lax", secure=secure or None)
-        csrf = request.getCookie(CSRF_COOKIE)
-        if not csrf or not re.fullmatch(rb"[A-Za-z0-9_-]{32,64}", csrf):
-            csrf = secrets.token_urlsafe(32).encode()
+        csrf = secrets.token_urlsafe(32).encode()  # a new one at each sign-in, as Django rotates it
         request.addCookie(CSRF_COOKIE, csrf, path=b"/", max_age=str(365 * 24 * 3600).encode(),
                           sameSite="lax", secure=secure or None)
 
@@ -419,7 +417,8 @@ class CampusDoor(Door):
     @app.route("/api/events/DeleteEvent")
     @endpoint("POST", Arg("event_id"))
     async def delete_event(self, request, caller, params):
-        await self.services.campus_events.delete(caller, params["event_id"])
+        event = await self.services.campus_events.delete(caller, params["event_id"])
+        await self.services.marking.forget(event)
 
     @app.route("/api/events/GetCreatedEvents")
     @endpoint("GET")
