@@ -241,6 +241,8 @@ async def test_profile_picture(start_server, http):
     assert await u.post("/api/profile/UpdateProfilePicture", files={"image": ("me.jpg", "image/jpeg", data)}) == OK
     pic2 = (await u.get("/api/profile/GetProfile", params={"user_id": u.id}))["response"]["pic"]
     assert pic2 != pic and pic2.endswith(".png")
+    r = await http.get(server.url + "/media/" + pic.split("/media/", 1)[1])
+    assert r.code == 404  # the replaced picture is gone
     r = await http.get(server.url + "/media/" + pic2.split("/media/", 1)[1])
     assert r.body == data
     assert await u.post("/api/profile/UpdateProfilePicture", files={"image": ("x.png", "image/png", b"junk")}) == err(

@@ -48,8 +48,12 @@ class ProfileService:
 
     @defer.inlineCallbacks
     def set_picture(self, user_id: int, data: bytes):
+        before = yield self.users.get(user_id)
         path = yield self.images.save("avatars", str(user_id), data)
         yield self.users.update(user_id, avatar=path)
+        old = (before or {}).get("avatar") or ""
+        if old.startswith(f"avatars/{user_id}_"):
+            yield self.images.remove([old])  # only this door's own avatar files
         return path
 
     @defer.inlineCallbacks
