@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 import pytest_twisted
 
 from tests.campus_helpers import User, cookies_of, create_event, http, jpeg_b64, png_bytes, signup  # noqa: F401
