@@ -74,8 +74,8 @@ async def test_signup_login_logout(server, http):
 async def test_account_input_errors(server, http):
     url = server.url
     for body, expected in (
-        ({}, err(2, "username")),
-        ({"username": "a"}, err(2, "password")),
+        ({}, err(1, "username is required")),
+        ({"username": "a"}, err(1, "password is required")),
         ({"username": 5, "password": "x"}, err(1, "username must be a string")),
         ({"username": "a", "password": ["x"]}, err(1, "password must be a string")),
         ({"username": "   ", "password": "x"}, err(1, "Invalid username")),

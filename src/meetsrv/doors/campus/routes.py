@@ -122,13 +122,14 @@ def _last(value):
     return value[-1] if isinstance(value, list) and value else value
 
 
-def endpoint(method: str, *args: Arg, login: bool = True, content: bool = True):
-    """Route body: fn(self, request, caller, params) returning the `response` value (or None)."""
+def endpoint(method: str, *args: Arg, login: bool = True, content: bool = True, accounts: bool = False):
+    """Route body: fn(self, request, caller, params) returning the `response` value (or None).
+    `accounts`: the /accounts/ answers (CONTRACT.md): a missing argument is bad input (1)."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def route(self, request):
-            return defer.ensureDeferred(self.run(request, fn, method.encode(), args, login, content))
+            return defer.ensureDeferred(self.run(request, fn, method.encode(), args, login, content, accounts))
 
         return route
 
@@ -213,7 +214,7 @@ class CampusDoor(Door):
             return out
         raise CampusError(UNSUPPORTED_MEDIA_TYPE, "json content expected")
 
-    async def run(self, request, fn, method: bytes, args, login: bool, content: bool):
+    async def run(self, request, fn, method: bytes, args, login: bool, content: bool, accounts: bool = False):
         try:
             caller, by_cookie = await self.identify(request)
             if by_cookie and request.method not in SAFE_METHODS:
@@ -224,6 +225,8 @@ class CampusDoor(Door):
                     params[arg.name] = arg.cast(params[arg.name])
             for arg in args:
                 if arg.required and params.get(arg.name) is None:
+                    if accounts:
+                        raise CampusError(INVALID_ARGUMENT, f"{arg.name} is required")
                     raise CampusError(MISSING_ARGUMENT, arg.name)
             if request.method != method and not (method == b"GET" and request.method == b"HEAD"):
                 raise CampusError(NOT_PERMITTED, "Method not allowed")
@@ -275,7 +278,8 @@ class CampusDoor(Door):
                           sameSite="lax", secure=secure or None)
 
     @app.route("/accounts/signup/", strict_slashes=False)
-    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False)
+    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False,
+              accounts=True)
     async def signup(self, request, caller, params):
         username, password = self._credentials(params)
         try:
@@ -285,7 +289,8 @@ class CampusDoor(Door):
         await self.start_session(request, user_id)
 
     @app.route("/accounts/login/", strict_slashes=False)
-    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False)
+    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False,
+              accounts=True)
     async def login(self, request, caller, params):
         username, password = self._credentials(params)
         key = "campus:login-failures:" + username.casefold()
@@ -300,7 +305,7 @@ class CampusDoor(Door):
         await self.start_session(request, user["id"])
 
     @app.route("/accounts/logout/", strict_slashes=False)
-    @endpoint("POST", login=False)
+    @endpoint("POST", login=False, accounts=True)
     async def logout(self, request, caller, params):
         token = authorization(request, "Token")
         if token is None:
