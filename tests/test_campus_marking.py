@@ -296,3 +296,26 @@ async def test_marker_and_marked_user_on_different_processes(start_server, http,
     await anna_ws.wait_closed()
     assert dima_ws.pending() == 0 and loser.pending() == 0
     assert await karma(winner_user) == 50
+
+
+@pytest_twisted.ensureDeferred
+async def test_two_mark_me_sockets_of_one_user_at_once(start_server, http, ws, clock):
+    """One user, two simultaneous mark_me sockets: one is listed, the other refused."""
+    from twisted.internet import defer
+
+    server = await start_server(clock=clock)
+    creator, event_id, (anna, boris) = await running_event(http, server, clock, members=("anna", "boris"))
+    url = ws_url(server, "mark_me", event_id)
+    socks = await defer.gatherResults([defer.ensureDeferred(ws(url, headers=anna.ws_headers())) for _ in range(2)])
+    marker = await ws(ws_url(server, "marking", event_id), headers=boris.ws_headers())
+    assert (await marker.next_json())["params"]["marking_list"] == [anna.id]
+    marker.send_json({"message": "prepare_to_mark", "params": {"user_id": anna.id}})
+    assert await marker.next_json() == {"result": "ok", "message": "prepared"}
+    marker.send_json({"message": "confirm_marking"})
+    assert (await marker.next_json())["message"] == "marked"
+    firsts = [await s.next_json() for s in socks]
+    assert sorted(f["message"] for f in firsts) == ["was_marked", "Нельзя так!"]
+    for s in socks:
+        await s.wait_closed()
+        assert s.pending() == 0
+    assert await karma(boris) == 50

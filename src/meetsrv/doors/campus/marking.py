@@ -153,18 +153,17 @@ class MarkMeSocket(CampusSocket):
 
     kind = MARK_ME
 
-    def listen(self):
-        return self.join(user_channel(self.event["uuid"], self.user_id))
-
     @defer.inlineCallbacks
-    def started(self):
+    def listen(self):
+        # listed before the handshake completes: once the client sees the socket open, every
+        # marker can see it (and a marking that comes at once waits in the held frames)
+        channel = user_channel(self.event["uuid"], self.user_id)
+        yield self.join(channel)
         try:
             yield self.factory.door.services.marking.ask_to_be_marked(self.event, self.user_id, Frames)
-        except MarkingRefused as e:
-            self.send_json(error(REFUSALS[e.code]))
-            self.sendClose(code=1000)
-            return
-        self.go_live()
+        except MarkingRefused as e:  # a second socket of the same user won the race
+            self.leave(channel)
+            self.refusal = REFUSALS[e.code]
 
     def sendPreparedMessage(self, prepared):
         # the only thing published on this socket's channel is was_marked: send it, then close
