@@ -266,6 +266,23 @@ async def test_profile_confirmation_waits_for_staff(server, http):
                         files={"image": ("scan.png", "image/png", png_bytes())}) == OK
     scans2 = await services.profiles.store.confirmations(u.id)
     assert len(scans2) == 1 and scans2[0]["path"] != scans[0]["path"]
+    # a big scan (its base64 is decoded on a thread)
+    import io
+    import os
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (160, 160), os.urandom(160 * 160 * 3)).save(buf, "PNG")
+    big = base64.b64encode(buf.getvalue()).decode()
+    assert len(big) > 64 * 1024
+    assert await u.post("/api/profile/UploadProfileConfirmation", {"image": big}) == OK
+    assert await u.post("/api/profile/UploadProfileConfirmation", {"image": big[:-8] + "!!!!!!!!"}) == err(
+        1, "Invalid image")
+    # staff approve the waiting scan (once)
+    assert await services.profiles.review_confirmation(u.id, True) is True
+    assert await services.profiles.review_confirmation(u.id, True) is False
+    assert (await u.get("/api/profile/GetProfile", params={"user_id": u.id}))["response"]["confirmed"] is True
     # scans are not shown in the profile
     assert (await u.get("/api/profile/GetProfile", params={"user_id": u.id}))["response"]["pic"].startswith("https://i.imgur")
 

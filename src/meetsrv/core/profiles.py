@@ -65,6 +65,10 @@ class ProfileService:
             yield self.images.remove(old)
         return path
 
+    def review_confirmation(self, user_id: int, approved: bool):
+        """For staff (the admin pages): approve or reject the waiting scan; False if none waits."""
+        return self.store.review_confirmation(user_id, approved, self.clock.seconds())
+
     def find_by_name(self, part: str | None):
         """Users whose display name contains `part` (case-insensitive, Cyrillic too); every
         user (up to a limit) when part is None."""

@@ -14,6 +14,12 @@ _insert_scan = insert(confirmations).values(
 )
 _unconfirm = update(users).where(users.c.id == bindparam("user_id")).values(confirmed=False)
 _pending = select(confirmations).where(confirmations.c.user_id == bindparam("user_id")).order_by(confirmations.c.id)
+_review = (
+    update(confirmations)
+    .where((confirmations.c.user_id == bindparam("user_id")) & confirmations.c.reviewed.is_(None))
+    .values(reviewed=bindparam("now"))
+)
+_set_confirmed = update(users).where(users.c.id == bindparam("user_id")).values(confirmed=bindparam("confirmed"))
 _all_users = select(users.c.id, users.c.name).order_by(users.c.id).limit(bindparam("limit"))
 
 
@@ -25,6 +31,13 @@ def _replace_scan_txn(t: Txn, user_id: int, path: str, now: float) -> list[str]:
     return old
 
 
+def _review_txn(t: Txn, user_id: int, approved: bool, now: float) -> bool:
+    if t.execute(_review, user_id=user_id, now=now) == 0:
+        return False
+    t.execute(_set_confirmed, user_id=user_id, confirmed=approved)
+    return True
+
+
 class ProfileStore:
     def __init__(self, db: Database):
         self.db = db
@@ -33,6 +46,10 @@ class ProfileStore:
         """The new scan replaces the old ones and the user is unconfirmed until staff review it.
         Returns the paths of the replaced scans."""
         return self.db.interact(_replace_scan_txn, user_id, path, now)
+
+    def review_confirmation(self, user_id: int, approved: bool, now: float):
+        """Staff decision on the user's waiting scan; False when none waits."""
+        return self.db.interact(_review_txn, user_id, approved, now)
 
     def confirmations(self, user_id: int):
         return self.db.rows(_pending, user_id=user_id)

@@ -18,6 +18,7 @@ from typing import Callable
 
 from klein import Klein
 from twisted.internet import defer
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from meetsrv.core.campus_events import EventNotFound
@@ -102,6 +103,13 @@ def user_id_arg(value) -> int:
 
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.I)
+
+
+def decode_image(reactor, value):
+    """image_bytes(value); large base64 text is decoded on a thread."""
+    if isinstance(value, str) and len(value) > 64 * 1024:
+        return deferToThreadPool(reactor, reactor.getThreadPool(), image_bytes, value)
+    return defer.succeed(image_bytes(value))
 
 
 def image_bytes(value) -> bytes:
@@ -333,7 +341,7 @@ class CampusDoor(Door):
     @app.route("/api/profile/UpdateProfilePicture")
     @endpoint("POST", Arg("image"), Arg("name", as_text("name")))
     async def update_picture(self, request, caller, params):
-        data = image_bytes(params["image"])
+        data = await decode_image(self.services.reactor, params["image"])
         try:
             await self.services.profiles.set_picture(caller, data)
         except BadImage:
@@ -342,7 +350,7 @@ class CampusDoor(Door):
     @app.route("/api/profile/UploadProfileConfirmation")
     @endpoint("POST", Arg("image"), Arg("name", as_text("name"), required=False))
     async def upload_confirmation(self, request, caller, params):
-        data = image_bytes(params["image"])
+        data = await decode_image(self.services.reactor, params["image"])
         try:
             await self.services.profiles.upload_confirmation(caller, data)
         except BadImage:
