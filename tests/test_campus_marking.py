@@ -319,3 +319,19 @@ async def test_two_mark_me_sockets_of_one_user_at_once(start_server, http, ws, c
         await s.wait_closed()
         assert s.pending() == 0
     assert await karma(boris) == 50
+
+
+def test_updates_held_while_the_list_is_read_are_not_repeated():
+    import json
+
+    from meetsrv.doors.campus.marking import Frames, MarkingSocket
+
+    class Prepared:
+        def __init__(self, text):
+            self.payload = text.encode()
+
+    held = [Prepared(f) for f in (Frames.user_joined(1), Frames.user_joined(2), Frames.user_left(2),
+                                  Frames.user_left(3), Frames.user_left(1))]
+    kept = [json.loads(p.payload) for p in MarkingSocket._news_since([1], held)]
+    assert [(k["message"], k["params"]["user_id"]) for k in kept] == [
+        ("user_joined", 2), ("user_left", 2), ("user_left", 1)]

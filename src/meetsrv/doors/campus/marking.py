@@ -190,7 +190,28 @@ class MarkingSocket(CampusSocket):
         self.marker = marking.marker(self.event, self.user_id, self.conn_id, Frames)
         waiting = yield marking.waiting(self.event)
         self.send_json({"result": "ok", "message": "marking_list", "params": {"marking_list": waiting}})
+        self._held_frames = self._news_since(waiting, self._held_frames)
         self.go_live()
+
+    @staticmethod
+    def _news_since(waiting, held):
+        """Updates that arrived while the list was read may already be in it: keep only those
+        that change the list as the client now knows it (the last word on each user wins)."""
+        known = set(waiting)
+        out = []
+        for prepared in held:
+            try:
+                frame = json.loads(prepared.payload)
+                user_id = frame["params"]["user_id"]
+                joined = frame["message"] == "user_joined"
+            except Exception:
+                out.append(prepared)
+                continue
+            if joined == (user_id in known):
+                continue  # says nothing new
+            (known.add if joined else known.discard)(user_id)
+            out.append(prepared)
+        return out
 
     def received(self, text):
         try:
