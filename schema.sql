@@ -128,6 +128,8 @@ CREATE INDEX IF NOT EXISTS ix_meetings_kind_date ON meetings (kind, date, id);
 
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_title ON meetings (kind, title);
 
+CREATE UNIQUE INDEX IF NOT EXISTS ux_meetings_campus_title ON meetings (title) WHERE kind = 'campus';
+
 CREATE TABLE IF NOT EXISTS organization_members (
 	organization_id INTEGER NOT NULL, 
 	user_id INTEGER NOT NULL, 

@@ -34,6 +34,7 @@ class Services:
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
         self._social(settings, db, reactor)
+        self._campus(settings, db, bus, ephemeral, reactor)
         wire_directory(self)  # directory door: accounts, organizations, events, event_jobs, lobby
 
     def _social(self, settings, db, reactor):
@@ -58,6 +59,24 @@ class Services:
         self.social_meetings = MeetingService(SocialMeetingStore(db), self.user_store, self.social_photos, self.clock)
         self.join_requests = JoinRequestService(JoinRequestStore(db), self.social_meetings, self.clock)
         self.social_chats = SocialChatService(SocialChatStore(db), self.chats, self.user_store)
+
+    def _campus(self, settings, db, bus, ephemeral, reactor):
+        """The campus door's services (seed 001)."""
+        from meetsrv.core.campus_events import CampusEventService
+        from meetsrv.core.campus_images import ImageSaver
+        from meetsrv.core.friends import FriendService
+        from meetsrv.core.marking import MarkingService
+        from meetsrv.core.profiles import ProfileService
+        from meetsrv.store.campus_events import CampusEventStore
+        from meetsrv.store.friends import FriendStore
+        from meetsrv.store.markings import MarkingStore
+        from meetsrv.store.profiles import ProfileStore
+
+        self.campus_images = ImageSaver(reactor, settings.media, settings.max_image_pixels)
+        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.campus_images, self.clock)
+        self.friends = FriendService(FriendStore(db), self.user_store, self.clock)
+        self.campus_events = CampusEventService(CampusEventStore(db), self.clock)
+        self.marking = MarkingService(ephemeral, bus, MarkingStore(db), self.campus_events, self.clock)
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""

@@ -194,6 +194,11 @@ meetings = Table(
 Index("ix_meetings_kind_date", meetings.c.kind, meetings.c.date, meetings.c.id)
 Index("ix_meetings_creator", meetings.c.creator_id, meetings.c.created)
 Index("ix_meetings_kind_title", meetings.c.kind, meetings.c.title)
+# Campus event names are unique among campus events (other kinds may repeat titles).
+Index(
+    "ux_meetings_campus_title", meetings.c.title, unique=True,
+    sqlite_where=text("kind = 'campus'"), postgresql_where=text("kind = 'campus'"),
+)
 
 meeting_members = Table(
     "meeting_members",

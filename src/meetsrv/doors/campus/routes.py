@@ -1,0 +1,453 @@
+"""The campus door's routes: /accounts/... sessions and the /api/<area>/<Method> RPCs.
+
+Every answer is HTTP 200 with the envelope. Checks run in upstream's order: CSRF (Django's
+middleware, on cookie-authenticated POSTs), content type, argument types, required arguments,
+method, login; then the method's own rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+from klein import Klein
+from twisted.internet import defer
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+
+from meetsrv.core.campus_events import EventNotFound
+from meetsrv.core.campus_images import BadImage
+from meetsrv.core.errors import (
+    AlreadyExists,
+    DomainError,
+    Invalid,
+    NotFound,
+    NotPermitted,
+    UserNotFound,
+    WrongCredentials,
+)
+from meetsrv.doors.base import Door
+from meetsrv.doors.campus import shapes
+from meetsrv.doors.campus.marking import MarkingSocket, MarkMeSocket
+from meetsrv.doors.campus.shapes import (
+    INVALID_ARGUMENT,
+    MISSING_ARGUMENT,
+    NOT_FOUND,
+    NOT_PERMITTED,
+    UNKNOWN_ERROR,
+    UNSUPPORTED_MEDIA_TYPE,
+    CampusError,
+)
+from meetsrv.http.answers import authorization
+from meetsrv.http.body import BodyError, Upload, content_type, parse_json, parse_multipart, raw_body
+from meetsrv.ws.factory import make_factory, websocket_resource
+
+log = Logger()
+
+SESSION_KIND = "campus"
+# a campus session, or a token issued by the social or phone door
+TOKEN_KINDS = (SESSION_KIND, "social", "phone")
+SESSION_COOKIE = b"sessionid"
+CSRF_COOKIE = b"csrftoken"
+SESSION_TTL = 14 * 24 * 3600  # Django's default session age
+SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
+MAX_USERNAME = 150
+MAX_PASSWORD = 1024
+LOGIN_FAILURES = 10  # per username per LOGIN_WINDOW
+LOGIN_WINDOW = 300.0
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    cast: Callable | None = None
+    required: bool = True
+
+
+def as_int(value):
+    """int() as upstream's cast_arguments applied it; its message on failure."""
+    if isinstance(value, bool):
+        raise CampusError(INVALID_ARGUMENT, f"invalid literal for int() with base 10: '{value}'")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise CampusError(INVALID_ARGUMENT, str(e))
+
+
+def as_text(name):
+    def cast(value):
+        if not isinstance(value, str):
+            raise CampusError(INVALID_ARGUMENT, f"{name} must be a string")
+        return value
+
+    return cast
+
+
+def user_id_arg(value) -> int:
+    """A user id as GetProfile read it: anything that is not an id is an unknown profile."""
+    if isinstance(value, bool):
+        raise UserNotFound("User profile does not exist")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+        return int(value.strip())
+    raise UserNotFound("User profile does not exist")
+
+
+_DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.I)
+
+
+def decode_image(reactor, value):
+    """image_bytes(value); large base64 text is decoded on a thread."""
+    if isinstance(value, str) and len(value) > 64 * 1024:
+        return deferToThreadPool(reactor, reactor.getThreadPool(), image_bytes, value)
+    return defer.succeed(image_bytes(value))
+
+
+def image_bytes(value) -> bytes:
+    """A multipart file, or base64 text (a data: URL prefix is accepted)."""
+    if isinstance(value, Upload):
+        return value.data
+    if not isinstance(value, str):
+        raise CampusError(INVALID_ARGUMENT, "Invalid image")
+    text = _DATA_URL.sub("", value.strip(), count=1)
+    text = "".join(text.split())
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise CampusError(INVALID_ARGUMENT, "Invalid image")
+
+
+def _last(value):
+    return value[-1] if isinstance(value, list) and value else value
+
+
+def endpoint(method: str, *args: Arg, login: bool = True, content: bool = True, accounts: bool = False):
+    """Route body: fn(self, request, caller, params) returning the `response` value (or None).
+    `accounts`: the /accounts/ answers (CONTRACT.md): a missing argument is bad input (1)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def route(self, request):
+            return defer.ensureDeferred(self.run(request, fn, method.encode(), args, login, content, accounts))
+
+        return route
+
+    return wrap
+
+
+class CampusDoor(Door):
+    name = "campus"
+    app = Klein()
+    path_prefixes = ("/api/auth/", "/api/profile/", "/api/friends/", "/accounts/")
+
+    def __init__(self, services):
+        super().__init__(services)
+        s = services
+        self.mark_me_factory = make_factory(self.settings, MarkMeSocket, door=self, hub=s.hub, clock=s.clock)
+        self.marking_factory = make_factory(self.settings, MarkingSocket, door=self, hub=s.hub, clock=s.clock)
+
+    # -- credentials -------------------------------------------------------------------------
+    @defer.inlineCallbacks
+    def identify(self, request):
+        """(user id or None, authenticated by the session cookie)."""
+        token = authorization(request, "Token")
+        if token is not None:
+            user_id = yield self.services.credentials.authenticate(token, TOKEN_KINDS)
+            return user_id, False
+        session = request.getCookie(SESSION_COOKIE)
+        if session:
+            user_id = yield self.services.credentials.authenticate(session.decode("latin-1"), (SESSION_KIND,))
+            return user_id, user_id is not None
+        return None, False
+
+    def check_csrf(self, request) -> None:
+        cookie = request.getCookie(CSRF_COOKIE) or b""
+        sent = (request.getHeader(b"x-csrftoken") or b"")
+        if isinstance(sent, str):
+            sent = sent.encode("latin-1")
+        if not cookie or not hmac.compare_digest(cookie, sent):
+            raise CampusError(NOT_PERMITTED, "CSRF verification failed")
+
+    # -- the pipeline ------------------------------------------------------------------------
+    def params(self, request, content: bool) -> dict:
+        if request.method != b"POST" or not content:
+            out = {}
+            for key, values in request.args.items():
+                try:
+                    out[key.decode("utf-8")] = values[-1].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise CampusError(INVALID_ARGUMENT, "Invalid query string")
+            return out
+        kind = content_type(request)
+        raw = raw_body(request)
+        if not kind and not raw.strip():
+            return {}
+        if kind == "application/json" or kind.endswith("+json"):
+            if not raw.strip():
+                return {}
+            try:
+                value = parse_json(raw)
+            except BodyError:
+                raise CampusError(INVALID_ARGUMENT, "Invalid JSON")
+            if not isinstance(value, dict):
+                raise CampusError(INVALID_ARGUMENT, "A JSON object expected")
+            return value
+        if kind == "application/x-www-form-urlencoded":
+            from urllib.parse import parse_qsl
+
+            try:
+                return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError:
+                raise CampusError(INVALID_ARGUMENT, "Invalid form")
+        if kind == "multipart/form-data":
+            try:
+                fields, files = parse_multipart(raw, request.getHeader(b"content-type"))
+            except Exception:
+                raise CampusError(INVALID_ARGUMENT, "Invalid multipart body")
+            out = {k: _last(v) for k, v in fields.items()}
+            for name, upload in files.items():
+                out[name] = upload
+            image = files.get("image")
+            if image is not None and "name" not in out and image.filename:
+                out["name"] = image.filename
+            return out
+        raise CampusError(UNSUPPORTED_MEDIA_TYPE, "json content expected")
+
+    async def run(self, request, fn, method: bytes, args, login: bool, content: bool, accounts: bool = False):
+        try:
+            caller, by_cookie = await self.identify(request)
+            if by_cookie and request.method not in SAFE_METHODS:
+                self.check_csrf(request)
+            params = self.params(request, content)
+            for arg in args:
+                if arg.cast is not None and params.get(arg.name) is not None:
+                    params[arg.name] = arg.cast(params[arg.name])
+            for arg in args:
+                if arg.required and params.get(arg.name) is None:
+                    if accounts:
+                        raise CampusError(INVALID_ARGUMENT, f"{arg.name} is required")
+                    raise CampusError(MISSING_ARGUMENT, arg.name)
+            if request.method != method and not (method == b"GET" and request.method == b"HEAD"):
+                raise CampusError(NOT_PERMITTED, "Method not allowed")
+            if login and caller is None:
+                raise CampusError(NOT_PERMITTED, "Login required")
+            response = await defer.ensureDeferred(fn(self, request, caller, params))
+            return shapes.envelope(request, response=response)
+        except CampusError as e:
+            return shapes.envelope(request, e.code, e.msg)
+        except DomainError as e:
+            return shapes.envelope(request, self.domain_code(e), e.message)
+        except Exception:
+            log.failure("campus request failed")
+            return shapes.envelope(request, UNKNOWN_ERROR, "Unknown error")
+
+    @staticmethod
+    def domain_code(e: DomainError) -> int:
+        if isinstance(e, AlreadyExists):
+            return UNKNOWN_ERROR  # upstream: a duplicate event name is "Could not create new event"
+        if isinstance(e, NotPermitted):
+            return NOT_PERMITTED
+        if isinstance(e, (Invalid, NotFound)):
+            return INVALID_ARGUMENT  # upstream answers 1 for an unknown user or event
+        return INVALID_ARGUMENT
+
+    def not_found(self, request):
+        return shapes.envelope(request, NOT_FOUND, "Not found", status=404)
+
+    def method_not_allowed(self, request):
+        return shapes.envelope(request, NOT_PERMITTED, "Method not allowed", status=405)
+
+    # -- accounts ----------------------------------------------------------------------------
+    def _credentials(self, params) -> tuple[str, str]:
+        username, password = params["username"], params["password"]
+        if not username.strip() or len(username) > MAX_USERNAME or any(ord(c) < 32 for c in username):
+            raise CampusError(INVALID_ARGUMENT, "Invalid username")
+        if not password or len(password) > MAX_PASSWORD:
+            raise CampusError(INVALID_ARGUMENT, "Invalid password")
+        return username, password
+
+    @defer.inlineCallbacks
+    def start_session(self, request, user_id: int):
+        token = yield self.services.credentials.issue(user_id, SESSION_KIND, ttl=SESSION_TTL)
+        secure = (self.services.base_url or "").startswith("https://")
+        request.addCookie(SESSION_COOKIE, token.encode(), path=b"/", max_age=str(SESSION_TTL).encode(),
+                          httpOnly=True, sameSite="lax", secure=secure or None)
+        csrf = secrets.token_urlsafe(32).encode()  # a new one at each sign-in, as Django rotates it
+        request.addCookie(CSRF_COOKIE, csrf, path=b"/", max_age=str(365 * 24 * 3600).encode(),
+                          sameSite="lax", secure=secure or None)
+
+    @app.route("/accounts/signup/", strict_slashes=False)
+    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False,
+              accounts=True)
+    async def signup(self, request, caller, params):
+        username, password = self._credentials(params)
+        try:
+            user_id = await self.services.accounts.register(username, password)
+        except AlreadyExists:
+            raise CampusError(INVALID_ARGUMENT, "Username is already taken")
+        await self.start_session(request, user_id)
+
+    @app.route("/accounts/login/", strict_slashes=False)
+    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False,
+              accounts=True)
+    async def login(self, request, caller, params):
+        username, password = self._credentials(params)
+        key = "campus:login-failures:" + username.casefold()
+        failures = await self.services.ephemeral.get(key)
+        if failures is not None and int(failures) >= LOGIN_FAILURES:
+            raise CampusError(NOT_PERMITTED, "Too many failed logins, try again later")
+        try:
+            user = await self.services.accounts.check_password(username, password)
+        except (UserNotFound, WrongCredentials):
+            await self.services.ephemeral.incr(key, LOGIN_WINDOW)
+            raise CampusError(NOT_PERMITTED, "Wrong username or password")
+        await self.start_session(request, user["id"])
+
+    @app.route("/accounts/logout/", strict_slashes=False)
+    @endpoint("POST", login=False, accounts=True)
+    async def logout(self, request, caller, params):
+        token = authorization(request, "Token")
+        if token is None:
+            session = request.getCookie(SESSION_COOKIE)
+            token = session.decode("latin-1") if session else None
+            request.addCookie(SESSION_COOKIE, b"", path=b"/", max_age=b"0",
+                              expires=b"Thu, 01 Jan 1970 00:00:00 GMT", httpOnly=True, sameSite="lax")
+        # only a campus session ends here; a social or phone token belongs to its own door
+        if token and caller is not None:
+            if (await self.services.credentials.authenticate(token, (SESSION_KIND,))) is not None:
+                await self.services.credentials.revoke(token)
+
+    @app.route("/api/auth/GetCurrentUserId")
+    @endpoint("GET", login=False)
+    async def current_user(self, request, caller, params):
+        return {"user_id": caller}
+
+    # -- profile -----------------------------------------------------------------------------
+    @app.route("/api/profile/GetProfile")
+    @endpoint("GET", Arg("user_id"))
+    async def get_profile(self, request, caller, params):
+        user = await self.services.profiles.get(user_id_arg(params["user_id"]))
+        return shapes.profile(user, self.services.base_url)
+
+    @app.route("/api/profile/UpdateProfilePicture")
+    @endpoint("POST", Arg("image"), Arg("name", as_text("name")))
+    async def update_picture(self, request, caller, params):
+        data = await decode_image(self.services.reactor, params["image"])
+        try:
+            await self.services.profiles.set_picture(caller, data)
+        except BadImage:
+            raise CampusError(INVALID_ARGUMENT, "Invalid image")
+
+    @app.route("/api/profile/UploadProfileConfirmation")
+    @endpoint("POST", Arg("image"), Arg("name", as_text("name"), required=False))
+    async def upload_confirmation(self, request, caller, params):
+        data = await decode_image(self.services.reactor, params["image"])
+        try:
+            await self.services.profiles.upload_confirmation(caller, data)
+        except BadImage:
+            raise CampusError(INVALID_ARGUMENT, "Invalid image")
+
+    @app.route("/api/profile/UpdateProfileInfo")
+    @endpoint("POST", Arg("display_name", as_text("display_name"), required=False),
+              Arg("bio", as_text("bio"), required=False))
+    async def update_info(self, request, caller, params):
+        name, bio = params.get("display_name"), params.get("bio")
+        if name is None and bio is None:
+            raise CampusError(MISSING_ARGUMENT, "Bio or name are required")
+        await self.services.profiles.update_info(caller, name, bio)
+
+    @app.route("/api/profile/FindByName")
+    @endpoint("GET", Arg("display_name_part", as_text("display_name_part"), required=False), login=False)
+    async def find_by_name(self, request, caller, params):
+        rows = await self.services.profiles.find_by_name(params.get("display_name_part"))
+        return {"users": [shapes.user_item(r) for r in rows]}
+
+    # -- friends -----------------------------------------------------------------------------
+    @app.route("/api/friends/GetFriendList")
+    @endpoint("GET")
+    async def friend_list(self, request, caller, params):
+        rows = await self.services.friends.friends(caller)
+        return {"friends": [dict(shapes.user_item(r), pending=not r["accepted"]) for r in rows]}
+
+    @app.route("/api/friends/SendFriendRequest")
+    @endpoint("POST", Arg("user_id"))
+    async def send_friend_request(self, request, caller, params):
+        await self.services.friends.send_request(caller, user_id_arg(params["user_id"]))
+
+    @app.route("/api/friends/GetFriendRequests")
+    @endpoint("GET")
+    async def friend_requests(self, request, caller, params):
+        return {"requests": await self.services.friends.requests(caller)}
+
+    @app.route("/api/friends/RemoveFriend")
+    @endpoint("POST", Arg("user_id"))
+    async def remove_friend(self, request, caller, params):
+        await self.services.friends.remove(caller, user_id_arg(params["user_id"]))
+
+    # -- events ------------------------------------------------------------------------------
+    @app.route("/api/events/CreateEvent")
+    @endpoint("POST", Arg("name", as_text("name")), Arg("time_from", as_int), Arg("time_to", as_int))
+    async def create_event(self, request, caller, params):
+        event_id = await self.services.campus_events.create(
+            caller, params["name"], params["time_from"], params["time_to"]
+        )
+        return {"event_id": event_id}
+
+    @app.route("/api/events/GetEventByID")
+    @endpoint("GET", Arg("event_id"), login=False)
+    async def get_event(self, request, caller, params):
+        try:
+            view = await self.services.campus_events.get(params["event_id"])
+        except EventNotFound as e:
+            raise CampusError(NOT_FOUND, e.message)
+        return shapes.event(view)
+
+    @app.route("/api/events/GetEvents")
+    @endpoint("GET", Arg("name", as_text("name"), required=False), login=False, content=False)
+    async def get_events(self, request, caller, params):
+        views = await self.services.campus_events.search(params.get("name"))
+        return [shapes.event(v) for v in views]
+
+    @app.route("/api/events/JoinEvent")
+    @endpoint("POST", Arg("event_id"))
+    async def join_event(self, request, caller, params):
+        await self.services.campus_events.join(caller, params["event_id"])
+
+    @app.route("/api/events/LeaveEvent")
+    @endpoint("POST", Arg("event_id"))
+    async def leave_event(self, request, caller, params):
+        await self.services.campus_events.leave(caller, params["event_id"])
+
+    @app.route("/api/events/DeleteEvent")
+    @endpoint("POST", Arg("event_id"))
+    async def delete_event(self, request, caller, params):
+        event = await self.services.campus_events.delete(caller, params["event_id"])
+        await self.services.marking.forget(event)
+
+    @app.route("/api/events/GetCreatedEvents")
+    @endpoint("GET")
+    async def created_events(self, request, caller, params):
+        return [shapes.created_event(v) for v in await self.services.campus_events.created(caller)]
+
+    @app.route("/api/events/GetJoinedEvents")
+    @endpoint("GET")
+    async def joined_events(self, request, caller, params):
+        return [shapes.joined_event(v, caller) for v in await self.services.campus_events.joined(caller)]
+
+    # -- marking sockets ---------------------------------------------------------------------
+    @app.route("/ws/mark_me", strict_slashes=False)
+    def mark_me(self, request):
+        return websocket_resource(self.mark_me_factory)
+
+    @app.route("/ws/marking", strict_slashes=False)
+    def marking(self, request):
+        return websocket_resource(self.marking_factory)

@@ -1,0 +1,120 @@
+"""Helpers for the campus door tests: a signed-in user keeps its cookies like a browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest_twisted
+from PIL import Image
+
+
+class _NoCookieJar:
+    """treq keeps cookies by default; these tests send each user's cookies themselves."""
+
+    def __new__(cls):
+        from http.cookiejar import CookieJar
+
+        class Jar(CookieJar):
+            def extract_cookies(self, response, request):
+                return None
+
+            def set_cookie(self, cookie):
+                return None
+
+        return Jar()
+
+
+@pytest_twisted.async_yield_fixture
+async def http():
+    """The harness's HTTP client, without a shared cookie jar (overrides conftest's `http`)."""
+    import treq
+    from twisted.internet import reactor
+    from twisted.web.client import Agent
+
+    from tests.client import Http
+
+    client = Http()
+    client.client = treq.client.HTTPClient(Agent(reactor, pool=client.pool), cookiejar=_NoCookieJar())
+    yield client
+    await client.close()
+
+
+def png_bytes(width=4, height=3, color=(200, 10, 10)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def jpeg_b64() -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (5, 5), (1, 2, 3)).save(buf, "JPEG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def cookies_of(response) -> dict:
+    out = {}
+    for raw in response.headers.getRawHeaders("set-cookie") or []:
+        first = raw.split(";", 1)[0]
+        name, _, value = first.partition("=")
+        out[name.strip()] = value.strip()
+    return out
+
+
+class User:
+    """A browser-like campus client: session cookie, csrftoken cookie and X-CSRFToken on POST."""
+
+    def __init__(self, http, server, username):
+        self.http = http
+        self.server = server
+        self.username = username
+        self.cookies: dict = {}
+        self.id = None
+
+    def cookie_header(self) -> dict:
+        if not self.cookies:
+            return {}
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items() if v)}
+
+    async def get(self, path, params=None, headers=None):
+        h = self.cookie_header()
+        h.update(headers or {})
+        r = await self.http.get(self.server.url + path, params=params, headers=h)
+        assert r.code == 200, r
+        return r.json
+
+    async def post(self, path, body=None, csrf=True, headers=None, raw=None, files=None, data=None):
+        h = self.cookie_header()
+        if csrf and self.cookies.get("csrftoken"):
+            h["X-CSRFToken"] = self.cookies["csrftoken"]
+        h.update(headers or {})
+        if raw is not None:
+            r = await self.http.post(self.server.url + path, data=raw, headers=h)
+        elif files is not None or data is not None:
+            r = await self.http.post(self.server.url + path, files=files, data=data, headers=h)
+        else:
+            r = await self.http.post(self.server.url + path, json_body=body if body is not None else {}, headers=h)
+        assert r.code == 200, r
+        self.cookies.update(cookies_of(r))
+        return r.json
+
+    async def signup(self, password="secret-pw"):
+        answer = await self.post("/accounts/signup/", {"username": self.username, "password": password})
+        assert answer == {"error": 0, "error_msg": ""}, answer
+        me = await self.get("/api/auth/GetCurrentUserId")
+        self.id = me["response"]["user_id"]
+        assert isinstance(self.id, int)
+        return self
+
+    def ws_headers(self) -> dict:
+        return {"Cookie": f"sessionid={self.cookies['sessionid']}"}
+
+
+async def signup(http, server, username) -> User:
+    return await User(http, server, username).signup()
+
+
+async def create_event(user, name, start, end):
+    answer = await user.post("/api/events/CreateEvent", {"name": name, "time_from": start, "time_to": end})
+    assert answer["error"] == 0, answer
+    return answer["response"]["event_id"]
