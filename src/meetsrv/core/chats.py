@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from meetsrv.store.chats import ChatStore
+
+log = Logger()
 
 
 def chat_channel(chat_id: int) -> str:
@@ -31,7 +34,11 @@ class ChatService:
         now = self.clock.seconds()
         message_id = yield self.store.insert_message(chat_id, user_id, text, now)
         message = {"id": message_id, "chat_id": chat_id, "user_id": user_id, "text": text, "created": now}
-        yield self.bus.publish(chat_channel(chat_id), envelope(render(message), exclude))
+        try:
+            yield self.bus.publish(chat_channel(chat_id), envelope(render(message), exclude))
+        except Exception:
+            # the message is stored; sockets that miss it catch up from the history
+            log.failure("publishing message {id} of chat {chat} failed", id=message_id, chat=chat_id)
         return message
 
     def history(self, chat_id: int, limit: int = 50, before: int | None = None):
