@@ -5,6 +5,7 @@ from __future__ import annotations
 from meetsrv.core.accounts import AccountService
 from meetsrv.core.chats import ChatService
 from meetsrv.core.credentials import CredentialService
+from meetsrv.core.media import MediaFiles
 from meetsrv.core.directory import wire_directory
 from meetsrv.core.passwords import PasswordHasher
 from meetsrv.core.rooms import RoomService
@@ -33,6 +34,7 @@ class Services:
         self.accounts = AccountService(self.user_store, self.passwords, self.clock)
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
+        self.media_files = MediaFiles(reactor, settings.media, settings.max_image_pixels)
         self._social(settings, db, reactor)
         self._campus(settings, db, bus, ephemeral, reactor)
         wire_directory(self)  # directory door: accounts, organizations, events, event_jobs, lobby
@@ -55,7 +57,7 @@ class Services:
         self.social_login = SocialLoginService(
             self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", self.clock
         )
-        self.social_photos = PhotoService(PhotoStore(db), settings.media, reactor, self.clock, settings.max_image_pixels)
+        self.social_photos = PhotoService(PhotoStore(db), self.media_files, self.clock)
         self.social_meetings = MeetingService(SocialMeetingStore(db), self.user_store, self.social_photos, self.clock)
         self.join_requests = JoinRequestService(JoinRequestStore(db), self.social_meetings, self.clock)
         self.social_chats = SocialChatService(SocialChatStore(db), self.chats, self.user_store)
@@ -63,7 +65,6 @@ class Services:
     def _campus(self, settings, db, bus, ephemeral, reactor):
         """The campus door's services (seed 001)."""
         from meetsrv.core.campus_events import CampusEventService
-        from meetsrv.core.campus_images import ImageSaver
         from meetsrv.core.friends import FriendService
         from meetsrv.core.marking import MarkingService
         from meetsrv.core.profiles import ProfileService
@@ -72,8 +73,7 @@ class Services:
         from meetsrv.store.markings import MarkingStore
         from meetsrv.store.profiles import ProfileStore
 
-        self.campus_images = ImageSaver(reactor, settings.media, settings.max_image_pixels)
-        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.campus_images, self.clock)
+        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, self.clock)
         self.friends = FriendService(FriendStore(db), self.user_store, self.clock)
         self.campus_events = CampusEventService(CampusEventStore(db), self.clock)
         self.marking = MarkingService(ephemeral, bus, MarkingStore(db), self.campus_events, self.clock)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from meetsrv.core.directory_accounts import DirectoryAccounts
 from meetsrv.core.directory_chat import DirectoryLobby
 from meetsrv.core.directory_events import DirectoryEventService
-from meetsrv.core.directory_images import EventImages
 from meetsrv.core.jobs import DelayedSaveService
 from meetsrv.core.jwt_tokens import JwtTokens
 from meetsrv.core.organizations import OrganizationService
@@ -29,7 +28,7 @@ def wire_directory(s) -> None:
     s.event_jobs = DelayedSaveService(pending, s.clock)
     s.directory_events = DirectoryEventService(
         DirectoryEventStore(s.db), pending, s.organizations, s.organization_store,
-        EventImages(s.reactor, settings.media, settings.max_image_pixels), s.event_jobs, s.clock,
+        s.media_files, s.event_jobs, s.clock,
         settings.event_delay,
     )
     s.lobby = DirectoryLobby(s.chat_store, DirectoryChatStore(s.db), s.chats, s.clock)

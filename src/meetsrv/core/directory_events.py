@@ -30,7 +30,7 @@ class DirectoryEventService:
         yield self.organizations.check_exist(orgs)
         path = None
         if image is not None:
-            path = yield self.images.save(image)
+            path = yield self.images.save_image(image, "directory/events")
         now = self.clock.seconds()
         payload = {
             "title": event["title"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core.campus_images import ImageSaver
+from meetsrv.core.media import MediaFiles
 from meetsrv.core.errors import Invalid, UserNotFound
 from meetsrv.store.profiles import ProfileStore
 from meetsrv.store.users import UserStore
@@ -19,7 +19,7 @@ class NameTooShort(Invalid):
 
 
 class ProfileService:
-    def __init__(self, users: UserStore, store: ProfileStore, images: ImageSaver, clock):
+    def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock):
         self.users = users
         self.store = store
         self.images = images
@@ -49,7 +49,7 @@ class ProfileService:
     @defer.inlineCallbacks
     def set_picture(self, user_id: int, data: bytes):
         before = yield self.users.get(user_id)
-        path = yield self.images.save("avatars", str(user_id), data)
+        path = yield self.images.save_image(data, "avatars", str(user_id))
         yield self.users.update(user_id, avatar=path)
         old = (before or {}).get("avatar") or ""
         if old.startswith(f"avatars/{user_id}_"):
@@ -59,7 +59,7 @@ class ProfileService:
     @defer.inlineCallbacks
     def upload_confirmation(self, user_id: int, data: bytes):
         """Store the scan for staff; the user is not confirmed until they approve it."""
-        path = yield self.images.save("confirmations", str(user_id), data)
+        path = yield self.images.save_image(data, "confirmations", str(user_id))
         old = yield self.store.replace_confirmation(user_id, path, self.clock.seconds())
         if old:
             yield self.images.remove(old)

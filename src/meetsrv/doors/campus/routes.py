@@ -22,7 +22,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from meetsrv.core.campus_events import EventNotFound
-from meetsrv.core.campus_images import BadImage
+from meetsrv.core.media import BadImage
 from meetsrv.core.errors import (
     AlreadyExists,
     DomainError,

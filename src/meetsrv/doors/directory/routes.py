@@ -8,7 +8,7 @@ from klein import Klein
 from twisted.internet import defer
 
 from meetsrv.core.clock import utc_iso_micro
-from meetsrv.core.directory_images import BadImage
+from meetsrv.core.media import BadImage
 from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, RateLimited, WrongCredentials
 from meetsrv.doors.base import Door
 from meetsrv.doors.directory import shapes

@@ -12,7 +12,8 @@ from twisted.logger import Logger
 
 from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.core.join_requests import DuplicateRequest, MeetingMissing, OwnMeeting
-from meetsrv.core.photos import NoFile, NotAnImage
+from meetsrv.core.media import BadImage
+from meetsrv.core.photos import NoFile
 from meetsrv.core.social_chats import ChatMissing
 from meetsrv.core.social_login import TOKEN_KIND, SocialTokenRefused, VerifierUnavailable
 from meetsrv.core.social_meetings import CATEGORIES
@@ -207,7 +208,7 @@ class SocialDoor(Door):
             photo = yield self.services.social_photos.upload(user_id, filename, data)
         except NoFile:
             return shapes.envelope(request, 400, "error: no file in request")
-        except NotAnImage as e:
+        except BadImage as e:
             return shapes.envelope(request, 400, f"error: the file is not an image ({e.message})")
         return shapes.envelope(request, 204, "ok", {"href": self.urls.media(photo["path"])})
 
