@@ -21,16 +21,16 @@ PARAMS = {
     "quick": {
         "rest_rounds": 2, "rest_seconds": 3, "http_connections": 16,
         "fanout_sizes": [1000], "fanout_rounds": 5,
-        "chat_rooms": 100, "chat_room_size": 10, "chat_window": 1, "chat_seconds": 4, "chat_rounds": 1,
+        "chat_rooms": 100, "chat_room_size": 10, "chat_rate": 500, "chat_seconds": 4, "chat_rounds": 1,
         "idle_connections": 3000,
         "growth_sizes": [1000, 100_000], "growth_seconds": 2, "growth_postgres": False,
     },
     "full": {
         "rest_rounds": 3, "rest_seconds": 8, "http_connections": 16,
         "fanout_sizes": [1000, 5000], "fanout_rounds": 7,
-        "chat_rooms": 100, "chat_room_size": 10, "chat_window": 1, "chat_seconds": 10, "chat_rounds": 2,
+        "chat_rooms": 100, "chat_room_size": 10, "chat_rate": 500, "chat_seconds": 10, "chat_rounds": 2,
         "idle_connections": 15000,
-        "growth_sizes": [1000, 100_000, 1_000_000], "growth_seconds": 3, "growth_postgres": True,
+        "growth_sizes": [1000, 100_000, 1_000_000], "growth_seconds": 3, "growth_postgres": False,
     },
 }
 

@@ -6,9 +6,9 @@ Spec: {"mode": "fanout" | "chat" | "idle", "host": "127.0.0.1", "conns": [[port,
 
 - fanout: conns[0] sends one message `rounds` times; per round, the time until every other
   socket has it (and until the median one has it).
-- chat: conns are grouped in `room_size`; each room keeps `window` messages in flight, sent in
-  turn by its members; a message counts as delivered when all other members have it. Reports
-  messages per second in and delivered, and delivery latency percentiles, over `duration`.
+- chat: conns are grouped in `room_size`; `rate` messages a second in all (open loop), rooms in
+  turn, sent in turn by their members. Reports messages per second in and delivered (frames), and
+  delivery latency percentiles, over `duration`.
 - idle: connect, print {"event": "connected"}, wait for a line on stdin, close.
 
 Frames are parsed by hand (server frames are not masked); pings are answered with pongs.
@@ -178,9 +178,12 @@ async def fanout(spec) -> dict:
 
 
 async def chat(spec) -> dict:
+    """Open loop: `rate` messages a second in total (the same load for every configuration),
+    rooms in turn, each room's members in turn. Prints {"event": "measure_start"} and
+    {"event": "measure_end"} so the caller can read the server's CPU time over the window."""
     conns, info = await connect_all(spec)
     size = spec["room_size"]
-    window = spec.get("window", 1)
+    rate = spec["rate"]
     duration = spec["duration"]
     warmup = spec.get("warmup", 1.0)
     rooms = [conns[i:i + size] for i in range(0, len(conns), size)]
@@ -189,21 +192,8 @@ async def chat(spec) -> dict:
     remaining: dict[str, int] = {}
     lat: list[float] = []
     counters = {"in": 0, "delivered_msgs": 0, "deliveries": 0}
-    state = {"measuring": False, "stop": False}
+    measuring = {"on": False}
     turn = [0] * len(rooms)
-
-    def send_next(r: int):
-        if state["stop"]:
-            return
-        members = rooms[r]
-        turn[r] += 1
-        who = members[turn[r] % len(members)]
-        tag = f"{r}:{turn[r]}"
-        sent_at[tag] = time.perf_counter()
-        remaining[tag] = len(members) - 1
-        who.send(json.dumps({"text": tag}))
-        if state["measuring"]:
-            counters["in"] += 1
 
     def on_message(c, data):
         now = time.perf_counter()
@@ -211,39 +201,59 @@ async def chat(spec) -> dict:
         t = sent_at.get(tag)
         if t is None:
             return
-        if state["measuring"]:
+        if measuring["on"]:
             lat.append((now - t) * 1000)
             counters["deliveries"] += 1
         remaining[tag] -= 1
         if remaining[tag] == 0:
             del remaining[tag], sent_at[tag]
-            if state["measuring"]:
+            if measuring["on"]:
                 counters["delivered_msgs"] += 1
-            send_next(int(tag.split(":", 1)[0]))
 
     for r in rooms:
         for c in r:
             c.on_message = on_message
     await asyncio.sleep(0.5)
-    for r in range(len(rooms)):
-        for _ in range(window):
-            send_next(r)
-    await asyncio.sleep(warmup)
-    state["measuring"] = True
-    lat.clear()
-    t0 = time.perf_counter()
-    await asyncio.sleep(duration)
-    state["measuring"] = False
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    t_measure, t_end = start + warmup, start + warmup + duration
+    owed, last, room, n = 0.0, start, 0, 0
+    while True:
+        now = time.perf_counter()
+        if not measuring["on"] and now >= t_measure:
+            measuring["on"] = True
+            lat.clear()
+            print(json.dumps({"event": "measure_start"}), flush=True)
+            t0 = now
+        if now >= t_end:
+            break
+        owed += (now - last) * rate
+        last = now
+        while owed >= 1:
+            owed -= 1
+            members = rooms[room]
+            turn[room] += 1
+            tag = f"{room}:{turn[room]}"
+            sent_at[tag] = time.perf_counter()
+            remaining[tag] = len(members) - 1
+            members[turn[room] % len(members)].send(json.dumps({"text": tag}))
+            if measuring["on"]:
+                counters["in"] += 1
+            room = (room + 1) % len(rooms)
+        await asyncio.sleep(0.005)
+    measuring["on"] = False
     elapsed = time.perf_counter() - t0
-    state["stop"] = True
-    await asyncio.sleep(0.5)
+    print(json.dumps({"event": "measure_end"}), flush=True)
+    await asyncio.sleep(1.0)
+    undelivered = sum(remaining.values())
     for c in conns:
         if c:
             c.close()
-    return {**info, "rooms": len(rooms), "room_size": size, "window": window, "duration_s": elapsed,
+    return {**info, "rooms": len(rooms), "room_size": size, "rate": rate, "duration_s": elapsed,
             "in_per_s": counters["in"] / elapsed, "messages_delivered_per_s": counters["delivered_msgs"] / elapsed,
-            "deliveries_per_s": counters["deliveries"] / elapsed,
-            "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "max_ms": max(lat) if lat else None}
+            "deliveries_per_s": counters["deliveries"] / elapsed, "undelivered_after_1s": undelivered,
+            "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "max_ms": max(lat) if lat else None,
+            "client_cpu_s": time.process_time()}
 
 
 async def idle(spec) -> dict:
