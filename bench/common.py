@@ -225,6 +225,9 @@ def machine() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip()
+        if subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip():
+            commit += " (src/ modified)"
     except OSError:
         commit = ""
     wrk = shutil.which("wrk")
