@@ -142,7 +142,10 @@ async def fanout(spec) -> dict:
     await asyncio.sleep(spec.get("settle", 1.0))
     results = [[] for _ in groups]
     for rnd in range(spec.get("rounds", 5)):
-        for g, (lo, hi) in enumerate(groups):
+        order = list(enumerate(groups))
+        if rnd % 2:  # alternate which server goes first
+            order.reverse()
+        for g, (lo, hi) in order:
             sender = conns[lo]
             receivers = [c for c in conns[lo + 1:hi] if c]
             if sender is None or not receivers:
