@@ -45,9 +45,12 @@ class Seeder:
         self.now = time.time()
 
     # -- helpers ----------------------------------------------------------------------------
-    def sql(self, text: str, params=()):
+    def sql(self, text: str, params=None):
         cur = self.conn.cursor()
-        cur.execute(text, params)
+        if params is None:
+            cur.execute(text)  # no parameters: psycopg2 leaves a literal % (modulo) alone
+        else:
+            cur.execute(text, params)
         return cur
 
     def many(self, text: str, rows):
