@@ -48,19 +48,19 @@ class RoomService:
                 room_id = yield self.chats.by_member_key(KIND, key)  # another request made it first
         return {"id": room_id, "users": found}
 
-    @defer.inlineCallbacks
     def get(self, caller: int, room_id: int):
-        room = yield self.chats.chat_for_member(room_id, caller)
-        if room is None or room["kind"] != KIND:
-            raise RoomNotFound("room not found")
-        members = yield self.chats.members(room_id)
-        return {"id": room_id, "users": members}
+        def found(result):
+            room, members = result
+            if room is None or room["kind"] != KIND:
+                raise RoomNotFound("room not found")
+            return {"id": room_id, "users": members}
 
-    @defer.inlineCallbacks
+        return self.chats.member_chat_with_members(room_id, caller).addCallback(found)
+
     def list(self, caller: int):
-        rooms = yield self.chats.chats_of(caller, KIND)
-        members = yield self.chats.members_of_chats([r["id"] for r in rooms])
-        return [{"id": r["id"], "users": members[r["id"]]} for r in rooms]
+        """The caller's rooms, newest first, with their members: one query."""
+        d = self.chats.chats_of_with_members(caller, KIND)
+        return d.addCallback(lambda rooms: [{"id": rid, "users": members} for rid, members in rooms])
 
     @defer.inlineCallbacks
     def check_member(self, caller: int, room_id: int):

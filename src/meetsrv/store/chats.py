@@ -34,6 +34,18 @@ _user_chats = (
     .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
     .order_by(chats.c.id.desc())
 )
+# Every chat of one kind that a user is in, with all its members: one query (the rooms list).
+_mine = chat_members.alias("mine")
+_user_chats_with_members = (
+    select(chats.c.id.label("chat_id"), users.c.id, users.c.username, users.c.name, users.c.email)
+    .select_from(
+        _mine.join(chats, chats.c.id == _mine.c.chat_id)
+        .join(chat_members, chat_members.c.chat_id == chats.c.id)
+        .join(users, users.c.id == chat_members.c.user_id)
+    )
+    .where((_mine.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
+    .order_by(chats.c.id.desc(), users.c.id)
+)
 _add_member = insert(chat_members).values(
     chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), joined=bindparam("joined")
 )
@@ -112,6 +124,29 @@ class ChatStore:
 
     def chats_of(self, user_id: int, kind: str):
         return self.db.rows(_user_chats, user_id=user_id, kind=kind)
+
+    def chats_of_with_members(self, user_id: int, kind: str) -> defer.Deferred:
+        """[(chat id, [member rows ordered by id])] for user_id's chats of `kind`, newest chat
+        first, in one precompiled query (chats_of + members_of_chats cost two thread hops and
+        an IN list compiled per call)."""
+
+        def group(rows):
+            out: dict = {}
+            for r in rows:
+                out.setdefault(r.pop("chat_id"), []).append(r)
+            return list(out.items())
+
+        return self.db.rows(_user_chats_with_members, user_id=user_id, kind=kind).addCallback(group)
+
+    def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred:
+        """(chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
+        one transaction, one thread hop."""
+
+        def txn(t: Txn):
+            chat = t.row(_member_chat, chat_id=chat_id, user_id=user_id)
+            return chat, (t.rows(_members, chat_id=chat_id) if chat is not None else [])
+
+        return self.db.interact(txn)
 
     def members_of_chats(self, chat_ids) -> defer.Deferred:
         """{chat_id: [user rows ordered by id]} for several chats in one query."""

@@ -48,6 +48,12 @@ def _credentials(request) -> tuple[str, str]:
     return login, password
 
 
+def _require_user(user_id):
+    if user_id is None:
+        raise Unauthorized()
+    return user_id
+
+
 def _room_id(raw: str) -> int:
     if not raw.isdigit() or len(raw) > 18:
         raise RoomNotFound()
@@ -66,12 +72,9 @@ class RoomsDoor(Door):
         )
 
     # -- credential --------------------------------------------------------------------------
-    @defer.inlineCallbacks
     def session_user(self, session_id):
-        user_id = yield self.services.credentials.authenticate(session_id, (SESSION_KIND,))
-        if user_id is None:
-            raise Unauthorized()
-        return user_id
+        # a plain callback, not inlineCallbacks: this runs on every authenticated request
+        return self.services.credentials.authenticate(session_id, (SESSION_KIND,)).addCallback(_require_user)
 
     def caller(self, request):
         return self.session_user(header(request, "x-session-id"))
