@@ -5,8 +5,12 @@ from __future__ import annotations
 from meetsrv.core.accounts import AccountService
 from meetsrv.core.chats import ChatService
 from meetsrv.core.credentials import CredentialService
+from meetsrv.core.graph import GraphService
 from meetsrv.core.passwords import PasswordHasher
+from meetsrv.core.phone_accounts import PhoneAccountService
+from meetsrv.core.phone_meetings import PhoneMeetingService
 from meetsrv.core.rooms import RoomService
+from meetsrv.core.sms import PhoneCodes, build_gateway
 from meetsrv.store.chats import ChatStore
 from meetsrv.store.credentials import CredentialStore
 from meetsrv.store.users import UserStore
@@ -32,6 +36,12 @@ class Services:
         self.accounts = AccountService(self.user_store, self.passwords, self.clock)
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
+        # phone door: SMS codes (ephemeral, so limits hold across processes), graph, meetings
+        self.sms = build_gateway(settings, reactor)
+        self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
+        self.graph = GraphService(db)
+        self.phone_accounts = PhoneAccountService(self, self.phone_codes)
+        self.phone_meetings = PhoneMeetingService(self, self.graph)
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""

@@ -103,9 +103,10 @@ class Root(Resource):
 
 
 def build_doors(services):
+    from meetsrv.doors.phone import PhoneDoor
     from meetsrv.doors.rooms import RoomsDoor
 
-    return [RoomsDoor(services)]
+    return [RoomsDoor(services), PhoneDoor(services)]
 
 
 def build_root(services):
