@@ -24,6 +24,22 @@ TITLE_MAX = 255
 LOGO_FOLDER = "images"
 
 
+def field_problems(title, description, logo) -> dict:
+    """What is wrong with a new meeting's fields, before its logo is decoded."""
+    problems = {}
+    if title is None:
+        problems["title"] = ["required"]
+    elif not title.strip():
+        problems["title"] = ["blank"]
+    elif len(title) > TITLE_MAX:
+        problems["title"] = ["max_length"]
+    if description is not None and not description.strip():
+        problems["description"] = ["blank"]
+    if logo is None:
+        problems["logo"] = ["no_file"]
+    return problems
+
+
 class PhoneMeetingService:
     def __init__(self, services, graph):
         self.services = services
@@ -34,19 +50,9 @@ class PhoneMeetingService:
     @defer.inlineCallbacks
     def create(self, creator: int, title, logo, description=None, starts_at=None, user_ids=()):
         """`logo` is (bytes, filename) or None; `title` None when missing."""
-        problems = {}
-        if title is None:
-            problems["title"] = ["required"]
-        elif not title.strip():
-            problems["title"] = ["blank"]
-        elif len(title) > TITLE_MAX:
-            problems["title"] = ["max_length"]
-        if description is not None and not description.strip():
-            problems["description"] = ["blank"]
+        problems = field_problems(title, description, logo)
         path = None
-        if logo is None:
-            problems["logo"] = ["no_file"]
-        else:
+        if logo is not None:
             try:
                 path = yield images.check_and_store(self.services, logo[0], LOGO_FOLDER, logo[1])
             except Invalid:

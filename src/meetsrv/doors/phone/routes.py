@@ -9,6 +9,7 @@ from __future__ import annotations
 from klein import Klein
 from twisted.internet import defer
 
+from meetsrv.core.phone_meetings import field_problems
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.doors.base import Door
 from meetsrv.doors.phone import fields, shapes
@@ -329,6 +330,15 @@ class PhoneDoor(Door):
                 users = fields.int_list(users)
             except FieldError as e:
                 form.errors["users"] = [e.code]
+        if form.errors:
+            # report the core's checks of the other fields too, as one serializer would
+            more = field_problems(
+                None if title is MISSING else title,
+                None if description is MISSING else description,
+                None if logo is MISSING else logo,
+            )
+            for name, codes in more.items():
+                form.errors.setdefault(name, codes)
         form.check()
         meeting = yield self.meetings.create(
             creator, _given(title), _given(logo), description=_given(description),
