@@ -114,7 +114,8 @@ class PhoneCodes:
         if attempts > ATTEMPTS_LIMIT:
             raise RateLimited("too many attempts")
         code = new_code()
-        yield self.ephemeral.set(_code_key(phone), code, CODE_LIFE_TIME)
+        # stored with a prefix: the Redis client turns number-like replies ("01234") into ints
+        yield self.ephemeral.set(_code_key(phone), "c" + code, CODE_LIFE_TIME)
         try:
             yield self.gateway.send(phone, f"Your code: {code}")
         except Exception:
@@ -132,7 +133,7 @@ class PhoneCodes:
         attempts = yield self.ephemeral.get(_attempts_key(phone))
         if attempts is not None and int(attempts) >= ATTEMPTS_LIMIT:
             raise RateLimited("too many attempts")
-        if not secrets.compare_digest(stored.encode(), code.encode()):
+        if not secrets.compare_digest(str(stored).encode(), ("c" + code).encode()):
             attempts = yield self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
             if attempts > ATTEMPTS_LIMIT:  # lost a race with other guesses
                 raise RateLimited("too many attempts")
