@@ -257,3 +257,41 @@ async def test_authentication_errors(server, http):
     assert (r.code, r.json) == (404, {"detail": "Not found."})
     r = await http.post(server.url + "/api/account/", json_body={})
     assert r.code == 405
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_sms_gateway_posts_the_code(start_server, http):
+    import json
+
+    from twisted.internet import defer, reactor
+    from twisted.web import resource, server as web_server
+
+    received = defer.DeferredQueue()
+
+    class Gateway(resource.Resource):
+        isLeaf = True
+
+        def render_POST(self, request):
+            received.put(json.loads(request.content.read()))
+            return b"{}"
+
+    port = reactor.listenTCP(0, web_server.Site(Gateway()), interface="127.0.0.1")
+    try:
+        server = await start_server(sms_gateway_url=f"http://127.0.0.1:{port.getHost().port}/send")
+        r = await http.post(server.url + "/api/auth/code/", json_body={"phone": P})
+        assert r.code == 201
+        d = received.get()
+        d.addTimeout(10, reactor)
+        sent = await d
+        assert sent["phone"] == P
+        code = sent["text"].rsplit(" ", 1)[-1]
+        r = await http.post(server.url + "/api/auth/users/", json_body={"phone": P, "code": code})
+        assert (r.code, r.json) == (404, {"detail": "Not found."})  # the code was right
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_unsupported_media_type(server, http):
+    r = await http.post(server.url + "/api/auth/code/", data=b"phone", headers={"Content-Type": "text/plain"})
+    assert (r.code, r.json) == (415, {"detail": 'Unsupported media type "text/plain" in request.'})
