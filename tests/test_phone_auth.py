@@ -295,3 +295,25 @@ async def test_http_sms_gateway_posts_the_code(start_server, http):
 async def test_unsupported_media_type(server, http):
     r = await http.post(server.url + "/api/auth/code/", data=b"phone", headers={"Content-Type": "text/plain"})
     assert (r.code, r.json) == (415, {"detail": 'Unsupported media type "text/plain" in request.'})
+
+
+@pytest_twisted.ensureDeferred
+async def test_attempt_limit_holds_across_processes(start_server, http, clock):
+    from tests.conftest import REDIS
+
+    if not REDIS:
+        import pytest
+
+        pytest.skip("two processes share limits through Redis only")
+    one = await start_server(clock=clock)
+    two = await start_server(clock=clock)
+    for server in (one, two, one, two, one):
+        await send_code(http, server, P)
+    for server in (one, two):
+        r = await http.post(server.url + "/api/auth/code/", json_body={"phone": P})
+        assert (r.code, r.json) == (429, {"detail": "Request was throttled."})
+    # a code sent through one process is checked by the other
+    clock.advance(301)
+    code = await send_code(http, one, P)
+    r = await http.post(two.url + "/api/auth/users/", json_body={"phone": P, "code": code})
+    assert (r.code, r.json) == (404, {"detail": "Not found."})

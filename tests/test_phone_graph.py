@@ -151,3 +151,25 @@ async def test_deleting_an_account_removes_relations(server, http):
     b2, _ = await sign_up(http, server, PHONES[1])
     r = await http.get(server.url + "/api/contacts/", headers=auth(ta))
     assert [(u["id"], u["name"]) for u in r.json] == [(b2, "B")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrent_blocks_and_imports(server, http):
+    from twisted.internet import defer
+
+    (a, ta), (b, tb), (c, tc) = await three(http, server)
+    url = server.url + "/api/blacklist/"
+    results = await defer.gatherResults([
+        defer.ensureDeferred(http.put(url, headers=auth(ta), json_body={"user": b})) for _ in range(5)
+    ])
+    assert [r.code for r in results] == [200] * 5
+    r = await http.get(url, headers=auth(ta))
+    assert [u["id"] for u in r.json] == [b]
+    body = {"names": ["B", "C"], "phones": [PHONES[1], PHONES[2]]}
+    results = await defer.gatherResults([
+        defer.ensureDeferred(http.put(server.url + "/api/contacts/", headers=auth(ta), json_body=body))
+        for _ in range(5)
+    ])
+    assert [r.code for r in results] == [200] * 5
+    r = await http.get(server.url + "/api/contacts/", headers=auth(ta))
+    assert [u["id"] for u in r.json] == [b, c]

@@ -13,9 +13,23 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
+from meetsrv.core.accounts import is_unique_violation
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.store.graph import GraphStore
 from meetsrv.store.users import UserStore
+
+
+@defer.inlineCallbacks
+def retry_on_race(fn, *args):
+    """Run fn once more when a concurrent request inserted the same row first (the second run
+    sees it and does nothing)."""
+    try:
+        result = yield fn(*args)
+    except Exception as e:
+        if not is_unique_violation(e):
+            raise
+        result = yield fn(*args)
+    return result
 
 
 class GraphService:
@@ -80,7 +94,7 @@ class GraphService:
     @defer.inlineCallbacks
     def block(self, viewer: int, user_id: int):
         yield self.check_other_user(viewer, user_id)
-        yield self.store.block(viewer, user_id)
+        yield retry_on_race(self.store.block, viewer, user_id)
         views = yield self.blacklist(viewer)
         return views
 
@@ -108,7 +122,7 @@ class GraphService:
             raise Invalid("The phones list contains user phone.", fields={"phones": ["own_phone"]})
         if len(names) != len(phones):
             raise Invalid("length mismatch", fields={"non_field_errors": ["length_mismatch"]})
-        found = yield self.store.import_contacts(viewer, zip(names, phones))
+        found = yield retry_on_race(self.store.import_contacts, viewer, list(zip(names, phones)))
         rows = yield self.users.get_many(found)
         views = yield self.views(viewer, rows)
         return views

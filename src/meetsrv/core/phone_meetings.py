@@ -18,6 +18,7 @@ from twisted.internet import defer
 
 from meetsrv.core import images
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted
+from meetsrv.core.graph import retry_on_race
 from meetsrv.store.phone_meetings import PhoneMeetingStore
 
 TITLE_MAX = 255
@@ -84,7 +85,7 @@ class PhoneMeetingService:
     def invite(self, inviter: int, meeting_id: int, user_id: int):
         yield self.get(inviter, meeting_id, open_only=True)
         yield self.graph.check_other_user(inviter, user_id)
-        meeting = yield self.store.invite(meeting_id, inviter, user_id, self.clock.seconds())
+        meeting = yield retry_on_race(self.store.invite, meeting_id, inviter, user_id, self.clock.seconds())
         return meeting
 
     @defer.inlineCallbacks
