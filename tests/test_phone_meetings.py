@@ -36,8 +36,13 @@ async def test_create_meeting(server, http):
     got = await http.get(m["logo"].replace(server.services.base_url, server.url))
     assert got.code == 200 and got.body == png()
     # a's block of b does not keep b out (only users who blocked the creator are left out)
-    m2 = await create(http, server, tb, users=[])
+    m2 = await create(http, server, tb, users=[], time="")
     assert (m2["users"], m2["king"], m2["description"], m2["time"]) == ([b], b, None, None)
+    # naive times are UTC; a whole second renders without a fraction, as DRF does
+    m3 = await create(http, server, tb, title="  padded  ", time="2031-02-20T10:00")
+    assert (m3["title"], m3["time"]) == ("padded", "2031-02-20T10:00:00Z")
+    m4 = await create(http, server, tb, time="2031-02-20T10:00:00+03:00")
+    assert m4["time"] == "2031-02-20T07:00:00Z"
 
 
 @pytest_twisted.ensureDeferred

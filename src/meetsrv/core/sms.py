@@ -145,4 +145,6 @@ class PhoneCodes:
 def build_gateway(settings, reactor):
     if settings.sms_gateway_url:
         return HttpSmsGateway(settings.sms_gateway_url, reactor)
+    if not settings.debug:
+        log.warn("no --sms-gateway-url: SMS codes are only written to the log")
     return LogSmsGateway()

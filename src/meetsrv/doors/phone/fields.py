@@ -52,7 +52,7 @@ def char(body: Body, name: str, required: bool = True, allow_null: bool = False)
         raise FieldError("null")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise FieldError("string")
-    return str(value)
+    return str(value).strip()  # DRF's CharField trims whitespace
 
 
 def phone(body: Body, name: str = "phone") -> str:
@@ -154,8 +154,8 @@ def name_list(values) -> list[str]:
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
             raise FieldError("string")
-        v = str(v)
-        if not v.strip():
+        v = str(v).strip()
+        if not v:
             raise FieldError("blank")
         if len(v) > 255:
             raise FieldError("max_length")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from meetsrv.core.clock import utc_iso_micro
+from datetime import datetime, timezone
+
 from meetsrv.core.images import media_url
 
 # core field-problem codes -> DRF's words (upstream meetrack, DRF 3.5)
@@ -33,6 +34,15 @@ MESSAGES = {
     "too_many": "Ensure this field has no more than 1000 elements.",
 }
 
+def drf_time(ts: float | None) -> str | None:
+    """DRF's rendering of an aware UTC datetime: 2016-10-22T18:22:45.121940Z (no fraction when
+    it is zero)."""
+    if ts is None:
+        return None
+    value = datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    return value[:-6] + "Z" if value.endswith("+00:00") else value
+
+
 NOT_FOUND = {"detail": "Not found."}
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 THROTTLED = {"detail": "Request was throttled."}
@@ -48,7 +58,7 @@ def account(services, row) -> dict:
         "id": row["id"],
         "name": row["name"],
         "phone": row["phone"],
-        "created": utc_iso_micro(row["created"]),
+        "created": drf_time(row["created"]),
         "hidden_phone": bool(row["hidden_phone"]),
         "avatar": media_url(services, row["avatar"]),
     }
@@ -71,8 +81,8 @@ def meeting(services, row) -> dict:
         "title": row["title"],
         "description": row["description"],
         "logo": media_url(services, row["image"]),
-        "time": None if row["starts_at"] is None else utc_iso_micro(row["starts_at"]),
-        "created": utc_iso_micro(row["created"]),
+        "time": drf_time(row["starts_at"]),
+        "created": drf_time(row["created"]),
         "completed": bool(row["completed"]),
         "king": row["king"],
         "users": list(row["users"]),
