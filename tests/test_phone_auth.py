@@ -251,6 +251,18 @@ async def test_authentication_errors(server, http):
         assert r.header("www-authenticate") == "Token"
         r = await http.get(server.url + path, headers=auth("3da541559918a808c2402bba5012f6c60b27661c"))
         assert (r.code, r.json) == (401, {"detail": "Invalid token."}), path
+    for method, path in [("PATCH", "/api/account/"), ("DELETE", "/api/account/"), ("PUT", "/api/blacklist/"),
+                         ("DELETE", "/api/blacklist/"), ("PUT", "/api/contacts/"), ("DELETE", "/api/contacts/"),
+                         ("POST", "/api/meetings/"), ("DELETE", "/api/meetings/1/"), ("PATCH", "/api/meetings/1/"),
+                         ("PUT", "/api/meetings/1/users/"), ("DELETE", "/api/meetings/1/users/")]:
+        r = await http.request(method, server.url + path, json_body={"user": 1},
+                               headers=auth("3da541559918a808c2402bba5012f6c60b27661c"))
+        assert (r.code, r.json) == (401, {"detail": "Invalid token."}), (method, path)
+    # a token of another door's kind is not a phone token
+    uid, _ = await sign_up(http, server, P)
+    other = await server.services.credentials.issue(uid, "rooms")
+    r = await http.get(server.url + "/api/account/", headers=auth(other))
+    assert (r.code, r.json) == (401, {"detail": "Invalid token."})
     r = await http.get(server.url + "/api/account/", headers={"Authorization": "Token"})
     assert (r.code, r.json) == (401, {"detail": "Invalid token header. No credentials provided."})
     r = await http.get(server.url + "/api/nothing-here/")
