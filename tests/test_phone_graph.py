@@ -99,6 +99,9 @@ async def test_contacts(server, http):
     assert (r.code, r.json) == (200, [])
     r = await http.put(url, headers=auth(ta), json_body={"names": ["x", "y"], "phones": [PHONES[1], PHONES[1]]})
     assert (r.code, r.json) == (400, {"phones": ["Phone list contains duplicates."]})
+    spaced = "+7 925 074-14-11"  # the same number as PHONES[1], written otherwise
+    r = await http.put(url, headers=auth(ta), json_body={"names": ["x", "y"], "phones": [PHONES[1], spaced]})
+    assert (r.code, r.json) == (400, {"phones": ["Phone list contains duplicates."]})
     r = await http.put(url, headers=auth(ta), json_body={"names": ["x", "y"], "phones": [PHONES[1]]})
     assert (r.code, r.json) == (400, {"non_field_errors": ["The number of phones must be equal to the number of names."]})
     r = await http.put(url, headers=auth(ta), json_body={"names": ["me"], "phones": [PHONES[0]]})

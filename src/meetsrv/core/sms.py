@@ -47,6 +47,15 @@ def is_valid_phone(phone) -> bool:
     return phonenumbers.is_valid_number(number)
 
 
+def normalize_phone(phone) -> str | None:
+    """The number in E.164 (+79250741413), or None when it is not a valid international number.
+    A valid E.164 input comes back unchanged; spaces and dashes are dropped, so one person has
+    one phone string in users and contacts."""
+    if not is_valid_phone(phone):
+        return None
+    return phonenumbers.format_number(phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164)
+
+
 def new_code() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from meetsrv.core.sms import is_valid_phone
+from meetsrv.core.sms import normalize_phone
 from meetsrv.http.body import Body
 
 MISSING = object()
@@ -59,9 +59,10 @@ def phone(body: Body, name: str = "phone") -> str:
     value = char(body, name)
     if not value.strip():
         raise FieldError("blank")
-    if not is_valid_phone(value):
+    normal = normalize_phone(value)
+    if normal is None:
         raise FieldError("invalid_phone")
-    return value
+    return normal
 
 
 def boolean(body: Body, name: str, default=MISSING):
@@ -139,9 +140,10 @@ def phone_list(values) -> list[str]:
         raise FieldError("too_many")
     out = []
     for v in values:
-        if not isinstance(v, str) or not is_valid_phone(v):
+        normal = normalize_phone(v) if isinstance(v, str) else None
+        if normal is None:
             raise FieldError("invalid_phone")
-        out.append(v)
+        out.append(normal)
     return out
 
 
