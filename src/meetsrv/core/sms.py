@@ -94,7 +94,7 @@ class HttpSmsGateway:
 
         body = json.dumps({"phone": phone, "text": text}).encode()
         d = treq.post(self.url, data=body, headers={b"Content-Type": [b"application/json"]},
-                      timeout=self.timeout, reactor=self.reactor)
+                      timeout=self.timeout, reactor=self.reactor, persistent=False)
         response = yield d
         yield treq.content(response)
         if response.code >= 300:
