@@ -222,3 +222,30 @@ async def test_deleting_a_king_passes_crowns(server, http):
     r = await http.get(server.url + "/api/meetings/", headers=auth(tb))
     assert [x["id"] for x in r.json] == [m["id"]]
     assert solo["id"] != m["id"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_odd_input_never_500(server, http):
+    (a, ta), (b, tb) = await users(http, server, 2)
+    m = await create(http, server, ta, users=[b])
+    weird = [None, [1], {"a": 1}, True, 1.5, "x" * 300, "", -1, 10**20, "١٢٣"]
+    fields_ = ["phone", "code", "is_new", "name", "hidden_phone", "avatar", "user", "names", "phones",
+               "title", "description", "time", "users", "completed", "logo"]
+    endpoints = [("POST", "/api/auth/code/"), ("POST", "/api/auth/users/"), ("PATCH", "/api/account/"),
+                 ("PUT", "/api/blacklist/"), ("DELETE", "/api/blacklist/"), ("PUT", "/api/contacts/"),
+                 ("DELETE", "/api/contacts/"), ("POST", "/api/meetings/"), ("PATCH", f"/api/meetings/{m['id']}/"),
+                 ("PUT", f"/api/meetings/{m['id']}/users/"), ("DELETE", f"/api/meetings/{m['id']}/users/")]
+    for method, path in endpoints:
+        for value in weird:
+            body = {f: value for f in fields_}
+            body["is_new"] = True if path == "/api/auth/users/" and value is None else body["is_new"]
+            r = await http.request(method, server.url + path, json_body=body, headers=auth(tb))
+            assert r.code < 500, (method, path, value, r)
+            assert isinstance(r.json, (dict, list)), (method, path, value)
+    for q in ["users=-1", "users=99999999999", "users=1&users=", "all=", "all=1&all=x"]:
+        for path in ["/api/users/", "/api/meetings/"]:
+            r = await http.get(server.url + path + "?" + q, headers=auth(tb))
+            assert r.code < 500, (path, q, r)
+    # nothing changed for b
+    r = await http.get(server.url + "/api/account/", headers=auth(tb))
+    assert r.code == 200 and r.json["name"] == "u1"
