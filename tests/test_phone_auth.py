@@ -329,3 +329,12 @@ async def test_attempt_limit_holds_across_processes(start_server, http, clock):
     code = await send_code(http, one, P)
     r = await http.post(two.url + "/api/auth/users/", json_body={"phone": P, "code": code})
     assert (r.code, r.json) == (404, {"detail": "Not found."})
+
+
+def test_sms_gateways_provide_the_interface():
+    from zope.interface.verify import verifyObject
+
+    from meetsrv.core.sms import HttpSmsGateway, ISmsGateway, LogSmsGateway
+
+    assert verifyObject(ISmsGateway, LogSmsGateway())
+    assert verifyObject(ISmsGateway, HttpSmsGateway("http://127.0.0.1:1/", reactor=None))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from klein import Klein
 from twisted.internet import defer
 
-from meetsrv.core.phone_meetings import field_problems
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
+from meetsrv.core.phone_meetings import field_problems
 from meetsrv.doors.base import Door
 from meetsrv.doors.phone import fields, shapes
 from meetsrv.doors.phone.fields import MISSING, FieldError
