@@ -5,8 +5,8 @@ from __future__ import annotations
 from meetsrv.core.accounts import AccountService
 from meetsrv.core.chats import ChatService
 from meetsrv.core.credentials import CredentialService
-from meetsrv.core.media import MediaFiles
 from meetsrv.core.directory import wire_directory
+from meetsrv.core.media import MediaFiles
 from meetsrv.core.passwords import PasswordHasher
 from meetsrv.core.rooms import RoomService
 from meetsrv.store.chats import ChatStore
@@ -35,6 +35,7 @@ class Services:
         self.chats = ChatService(self.chat_store, bus, self.clock)
         self.rooms = RoomService(self.chat_store, self.user_store, self.clock)
         self.media_files = MediaFiles(reactor, settings.media, settings.max_image_pixels)
+        self._phone(settings, db, ephemeral, reactor)
         self._social(settings, db, reactor)
         self._campus(settings, db, bus, ephemeral, reactor)
         wire_directory(self)  # directory door: accounts, organizations, events, event_jobs, lobby
@@ -77,6 +78,20 @@ class Services:
         self.friends = FriendService(FriendStore(db), self.user_store, self.clock)
         self.campus_events = CampusEventService(CampusEventStore(db), self.clock)
         self.marking = MarkingService(ephemeral, bus, MarkingStore(db), self.campus_events, self.clock)
+
+    def _phone(self, settings, db, ephemeral, reactor):
+        """The phone door's services (seed 002): SMS codes live in the ephemeral store, so limits
+        hold across processes; the graph is contacts and blocks."""
+        from meetsrv.core.graph import GraphService
+        from meetsrv.core.phone_accounts import PhoneAccountService
+        from meetsrv.core.phone_meetings import PhoneMeetingService
+        from meetsrv.core.sms import PhoneCodes, build_gateway
+
+        self.sms = build_gateway(settings, reactor)
+        self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
+        self.graph = GraphService(db)
+        self.phone_accounts = PhoneAccountService(self, self.phone_codes)
+        self.phone_meetings = PhoneMeetingService(self, self.graph)
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""

@@ -105,11 +105,13 @@ class Root(Resource):
 def build_doors(services):
     from meetsrv.doors.campus import CampusDoor
     from meetsrv.doors.directory import DirectoryDoor
+    from meetsrv.doors.phone import PhoneDoor
     from meetsrv.doors.rooms import RoomsDoor
     from meetsrv.doors.social import SocialDoor
 
     # campus before directory: both live under /api/events/ (campus owns /api/events/<Method>)
-    return [RoomsDoor(services), SocialDoor(services), CampusDoor(services), DirectoryDoor(services)]
+    return [RoomsDoor(services), PhoneDoor(services), SocialDoor(services), CampusDoor(services),
+            DirectoryDoor(services)]
 
 
 def build_root(services):

@@ -1,0 +1,159 @@
+"""SMS sign-in codes: phone numbers, the gateway that sends texts, codes and attempt limits.
+
+Codes and attempt counters live in the ephemeral store (in-process or Redis), with expiry read
+from the injected clock, so the limits hold across processes and tests drive them with task.Clock.
+Rules (as upstream meetrack): a code is 5 digits and lives 5 minutes; a new code voids the old;
+at most 5 attempts (code sends plus wrong codes) per phone in 5 minutes; in debug mode the code
+00000 is always accepted, without touching the counters.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import phonenumbers
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import Interface, implementer
+
+from meetsrv.core.errors import Invalid, RateLimited
+
+log = Logger()
+
+CODE_LENGTH = 5
+CODE_LIFE_TIME = 5 * 60
+ATTEMPTS_LIMIT = 5
+ATTEMPTS_LIFE_TIME = 5 * 60
+DEBUG_CODE = "00000"
+
+
+class InvalidPhone(Invalid):
+    code = "invalid_phone"
+
+
+class InvalidCode(Invalid):
+    code = "invalid_code"
+
+
+def is_valid_phone(phone) -> bool:
+    """International format only: starts with '+' and is a valid number (Google's plan data)."""
+    if not isinstance(phone, str) or not phone.startswith("+") or len(phone) > 32:
+        return False
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def normalize_phone(phone) -> str | None:
+    """The number in E.164 (+79250741413), or None when it is not a valid international number.
+    A valid E.164 input comes back unchanged; spaces and dashes are dropped, so one person has
+    one phone string in users and contacts."""
+    if not is_valid_phone(phone):
+        return None
+    return phonenumbers.format_number(phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
+
+
+class ISmsGateway(Interface):
+    def send(phone: str, text: str):
+        """Send text to phone; returns a Deferred that fires when the gateway accepted it."""
+
+
+@implementer(ISmsGateway)
+class LogSmsGateway:
+    """The default gateway: the text goes to the log (for development and --debug)."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []  # the last few, for tests and debugging
+
+    def send(self, phone, text):
+        log.info("SMS to {phone}: {text}", phone=phone, text=text)
+        self.sent.append((phone, text))
+        del self.sent[:-100]
+        return defer.succeed(None)
+
+
+@implementer(ISmsGateway)
+class HttpSmsGateway:
+    """POSTs {"phone","text"} as JSON to --sms-gateway-url (treq)."""
+
+    def __init__(self, url: str, reactor, timeout: float = 10.0):
+        self.url = url
+        self.reactor = reactor
+        self.timeout = timeout
+
+    @defer.inlineCallbacks
+    def send(self, phone, text):
+        import treq
+
+        body = json.dumps({"phone": phone, "text": text}).encode()
+        d = treq.post(self.url, data=body, headers={b"Content-Type": [b"application/json"]},
+                      timeout=self.timeout, reactor=self.reactor, persistent=False)
+        response = yield d
+        yield treq.content(response)
+        if response.code >= 300:
+            raise RuntimeError(f"SMS gateway answered {response.code}")
+
+
+def _code_key(phone: str) -> str:
+    return f"phone:{phone}:code"
+
+
+def _attempts_key(phone: str) -> str:
+    return f"phone:{phone}:attempts"
+
+
+class PhoneCodes:
+    def __init__(self, ephemeral, gateway, debug: bool = False):
+        self.ephemeral = ephemeral
+        self.gateway = gateway
+        self.debug = debug
+
+    @defer.inlineCallbacks
+    def send(self, phone: str):
+        """Store a new code (voiding the old) and text it; RateLimited past the attempt limit.
+        Each send counts as an attempt."""
+        attempts = yield self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
+        if attempts > ATTEMPTS_LIMIT:
+            raise RateLimited("too many attempts")
+        code = new_code()
+        # stored with a prefix: the Redis client turns number-like replies ("01234") into ints
+        yield self.ephemeral.set(_code_key(phone), "c" + code, CODE_LIFE_TIME)
+        try:
+            yield self.gateway.send(phone, f"Your code: {code}")
+        except Exception:
+            log.failure("SMS gateway failed for {phone}", phone=phone)
+        return code
+
+    @defer.inlineCallbacks
+    def check(self, phone: str, code: str):
+        """Accept the right code once (it is spent); InvalidCode / RateLimited otherwise."""
+        if self.debug and code == DEBUG_CODE:
+            return
+        stored = yield self.ephemeral.get(_code_key(phone))
+        if stored is None:
+            raise InvalidCode("Code is invalid.")
+        attempts = yield self.ephemeral.get(_attempts_key(phone))
+        if attempts is not None and int(attempts) >= ATTEMPTS_LIMIT:
+            raise RateLimited("too many attempts")
+        if not secrets.compare_digest(str(stored).encode(), ("c" + code).encode()):
+            attempts = yield self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
+            if attempts > ATTEMPTS_LIMIT:  # lost a race with other guesses
+                raise RateLimited("too many attempts")
+            raise InvalidCode("Code is invalid.")
+        yield self.ephemeral.delete(_code_key(phone))
+        yield self.ephemeral.delete(_attempts_key(phone))
+
+
+def build_gateway(settings, reactor):
+    if settings.sms_gateway_url:
+        return HttpSmsGateway(settings.sms_gateway_url, reactor)
+    if not settings.debug:
+        log.warn("no --sms-gateway-url: SMS codes are only written to the log")
+    return LogSmsGateway()

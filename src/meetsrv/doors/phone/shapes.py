@@ -1,0 +1,89 @@
+"""The phone door's answers: DRF error bodies and the JSON of users, accounts and meetings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from meetsrv.core.images import media_url
+
+# core field-problem codes -> DRF's words (upstream meetrack, DRF 3.5)
+MESSAGES = {
+    "required": "This field is required.",
+    "blank": "This field may not be blank.",
+    "null": "This field may not be null.",
+    "max_length": "Ensure this field has no more than 255 characters.",
+    "exists": "user with this phone already exists.",
+    "no_file": "No file was submitted.",
+    "not_a_file": "The submitted data was not a file. Check the encoding type on the form.",
+    "invalid_image": "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
+    "self": "Can not do it with yourself.",
+    "no_user": "User with this id does not exist.",
+    "duplicates": "Phone list contains duplicates.",
+    "own_phone": "The phones list contains user phone.",
+    "length_mismatch": "The number of phones must be equal to the number of names.",
+    "not_true": "completed must be True or not specified.",
+    "invalid_phone": "Invalid phone number.",
+    "invalid_code": "Code is invalid.",
+    "integer": "A valid integer is required.",
+    "empty_list": "This list may not be empty.",
+    "string": "Not a valid string.",
+    "datetime": "Datetime has wrong format. Use one of these formats instead: "
+                "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+    "code_short": "Ensure this field has at least 5 characters.",
+    "code_long": "Ensure this field has no more than 5 characters.",
+    "too_many": "Ensure this field has no more than 1000 elements.",
+}
+
+def drf_time(ts: float | None) -> str | None:
+    """DRF's rendering of an aware UTC datetime: 2016-10-22T18:22:45.121940Z (no fraction when
+    it is zero)."""
+    if ts is None:
+        return None
+    value = datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    return value[:-6] + "Z" if value.endswith("+00:00") else value
+
+
+NOT_FOUND = {"detail": "Not found."}
+FORBIDDEN = {"detail": "You do not have permission to perform this action."}
+THROTTLED = {"detail": "Request was throttled."}
+
+
+def field_errors(problems: dict) -> dict:
+    """{field: [code or message]} -> {field: [message]}."""
+    return {field: [MESSAGES.get(c, c) for c in codes] for field, codes in problems.items()}
+
+
+def account(services, row) -> dict:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "phone": row["phone"],
+        "created": drf_time(row["created"]),
+        "hidden_phone": bool(row["hidden_phone"]),
+        "avatar": media_url(services, row["avatar"]),
+    }
+
+
+def user(services, view) -> dict:
+    """A user as core.graph saw them for the viewer."""
+    if "account" in view:
+        return account(services, view["account"])
+    out = {"id": view["id"], "name": view["name"]}
+    if "phone" in view:
+        out["phone"] = view["phone"]
+    out["avatar"] = media_url(services, view["avatar"])
+    return out
+
+
+def meeting(services, row) -> dict:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "description": row["description"],
+        "logo": media_url(services, row["image"]),
+        "time": drf_time(row["starts_at"]),
+        "created": drf_time(row["created"]),
+        "completed": bool(row["completed"]),
+        "king": row["king"],
+        "users": list(row["users"]),
+    }
