@@ -66,7 +66,10 @@ class RedisBus:
         from twisted.internet import reactor
         from twisted.internet.endpoints import TCP4ClientEndpoint
 
-        self._publisher = txredisapi.lazyConnection(self.host, self.port, self.dbid, reconnect=True)
+        # convertNumbers=False: a stored "01234" must come back as "01234", not 1234
+        self._publisher = txredisapi.lazyConnection(
+            self.host, self.port, self.dbid, reconnect=True, convertNumbers=False
+        )
         factory = txredisapi.SubscriberFactory(isLazy=True)
         factory.protocol = _subscriber_protocol(self)
         factory.dbid = self.dbid

@@ -100,3 +100,10 @@ class MediaFiles:
 
     def remove(self, relatives):
         return deferToThreadPool(self.reactor, self.reactor.getThreadPool(), _remove, self.media, list(relatives))
+
+
+def media_url(services, path: str | None) -> str | None:
+    """The absolute URL a stored media path is served at (None for no image)."""
+    if not path:
+        return None
+    return f"{services.base_url}/media/{path}"

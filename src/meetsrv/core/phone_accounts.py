@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core import images
 from meetsrv.core.accounts import is_unique_violation
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.sms import InvalidPhone, PhoneCodes, is_valid_phone
@@ -83,12 +82,12 @@ class PhoneAccountService:
         else:
             path = yield self._store_avatar(avatar, problems)
         if problems:
-            images.remove_quietly(self.services, path)
+            self.services.media_files.remove([p for p in [path] if p])
             raise Invalid("invalid sign-up", fields=problems)
         try:
             user_id = yield self.store.sign_up(self.clock.seconds(), phone, name, path)
         except Exception as e:
-            images.remove_quietly(self.services, path)
+            self.services.media_files.remove([p for p in [path] if p])
             if is_unique_violation(e):
                 raise Invalid("invalid sign-up", fields={"phone": ["exists"]})
             raise
@@ -99,7 +98,7 @@ class PhoneAccountService:
     def _store_avatar(self, avatar, problems: dict):
         data, filename = avatar
         try:
-            path = yield images.check_and_store(self.services, data, AVATAR_FOLDER, filename)
+            path = yield self.services.media_files.save_image(data, AVATAR_FOLDER, filename)
         except Invalid:
             problems["avatar"] = ["invalid_image"]
             return None
@@ -129,13 +128,13 @@ class PhoneAccountService:
             if path:
                 values["avatar"] = path
         if problems:
-            images.remove_quietly(self.services, values.get("avatar"))
+            self.services.media_files.remove([p for p in [values.get("avatar")] if p])
             raise Invalid("invalid account", fields=problems)
         old = yield self.users.get(user_id)
         if values:
             yield self.users.update(user_id, **values)
         if "avatar" in values and old and old["avatar"]:
-            images.remove_quietly(self.services, old["avatar"])
+            self.services.media_files.remove([p for p in [old["avatar"]] if p])
         user = yield self.users.get(user_id)
         return user
 
@@ -146,4 +145,4 @@ class PhoneAccountService:
         yield self.credentials.revoke_user(user_id, TOKEN_KIND)
         yield self.store.delete(user_id)
         if user and user["avatar"]:
-            images.remove_quietly(self.services, user["avatar"])
+            self.services.media_files.remove([p for p in [user["avatar"]] if p])

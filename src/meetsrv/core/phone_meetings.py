@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core import images
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted
 from meetsrv.core.graph import retry_on_race
 from meetsrv.store.phone_meetings import PhoneMeetingStore
@@ -55,11 +54,11 @@ class PhoneMeetingService:
         path = None
         if logo is not None:
             try:
-                path = yield images.check_and_store(self.services, logo[0], LOGO_FOLDER, logo[1])
+                path = yield self.services.media_files.save_image(logo[0], LOGO_FOLDER, logo[1])
             except Invalid:
                 problems["logo"] = ["invalid_image"]
         if problems:
-            images.remove_quietly(self.services, path)
+            self.services.media_files.remove([p for p in [path] if p])
             raise Invalid("invalid meeting", fields=problems)
         meeting = yield self.store.create(
             creator, user_ids, self.clock.seconds(), title, description, path, starts_at

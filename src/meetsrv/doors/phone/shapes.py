@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from meetsrv.core.images import media_url
+from meetsrv.core.media import media_url
 
 # core field-problem codes -> DRF's words (upstream meetrack, DRF 3.5)
 MESSAGES = {
