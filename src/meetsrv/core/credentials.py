@@ -100,6 +100,12 @@ class CredentialService:
         yield self._forget(removed)
 
     @defer.inlineCallbacks
+    def revoke_all(self, user_id: int):
+        """Every credential of the user, of every door (a deleted account)."""
+        removed = yield self.store.delete_user(user_id)
+        yield self._forget(removed)
+
+    @defer.inlineCallbacks
     def revoke(self, token: str):
         h = token_hash(token)
         yield self.store.delete_token(h)

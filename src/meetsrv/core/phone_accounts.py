@@ -142,7 +142,8 @@ class PhoneAccountService:
     def delete(self, user_id: int):
         """Delete the account: its meetings pass their crowns on, its relations go with it."""
         user = yield self.users.get(user_id)
-        yield self.credentials.revoke_user(user_id, TOKEN_KIND)
+        # every door's credentials, so no process keeps a deleted user's token in its cache
+        yield self.credentials.revoke_all(user_id)
         yield self.store.delete(user_id)
         if user and user["avatar"]:
             self.services.media_files.remove([p for p in [user["avatar"]] if p])

@@ -22,6 +22,7 @@ _delete_user_kind = delete(credentials).where(
 )
 _delete_user = delete(credentials).where(credentials.c.user_id == bindparam("user_id"))
 _delete_token = delete(credentials).where(credentials.c.token_hash == bindparam("token_hash"))
+_hashes_user = select(credentials.c.token_hash).where(credentials.c.user_id == bindparam("user_id"))
 _hashes_user_kind = select(credentials.c.token_hash).where(
     (credentials.c.user_id == bindparam("user_id")) & (credentials.c.kind == bindparam("kind"))
 )
@@ -41,6 +42,12 @@ def insert_credential_txn(t: Txn, token_hash, user_id, kind, created, expires=No
 def delete_user_kind_txn(t: Txn, user_id, kind) -> list[str]:
     removed = [r["token_hash"] for r in t.rows(_hashes_user_kind, user_id=user_id, kind=kind)]
     t.execute(_delete_user_kind, user_id=user_id, kind=kind)
+    return removed
+
+
+def delete_user_txn(t: Txn, user_id) -> list[str]:
+    removed = [r["token_hash"] for r in t.rows(_hashes_user, user_id=user_id)]
+    t.execute(_delete_user, user_id=user_id)
     return removed
 
 
@@ -68,7 +75,8 @@ class CredentialStore:
         return self.db.interact(delete_user_kind_txn, user_id, kind)
 
     def delete_user(self, user_id):
-        return self.db.execute(_delete_user, user_id=user_id)
+        """Remove every credential of the user; the hashes removed."""
+        return self.db.interact(delete_user_txn, user_id)
 
     def delete_token(self, token_hash):
         return self.db.execute(_delete_token, token_hash=token_hash)
