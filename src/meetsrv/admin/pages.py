@@ -217,7 +217,7 @@ def event_page(row, image_url) -> Tag:
             tags.dt("Saved"), tags.dd(when(row["created"])),
             tags.dt("Organizations"), tags.dd(*[
                 tags.div(tags.a(o["title"], href=f"/admin/organizations/{o['id']}"),
-                         tags.span(f" · {len(o['users'])} members", class_="muted")) for o in orgs] or ["—"]),
+                         tags.span(f" · {len(o['users'])} member{'' if len(o['users']) == 1 else 's'}", class_="muted")) for o in orgs] or ["—"]),
         ), class_="card"),
         tags.div(
             tags.h1("Image"),
