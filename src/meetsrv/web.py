@@ -40,14 +40,22 @@ class DoorsResource(Resource):
     """Dispatches to the door whose Klein URL map matches the path."""
 
     isLeaf = True
+    SEEN_PATHS = 4096
 
     def __init__(self, doors):
         super().__init__()
         self.doors = doors
         self._adapters = [(door, door.app.url_map.bind("localhost")) for door in doors]
         self._resources = {id(door): door.resource() for door in doors}
+        # (method, path) -> the door's resource, for paths seen before: the door's Klein app
+        # matches the path again anyway, so a repeated path is matched once, not twice
+        self._seen: dict[tuple[bytes, bytes], object] = {}
 
     def render(self, request):
+        key = (request.method, request.path)
+        resource = self._seen.get(key)
+        if resource is not None:
+            return resource.render(request)
         path = request.path.decode("utf-8", "replace")
         method = request.method.decode("ascii", "replace")
         wrong_method = None
@@ -61,7 +69,12 @@ class DoorsResource(Resource):
                 continue
             except RequestRedirect:
                 pass
-            return self._resources[id(door)].render(request)
+            resource = self._resources[id(door)]
+            if len(request.path) <= 256:
+                if len(self._seen) >= self.SEEN_PATHS:
+                    self._seen.clear()
+                self._seen[key] = resource
+            return resource.render(request)
         if wrong_method is None and not path.endswith("/"):
             # werkzeug reports a slash-less path of a strict_slashes=False rule as not found
             # even when only the method is wrong
@@ -72,7 +85,6 @@ class DoorsResource(Resource):
             if any(path.startswith(p) for p in door.path_prefixes):
                 return door.not_found(request)
         return json_answer(request, {"detail": "Not found."}, 404)
-
 
     def _wrong_method(self, path, method):
         for door, adapter in self._adapters:
