@@ -215,3 +215,58 @@ async def test_postgresql_search_uses_the_trigram_indexes(server):
                         (_search_name, "ix_users_name_folded_trgm")):
         text = await db.interact(plan, stmt, index)
         assert "Bitmap Index Scan on " + index in text, text
+
+
+@pytest_twisted.ensureDeferred
+async def test_postgresql_without_pg_trgm_permission_warns_and_searches(pg_database):
+    """CREATE EXTENSION refused (no CREATE privilege on the database): one warning, the schema is
+    still created, and search works (by scan)."""
+    if not pg_database:
+        pytest.skip("PostgreSQL only")
+    import os
+    import uuid
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg2
+    from twisted.internet import reactor
+    from twisted.logger import globalLogPublisher
+
+    from meetsrv.store.db import Database
+
+    admin_url = os.environ["MEETSRV_TEST_POSTGRES"]
+    name = f"meetsrv_t_notrgm_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{name}" LOGIN')
+        cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'REVOKE CREATE ON DATABASE "{name}" FROM PUBLIC')
+    parsed = urlparse(admin_url)
+    owner = psycopg2.connect(urlunparse(parsed._replace(path="/" + name)))
+    owner.autocommit = True
+    with owner.cursor() as cur:
+        cur.execute(f'GRANT CREATE, USAGE ON SCHEMA public TO "{name}"')
+        cur.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+        assert cur.fetchone()[0] == 0
+    owner.close()
+    url = urlunparse(parsed._replace(netloc=f"{name}@{parsed.hostname}" + (f":{parsed.port}" if parsed.port else ""),
+                                     path="/" + name))
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    db = Database(url, reactor)
+    try:
+        await db.create_schema()
+        await db.create_schema()
+        assert db.search_indexes == frozenset()
+        warnings = [e for e in events if e.get("name") == "users_trgm"]
+        assert len(warnings) == 2 and "permission denied" in warnings[0]["error"], warnings
+        store = UserStore(db)
+        uid = await store.insert(1.0, username="Безиндексный")
+        assert [r["id"] for r in await store.search_username("ИНДЕКС")] == [uid]
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+        db.close()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+        admin.close()
