@@ -1,4 +1,4 @@
--- Generated from src/meetsrv/store/tables.py by `python -m meetsrv.store.schema`; do not edit.
+-- Generated from src/meetsrv/store/tables.py (+ EXTRA_DDL in db.py) by `python -m meetsrv.store.schema`; do not edit.
 CREATE TABLE IF NOT EXISTS organizations (
 	id SERIAL NOT NULL, 
 	title VARCHAR(255) NOT NULL, 
@@ -268,3 +268,9 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 
 CREATE INDEX IF NOT EXISTS ix_messages_chat_id ON messages (chat_id, id);
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE INDEX IF NOT EXISTS ix_users_username_folded_trgm ON users USING gin (username_folded gin_trgm_ops);
+
+CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm ON users USING gin (name_folded gin_trgm_ops);

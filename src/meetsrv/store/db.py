@@ -18,9 +18,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 from twisted.enterprise import adbapi
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from meetsrv.config import ConfigError
 from meetsrv.store.tables import metadata
+
+log = Logger()
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,9 @@ class Database:
             )
         else:
             raise ConfigError(f"--db: unsupported database URL {url!r}")
+        # names of the EXTRA_DDL groups in place (set by create_schema); store modules ask this
+        # to pick an indexed query, e.g. "users_search" (SQLite FTS5 trigram table)
+        self.search_indexes: frozenset[str] = frozenset()
 
     # -- compiling --------------------------------------------------------------------------
     def compile(self, stmt, dynamic: bool = False) -> Compiled:
@@ -203,6 +209,7 @@ class Database:
 
     def create_schema(self) -> defer.Deferred:
         statements = self.schema_statements()
+        extras = EXTRA_DDL.get(self.name, ())
 
         def run(t: Txn):
             if self.name == "postgresql":
@@ -210,8 +217,12 @@ class Database:
                 t.cursor.execute("SELECT pg_advisory_xact_lock(74160101)")
             for sql in statements:
                 t.cursor.execute(sql)
+            return [extra.name for extra in extras if _create_extra(t.cursor, self.name, extra)]
 
-        return self.interact(run)
+        def done(created):
+            self.search_indexes = frozenset(created)
+
+        return self.interact(run).addCallback(done)
 
     def close(self) -> None:
         if self.pool.running:
@@ -225,3 +236,97 @@ def schema_statements(dialect) -> list[str]:
         for index in sorted(table.indexes, key=lambda i: i.name):
             out.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)).strip())
     return out
+
+
+# -- extra DDL per dialect ----------------------------------------------------------------------
+# Search indexes a SQLAlchemy Table can't express, created by create_schema after the tables.
+# Each group is optional: if the database refuses it (CREATE EXTENSION not permitted, an SQLite
+# without FTS5/trigram), one warning is logged and searches keep the plain LIKE scan.
+# schema.sql carries the PostgreSQL groups (see render in schema.py).
+
+
+@dataclass(frozen=True)
+class ExtraDDL:
+    name: str
+    statements: tuple[str, ...]
+    # run once, only when the group was not there before (fills a new index from existing rows)
+    fill: tuple[str, ...] = ()
+    # a query whose first row says whether the group is already there (needed for `fill`)
+    exists: str | None = None
+
+
+USERS_SEARCH_FTS = "users_search"
+
+EXTRA_DDL: dict[str, tuple[ExtraDDL, ...]] = {
+    # pg_trgm GIN indexes: LIKE '%term%' (term of 3+ characters) on the folded columns uses them
+    "postgresql": (
+        ExtraDDL("users_trgm", (
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            "CREATE INDEX IF NOT EXISTS ix_users_username_folded_trgm "
+            "ON users USING gin (username_folded gin_trgm_ops)",
+            "CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm "
+            "ON users USING gin (name_folded gin_trgm_ops)",
+        )),
+    ),
+    # an FTS5 external-content table over the folded columns (trigram tokenizer, SQLite 3.34+),
+    # kept in sync with users by triggers; store/users.py queries it with LIKE '%term%'
+    "sqlite": (
+        ExtraDDL(
+            USERS_SEARCH_FTS,
+            (
+                "CREATE VIRTUAL TABLE IF NOT EXISTS users_search USING fts5("
+                "username_folded, name_folded, content='users', content_rowid='id', tokenize='trigram')",
+                "CREATE TRIGGER IF NOT EXISTS users_search_ai AFTER INSERT ON users BEGIN "
+                "INSERT INTO users_search(rowid, username_folded, name_folded) "
+                "VALUES (new.id, new.username_folded, new.name_folded); END",
+                "CREATE TRIGGER IF NOT EXISTS users_search_ad AFTER DELETE ON users BEGIN "
+                "INSERT INTO users_search(users_search, rowid, username_folded, name_folded) "
+                "VALUES ('delete', old.id, old.username_folded, old.name_folded); END",
+                "CREATE TRIGGER IF NOT EXISTS users_search_au "
+                "AFTER UPDATE OF id, username_folded, name_folded ON users BEGIN "
+                "INSERT INTO users_search(users_search, rowid, username_folded, name_folded) "
+                "VALUES ('delete', old.id, old.username_folded, old.name_folded); "
+                "INSERT INTO users_search(rowid, username_folded, name_folded) "
+                "VALUES (new.id, new.username_folded, new.name_folded); END",
+            ),
+            fill=(
+                "INSERT INTO users_search(users_search) VALUES ('rebuild')",
+                "INSERT INTO users_search(users_search) VALUES ('optimize')",
+            ),
+            exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users_search'",
+        ),
+    ),
+}
+
+
+def extra_statements(dialect_name: str) -> list[str]:
+    """The extra DDL of a dialect as plain statements (for schema.sql)."""
+    return [sql for extra in EXTRA_DDL.get(dialect_name, ()) for sql in extra.statements]
+
+
+def _create_extra(cursor, dialect_name: str, extra: ExtraDDL) -> bool:
+    """Create one optional group inside the schema transaction; False (and a warning) if the
+    database refuses it. PostgreSQL aborts the transaction on an error, hence the savepoint."""
+    savepoint = dialect_name == "postgresql"
+    if savepoint:
+        cursor.execute("SAVEPOINT extra_ddl")
+    try:
+        existed = True
+        if extra.exists:
+            cursor.execute(extra.exists)
+            existed = cursor.fetchone() is not None
+        for sql in extra.statements:
+            cursor.execute(sql)
+        if not existed:
+            for sql in extra.fill:
+                cursor.execute(sql)
+    except Exception as e:  # psycopg2.Error / sqlite3.Error: permissions, missing module
+        if savepoint:
+            cursor.execute("ROLLBACK TO SAVEPOINT extra_ddl")
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        log.warn("{name}: not created ({error}); searches scan the table instead",
+                 name=extra.name, error=first)
+        return False
+    if savepoint:
+        cursor.execute("RELEASE SAVEPOINT extra_ddl")
+    return True

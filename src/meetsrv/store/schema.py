@@ -2,13 +2,14 @@
 
 from sqlalchemy.dialects import postgresql
 
-from meetsrv.store.db import schema_statements
+from meetsrv.store.db import extra_statements, schema_statements
 
-HEADER = "-- Generated from src/meetsrv/store/tables.py by `python -m meetsrv.store.schema`; do not edit.\n"
+HEADER = "-- Generated from src/meetsrv/store/tables.py (+ EXTRA_DDL in db.py) by `python -m meetsrv.store.schema`; do not edit.\n"
 
 
 def render() -> str:
-    return HEADER + "\n".join(s + ";\n" for s in schema_statements(postgresql.psycopg2.dialect()))
+    statements = schema_statements(postgresql.psycopg2.dialect()) + extra_statements("postgresql")
+    return HEADER + "\n".join(s + ";\n" for s in statements)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, column, insert, select, table, update
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import USERS_SEARCH_FTS, Database, Txn
 from meetsrv.store.tables import users
 
 _by_id = select(users).where(users.c.id == bindparam("id"))
@@ -22,6 +22,36 @@ _search_name = (
     .order_by(users.c.id)
     .limit(bindparam("limit"))
 )
+
+# The SQLite FTS5 trigram table over the folded columns (db.EXTRA_DDL; rowid = users.id). Its
+# LIKE '%term%' is answered from the trigram index; the LIKE ... ESCAPE on users is the same test
+# as the plain scan, so both paths return the same rows. Ordered by the FTS rowid (= users.id),
+# which FTS5 delivers in order, so LIMIT stops early for common terms.
+_fts = table(USERS_SEARCH_FTS, column("rowid"), column("username_folded"), column("name_folded"))
+
+
+def _fts_search(result_column, folded_column, fts_column):
+    return (
+        select(users.c.id, result_column)
+        .select_from(_fts.join(users, users.c.id == _fts.c.rowid))
+        .where(fts_column.like(bindparam("fts_pattern")))
+        .where(folded_column.like(bindparam("pattern"), escape="\\"))
+        .order_by(_fts.c.rowid)
+        .limit(bindparam("limit"))
+    )
+
+
+_fts_search_username = _fts_search(users.c.username, users.c.username_folded, _fts.c.username_folded)
+_fts_search_name = _fts_search(users.c.name, users.c.name_folded, _fts.c.name_folded)
+
+
+def fts_term(text: str) -> str | None:
+    """The folded term if the trigram index can answer it (3+ characters, nothing LIKE would
+    read as a wildcard or escape: FTS5 takes only a LIKE without ESCAPE); else None."""
+    folded = fold(text)
+    if len(folded) < 3 or any(ch in folded for ch in "%_\\"):
+        return None
+    return folded
 
 
 def fold(text: str) -> str:
@@ -81,8 +111,17 @@ class UserStore:
             return defer.succeed([])
         return self.db.rows(select(users).where(users.c.id.in_(ids)).order_by(users.c.id), dynamic=True)
 
+    def _search(self, scan, fts, query: str, limit: int):
+        """Users whose folded column contains the folded query, by id, up to limit. Through the
+        SQLite trigram table when it exists and can answer; else LIKE (on PostgreSQL the
+        pg_trgm GIN indexes serve that LIKE)."""
+        term = fts_term(query)
+        if term is not None and USERS_SEARCH_FTS in self.db.search_indexes:
+            return self.db.rows(fts, fts_pattern=f"%{term}%", pattern=like_contains(query), limit=limit)
+        return self.db.rows(scan, pattern=like_contains(query), limit=limit)
+
     def search_username(self, query: str, limit: int = 100):
-        return self.db.rows(_search_username, pattern=like_contains(query), limit=limit)
+        return self._search(_search_username, _fts_search_username, query, limit)
 
     def search_name(self, query: str, limit: int = 100):
-        return self.db.rows(_search_name, pattern=like_contains(query), limit=limit)
+        return self._search(_search_name, _fts_search_name, query, limit)
