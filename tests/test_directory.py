@@ -98,7 +98,7 @@ async def test_everything_needs_a_valid_token(server, http, method, path):
     r = await http.request(method, server.url + path, json_body={} if method == "POST" else None)
     assert (r.code, r.json) == (401, {"detail": "Authentication credentials were not provided."})
     user, token = await member(http, server, "x@example.com")
-    forged = jwt.encode({"token_type": "access", "user_id": user["id"], "exp": 2**40}, "other", algorithm="HS256")
+    forged = jwt.encode({"token_type": "access", "user_id": user["id"], "exp": 2**40}, "another-secret-of-32-bytes-or-more", algorithm="HS256")
     unsigned = jwt.encode({"token_type": "access", "user_id": user["id"], "exp": 2**40}, None, algorithm="none")
     for bad in ("garbage", forged, unsigned):
         r = await http.request(method, server.url + path, json_body={} if method == "POST" else None,
