@@ -62,3 +62,23 @@ async def test_message_rate_limit_allows_bursts_of_100_then_closes(start_server,
     for i in range(300):
         sender.send_json({"text": "flood"})
     assert await sender.wait_closed() == 4029
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_the_server_finishes_received_messages_then_closes_sockets(start_server, http, ws):
+    server = await start_server()
+    url, a, b = await _room(http, server)
+    room_path = url[len(server.ws_url):]  # /v1/rooms/<id>/chat
+    sender = await ws(f"{url}?session_id={a}")
+    listener = await ws(f"{url}?session_id={b}")
+    for i in range(30):
+        sender.send_json({"text": f"m{i}"})
+    assert (await listener.next_json())["text"] == "m0"  # the server is handling them
+    await server.stop()
+    assert await sender.wait_closed() == 1000
+    assert await listener.wait_closed() == 1000
+    # every message the server had received was stored before it went away, in order
+    again = await start_server()
+    r = await http.get(again.url + room_path.replace("/chat", "/messages"), headers={"X-Session-Id": a})
+    texts = [m["text"] for m in r.json]
+    assert r.code == 200 and texts == [f"m{i}" for i in range(len(texts))] and len(texts) >= 1, texts

@@ -114,6 +114,8 @@ class MeetServer:
         if self.port is not None:
             yield self.port.stopListening()
             self.port = None
+        if self.services is not None and self.services.hub is not None:
+            yield self.services.hub.close_all(self.reactor)
         if self.services is not None:
             yield defer.maybeDeferred(self.services.stop)
         if self.bus is not None:

@@ -19,6 +19,28 @@ class SocketHub:
         self._subs: dict[str, object] = {}
         # channel -> True once its subscription is live, else the Deferreds waiting for that
         self._ready: dict[str, object] = {}
+        # every open socket of this process, for a clean shutdown
+        self._open: dict[str, object] = {}
+
+    def opened(self, sock) -> None:
+        self._open[sock.conn_id] = sock
+
+    def closed(self, sock) -> None:
+        self._open.pop(sock.conn_id, None)
+
+    def close_all(self, reactor, timeout: float = 5.0) -> defer.Deferred:
+        """Shutting down: let each socket finish the messages it has received (they are stored
+        and published while the bus and database are still up), then close it."""
+        sockets = list(self._open.values())
+        waits = []
+        for sock in sockets:
+            d = sock.when_idle()
+            d.addCallback(lambda _, s=sock: s._closed or s.sendClose(code=1000, reason="server shutting down"))
+            waits.append(d)
+        d = defer.DeferredList(waits, consumeErrors=True)
+        d.addTimeout(timeout, reactor)
+        d.addErrback(lambda _: None)
+        return d
 
     def join(self, channel: str, sock) -> defer.Deferred:
         """Add sock to channel; the Deferred fires when messages published from now on arrive."""

@@ -79,6 +79,7 @@ class DoorSocket(WebSocketServerProtocol):
 
     def onOpen(self):
         self._bucket = TokenBucket(self.factory.clock, self.message_rate, self.message_burst)
+        self.factory.hub.opened(self)
         self._chain.addCallback(lambda _: self.opened()).addErrback(self._failed)
 
     def opened(self):
@@ -131,7 +132,23 @@ class DoorSocket(WebSocketServerProtocol):
         self._closed = True
         for channel in list(self.channels):
             self.leave(channel)
+        hub = getattr(self.factory, "hub", None)
+        if hub is not None:
+            # messages received before the close are still being stored and published
+            self.when_idle().addCallback(lambda _: hub.closed(self))
         self.closed()
+
+    def when_idle(self) -> defer.Deferred:
+        """Fires once the messages received so far have been handled."""
+        d = defer.Deferred()
+
+        def done(result):
+            if not d.called:
+                d.callback(None)
+            return result
+
+        self._chain.addBoth(done)
+        return d
 
     def closed(self):
         return None
