@@ -103,7 +103,7 @@ class UserStore:
     def id_by_username(self, username: str):
         return self.db.scalar(_id_by_username, username=username)
 
-    def get_many(self, ids) -> "Deferred[list[dict]]":
+    def get_many(self, ids):
         ids = sorted(set(int(i) for i in ids))
         if not ids:
             from twisted.internet import defer

@@ -22,6 +22,16 @@ CLOSE_RATE_LIMITED = 4029
 CLOSE_INTERNAL_ERROR = 4500
 
 
+def json_frame(text):
+    """A received text frame as JSON, or None when it is not JSON (or not text)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 class TokenBucket:
     """`rate` per second, bursts of `burst`, on the injected clock."""
 

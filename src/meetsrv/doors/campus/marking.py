@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from meetsrv.core.marking import MARK_ME, MARKING, MarkingError, MarkingRefused, event_channel, user_channel
-from meetsrv.ws.protocol import DoorSocket
+from meetsrv.ws.protocol import DoorSocket, json_frame
 
 log = Logger()
 
@@ -214,10 +214,7 @@ class MarkingSocket(CampusSocket):
         return out
 
     def received(self, text):
-        try:
-            value = json.loads(text) if text is not None else None
-        except ValueError:
-            value = None
+        value = json_frame(text)
         message = value.get("message") if isinstance(value, dict) else None
         if self.marker is None or message not in ("prepare_to_mark", "confirm_marking", "refuse_to_mark"):
             self.send_json(error(ERRORS["no_message"]))

@@ -12,7 +12,7 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
 from meetsrv.core.chats import chat_channel
-from meetsrv.ws.protocol import DoorSocket
+from meetsrv.ws.protocol import DoorSocket, json_frame
 
 MAX_MESSAGE = 4000
 
@@ -44,10 +44,7 @@ class LobbySocket(DoorSocket):
         yield self.join(chat_channel(chat_id))
 
     def received(self, text):
-        try:
-            value = json.loads(text) if text is not None else None
-        except ValueError:
-            value = None
+        value = json_frame(text)
         message = value.get("message") if isinstance(value, dict) else None
         if not isinstance(message, str) or not message.strip():
             self.send_json({"error": 'Send {"message": "<text>"}.'})

@@ -9,7 +9,7 @@ from twisted.internet import defer
 
 from meetsrv.core.chats import chat_channel
 from meetsrv.doors.rooms import shapes
-from meetsrv.ws.protocol import DoorSocket
+from meetsrv.ws.protocol import DoorSocket, json_frame
 
 
 class RoomChatSocket(DoorSocket):
@@ -31,10 +31,7 @@ class RoomChatSocket(DoorSocket):
         yield self.join(chat_channel(self.room_id))
 
     def received(self, text):
-        try:
-            value = json.loads(text) if text is not None else None
-        except ValueError:
-            value = None
+        value = json_frame(text)
         if not isinstance(value, dict) or not isinstance(value.get("text"), str) or not value["text"]:
             self.send_json({"error": {"code": "invalid_json"}})
             return None
