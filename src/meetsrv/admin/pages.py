@@ -56,6 +56,7 @@ def page(title: str, body, staff: dict | None = None, csrf: str | None = None) -
             tags.a("Users", href="/admin/users"),
             tags.a("Organizations", href="/admin/organizations"),
             tags.a("Events", href="/admin/events"),
+            tags.a("Confirmations", href="/admin/confirmations"),
             tags.form(
                 tags.span(staff.get("email") or "", class_="muted", style="color:#b9c9dc;margin-right:10px"),
                 tags.input(type="hidden", name="csrf", value=csrf or ""),
@@ -225,6 +226,34 @@ def event_page(row, image_url) -> Tag:
             else tags.span("No image.", class_="muted"),
             class_="card preview",
         ),
+    ]
+
+
+def confirmations_page(rows, csrf: str) -> Tag:
+    """Scans waiting for review, each with its preview and Approve / Reject forms."""
+
+    def decide(row, decision, label):
+        return tags.form(
+            tags.input(type="hidden", name="csrf", value=csrf or ""),
+            tags.input(type="hidden", name="decision", value=decision),
+            tags.button(label, type="submit"),
+            method="post", action=f"/admin/confirmations/{row['user_id']}", style="display:inline;margin-right:8px",
+        )
+
+    def who(row):
+        name, username = row["name"] or "", row["username"] or ""
+        if name and username and name != username:
+            return [name, tags.div(username, class_="muted")]
+        return name or username or f"user {row['user_id']}"
+
+    return [
+        tags.h1("Confirmations"),
+        table(["User", "Uploaded", "Scan", ""], [
+            [who(r), when(r["created"]),
+             tags.div(tags.a(tags.img(src=r["image"], alt=f"Confirmation scan of user {r['user_id']}"),
+                             href=r["image"]), class_="preview"),
+             [decide(r, "approve", "Approve"), decide(r, "reject", "Reject")]] for r in rows])
+        if rows else tags.div("No scans are waiting for review.", class_="card muted"),
     ]
 
 

@@ -1,7 +1,7 @@
 """The /admin/ resource: staff sign-in (cookie session), lists with search and filters, detail pages.
 
 Sessions are credentials of kind "admin" (hashed at rest, 12 hours); the cookie is HttpOnly and
-SameSite=Lax, and the one state-changing form (sign-out) carries a CSRF value derived from the
+SameSite=Lax, and the state-changing forms (sign-out, confirmation review) carry a CSRF value derived from the
 session. A one-time sign-in link (credential kind "admin_link", see `issue_login_link`) lets a
 script or a headless browser open a page as a staff member without typing a password.
 """
@@ -150,16 +150,22 @@ class AdminResource(Resource):
         csrf = self._csrf(token)
         if segments == ["logout"] and method == b"POST":
             return await self._logout(request, token, csrf)
+        if len(segments) == 2 and segments[0] == "confirmations" and method == b"POST":
+            return await self._review(request, segments[1], staff, csrf)
         if method not in (b"GET", b"HEAD"):
             return await self._html(405, "Not allowed", pages.message("Not allowed", "Method not allowed."), staff, csrf)
         try:
-            title, body = await self._page(request, segments)
+            title, body = await self._page(request, segments, csrf)
         except NotFound:
             return await self._html(404, "Not found", pages.message("Not found", "There is no such page."), staff, csrf)
         return await self._html(200, title, body, staff, csrf)
 
-    async def _page(self, request, segments):
+    async def _page(self, request, segments, csrf=None):
         s = self.services
+        if segments == ["confirmations"]:
+            rows = await s.profiles.waiting_confirmations()
+            return "Confirmations", pages.confirmations_page(
+                [dict(r, image=f"/media/{quote(r['path'])}") for r in rows], csrf)
         if not segments:
             users, _ = await s.directory_account_store.search(None, None, 1, 0)
             orgs, _ = await s.organizations.page(1, 0)
@@ -206,6 +212,29 @@ class AdminResource(Resource):
         if not raw.isdigit() or len(raw) > 9:
             raise NotFound()
         return int(raw)
+
+    # -- confirmation scans ------------------------------------------------------------------
+    async def _review(self, request, raw_id: str, staff, csrf: str):
+        """Approve or reject a user's waiting confirmation scan, then back to the list (303)."""
+        try:
+            body = read_body(request)
+        except BodyError:
+            body = None
+        given = body.get("csrf") if body else None
+        if not isinstance(given, str) or not hmac.compare_digest(given, csrf):
+            return await self._html(403, "Forbidden", pages.message("Forbidden", "The form has expired."), staff, csrf)
+        decision = body.get("decision")
+        if decision not in ("approve", "reject"):
+            return await self._html(400, "Bad request", pages.message("Bad request", "Choose approve or reject."),
+                                    staff, csrf)
+        try:
+            user_id = self._id(raw_id)
+        except NotFound:
+            user_id = None
+        if user_id is None or not await self.services.profiles.review_confirmation(user_id, decision == "approve"):
+            return await self._html(404, "Not found",
+                                    pages.message("Not found", "No scan of this user waits for review."), staff, csrf)
+        raise _Redirect("/admin/confirmations")
 
     # -- sign-in and sign-out ----------------------------------------------------------------
     async def _login_post(self, request):

@@ -69,6 +69,10 @@ class ProfileService:
         """For staff (the admin pages): approve or reject the waiting scan; False if none waits."""
         return self.store.review_confirmation(user_id, approved, self.clock.seconds())
 
+    def waiting_confirmations(self, limit: int = 200):
+        """For staff (the admin pages): the scans waiting for review, oldest first."""
+        return self.store.waiting_confirmations(limit)
+
     def find_by_name(self, part: str | None):
         """Users whose display name contains `part` (case-insensitive, Cyrillic too); every
         user (up to a limit) when part is None."""

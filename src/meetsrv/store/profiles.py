@@ -20,6 +20,14 @@ _review = (
     .values(reviewed=bindparam("now"))
 )
 _set_confirmed = update(users).where(users.c.id == bindparam("user_id")).values(confirmed=bindparam("confirmed"))
+_waiting = (
+    select(confirmations.c.user_id, confirmations.c.path, confirmations.c.created,
+           users.c.name, users.c.username)
+    .select_from(confirmations.join(users, users.c.id == confirmations.c.user_id))
+    .where(confirmations.c.reviewed.is_(None))
+    .order_by(confirmations.c.created, confirmations.c.id)
+    .limit(bindparam("limit"))
+)
 _all_users = select(users.c.id, users.c.name).order_by(users.c.id).limit(bindparam("limit"))
 
 
@@ -53,6 +61,10 @@ class ProfileStore:
 
     def confirmations(self, user_id: int):
         return self.db.rows(_pending, user_id=user_id)
+
+    def waiting_confirmations(self, limit: int):
+        """Scans no staff member has reviewed yet, oldest first, with the user's name."""
+        return self.db.rows(_waiting, limit=limit)
 
     def all_names(self, limit: int):
         return self.db.rows(_all_users, limit=limit)
