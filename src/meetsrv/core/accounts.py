@@ -5,13 +5,8 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
+from meetsrv.store.db import is_unique_violation
 from meetsrv.store.users import UserStore
-
-
-def is_unique_violation(failure_or_exc) -> bool:
-    """True for an IntegrityError of sqlite3 or psycopg2 (a unique constraint lost a race)."""
-    exc = getattr(failure_or_exc, "value", failure_or_exc)
-    return type(exc).__name__ in ("IntegrityError", "UniqueViolation")
 
 
 class AccountService:

@@ -6,7 +6,7 @@ import uuid as uuidlib
 
 from twisted.internet import defer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted
 from meetsrv.store.campus_events import CampusEventStore
 

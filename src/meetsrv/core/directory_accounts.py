@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import AlreadyExists, RateLimited, WrongCredentials
 from meetsrv.store.directory_accounts import DirectoryAccountStore
 

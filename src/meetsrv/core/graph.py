@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.store.graph import GraphStore
 from meetsrv.store.users import UserStore

@@ -8,7 +8,7 @@ import hashlib
 
 from twisted.internet import defer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted
 from meetsrv.store.join_requests import JoinRequestStore
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.sms import InvalidPhone, PhoneCodes, is_valid_phone
 from meetsrv.store.phone_accounts import PhoneAccountStore

@@ -6,7 +6,7 @@ import hashlib
 
 from twisted.internet import defer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import NotFound, UserNotFound
 from meetsrv.store.chats import ChatStore
 from meetsrv.store.users import UserStore

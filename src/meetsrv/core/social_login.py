@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-from meetsrv.core.accounts import is_unique_violation
+from meetsrv.store.db import is_unique_violation
 from meetsrv.core.errors import AlreadyExists, DomainError
 from meetsrv.store.social import SocialStore
 

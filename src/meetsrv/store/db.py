@@ -34,6 +34,13 @@ class Compiled:
     converters: tuple
 
 
+def is_unique_violation(failure_or_exc) -> bool:
+    """True for an IntegrityError of sqlite3 or psycopg2: a unique constraint lost a race.
+    Core services catch it to answer "already exists" or to read the winner's row."""
+    exc = getattr(failure_or_exc, "value", failure_or_exc)
+    return type(exc).__name__ in ("IntegrityError", "UniqueViolation")
+
+
 class DatabaseUnavailable(Exception):
     """The database could not be reached at start."""
 
