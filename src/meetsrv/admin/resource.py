@@ -214,14 +214,22 @@ class AdminResource(Resource):
         return int(raw)
 
     # -- confirmation scans ------------------------------------------------------------------
-    async def _review(self, request, raw_id: str, staff, csrf: str):
-        """Approve or reject a user's waiting confirmation scan, then back to the list (303)."""
+    @staticmethod
+    def _form(request, csrf: str):
+        """The posted form if it carries the session's CSRF value, else None."""
         try:
             body = read_body(request)
         except BodyError:
-            body = None
-        given = body.get("csrf") if body else None
+            return None
+        given = body.get("csrf")
         if not isinstance(given, str) or not hmac.compare_digest(given, csrf):
+            return None
+        return body
+
+    async def _review(self, request, raw_id: str, staff, csrf: str):
+        """Approve or reject a user's waiting confirmation scan, then back to the list (303)."""
+        body = self._form(request, csrf)
+        if body is None:
             return await self._html(403, "Forbidden", pages.message("Forbidden", "The form has expired."), staff, csrf)
         decision = body.get("decision")
         if decision not in ("approve", "reject"):
@@ -268,12 +276,7 @@ class AdminResource(Resource):
         await self._start_session(user["id"], _safe_next(query_arg(request, "next")))
 
     async def _logout(self, request, token: str, csrf: str):
-        try:
-            body = read_body(request)
-        except BodyError:
-            body = None
-        given = body.get("csrf") if body else None
-        if not isinstance(given, str) or not hmac.compare_digest(given, csrf):
+        if self._form(request, csrf) is None:
             return await self._html(403, "Forbidden", pages.message("Forbidden", "The form has expired."))
         await self.services.credentials.revoke(token)
         raise _Redirect("/admin/login", ("", 0))

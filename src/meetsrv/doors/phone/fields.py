@@ -125,21 +125,21 @@ def items(body: Body, name: str):
     return value
 
 
-def int_list(values, allow_empty: bool = True) -> list[int]:
+def _bounded(values, allow_empty: bool = False):
     if not values and not allow_empty:
         raise FieldError("empty_list")
     if len(values) > LIST_MAX:
         raise FieldError("too_many")
-    return [to_int(v) for v in values]
+    return values
+
+
+def int_list(values, allow_empty: bool = True) -> list[int]:
+    return [to_int(v) for v in _bounded(values, allow_empty)]
 
 
 def phone_list(values) -> list[str]:
-    if not values:
-        raise FieldError("empty_list")
-    if len(values) > LIST_MAX:
-        raise FieldError("too_many")
     out = []
-    for v in values:
+    for v in _bounded(values):
         normal = normalize_phone(v) if isinstance(v, str) else None
         if normal is None:
             raise FieldError("invalid_phone")
@@ -148,12 +148,8 @@ def phone_list(values) -> list[str]:
 
 
 def name_list(values) -> list[str]:
-    if not values:
-        raise FieldError("empty_list")
-    if len(values) > LIST_MAX:
-        raise FieldError("too_many")
     out = []
-    for v in values:
+    for v in _bounded(values):
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
             raise FieldError("string")
         v = str(v).strip()
