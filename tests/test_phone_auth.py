@@ -171,7 +171,7 @@ async def test_sign_up_errors(server, http):
     code = await send_code(http, server, P)
     r = await http.post(url, json_body={"phone": P, "code": code, "is_new": True, "name": ""})
     assert (r.code, r.json) == (400, {"name": ["This field may not be blank."], "avatar": ["No file was submitted."]})
-    code = await send_code(http, server, P)
+    # a refused sign-up does not spend the code (checked below: the same code still signs up)
     r = await http.post(url, data={"phone": P, "code": code, "is_new": "true"},
                         files={"avatar": ("a.png", "image/png", io.BytesIO(b"not an image"))})
     assert (r.code, r.json) == (400, {
@@ -181,6 +181,19 @@ async def test_sign_up_errors(server, http):
     # nothing was created
     r = await http.post(server.url + "/api/auth/code/", json_body={"phone": P})
     assert r.json == {"is_new": True}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_refused_sign_up_keeps_the_code_and_a_made_one_spends_it(server, http):
+    url = server.url + "/api/auth/users/"
+    code = await send_code(http, server, P)
+    r = await http.post(url, json_body={"phone": P, "code": code, "is_new": True, "name": ""})
+    assert r.code == 400 and "name" in r.json
+    r = await http.post(url, data={"phone": P, "code": code, "is_new": "true", "name": "Ann"},
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png()))})
+    assert r.code == 201, r
+    r = await http.post(url, json_body={"phone": P, "code": code})
+    assert (r.code, r.json) == (400, {"code": ["Code is invalid."]})
 
 
 @pytest_twisted.ensureDeferred

@@ -67,8 +67,9 @@ class PhoneAccountService:
     @defer.inlineCallbacks
     def sign_up(self, phone: str, code: str, name, avatar):
         """(token, user_id) of a new user. `avatar` is (bytes, filename) or None. The code is
-        spent before the profile is checked, as upstream."""
-        yield self.codes.check(phone, code)
+        checked before the profile, as upstream, but spent only when the user is made: a refused
+        sign-up changes nothing (upstream spent it)."""
+        yield self.codes.check(phone, code, spend=False)
         problems = {}
         problem = name_problem(name)
         if problem:
@@ -91,6 +92,7 @@ class PhoneAccountService:
             if is_unique_violation(e):
                 raise Invalid("invalid sign-up", fields={"phone": ["exists"]})
             raise
+        yield self.codes.spend(phone)
         token = yield self._token(user_id)
         return token, user_id
 

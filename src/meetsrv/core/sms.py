@@ -132,8 +132,9 @@ class PhoneCodes:
         return code
 
     @defer.inlineCallbacks
-    def check(self, phone: str, code: str):
-        """Accept the right code once (it is spent); InvalidCode / RateLimited otherwise."""
+    def check(self, phone: str, code: str, spend: bool = True):
+        """Accept the right code once (it is spent, unless `spend` is False: then the caller
+        spends it with spend() once it has used it); InvalidCode / RateLimited otherwise."""
         if self.debug and code == DEBUG_CODE:
             return
         stored = yield self.ephemeral.get(_code_key(phone))
@@ -147,6 +148,11 @@ class PhoneCodes:
             if attempts > ATTEMPTS_LIMIT:  # lost a race with other guesses
                 raise RateLimited("too many attempts")
             raise InvalidCode("Code is invalid.")
+        if spend:
+            yield self.spend(phone)
+
+    @defer.inlineCallbacks
+    def spend(self, phone: str):
         yield self.ephemeral.delete(_code_key(phone))
         yield self.ephemeral.delete(_attempts_key(phone))
 
