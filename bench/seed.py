@@ -22,7 +22,7 @@ def token_for(user_id: int) -> str:
 
 
 def token_hash(token: str) -> str:
-    # the same hash as meetsrv.core.credentials.token_hash
+    # the same hash as meetsrv.core.accounts.credentials.token_hash
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -119,7 +119,7 @@ class Seeder:
 
     def rooms(self, groups) -> list[int]:
         """A room (a chat of kind 'room') per group of user ids; returns the room ids."""
-        from meetsrv.core.rooms import member_key
+        from meetsrv.core.chats.rooms import member_key
 
         groups = [sorted(set(g)) for g in groups]
         base = self.max_id("chats")

@@ -347,7 +347,7 @@ async def test_attempt_limit_holds_across_processes(start_server, http, clock):
 def test_sms_gateways_provide_the_interface():
     from zope.interface.verify import verifyObject
 
-    from meetsrv.core.sms import HttpSmsGateway, ISmsGateway, LogSmsGateway
+    from meetsrv.core.accounts.sms import HttpSmsGateway, ISmsGateway, LogSmsGateway
 
     assert verifyObject(ISmsGateway, LogSmsGateway())
     assert verifyObject(ISmsGateway, HttpSmsGateway("http://127.0.0.1:1/", reactor=None))

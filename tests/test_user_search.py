@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from meetsrv.store.db import USERS_SEARCH_FTS
 from meetsrv.store.tables import users
-from meetsrv.store.users import UserStore, _fts_search_name, _fts_search_username, fold
+from meetsrv.store.accounts.users import UserStore, _fts_search_name, _fts_search_username, fold
 from tests.campus_helpers import http, signup  # noqa: F401  (its `http`: no shared cookie jar)
 from tests.test_rooms import auth, register
 
@@ -203,7 +203,7 @@ async def test_postgresql_search_uses_the_trigram_indexes(server):
 
     if not await db.interact(has_trgm):
         pytest.skip("pg_trgm not available on this server")
-    from meetsrv.store.users import _search_name, _search_username
+    from meetsrv.store.accounts.users import _search_name, _search_username
 
     def plan(t, stmt, index):
         t.cursor.execute("SET LOCAL enable_seqscan = off")

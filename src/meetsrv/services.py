@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from meetsrv.core.accounts import AccountService
-from meetsrv.core.chats import ChatService
-from meetsrv.core.credentials import CredentialService
-from meetsrv.core.directory import wire_directory
+from meetsrv.core.accounts.users import AccountService
+from meetsrv.core.chats.service import ChatService
+from meetsrv.core.accounts.credentials import CredentialService
 from meetsrv.core.media import MediaFiles
-from meetsrv.core.passwords import PasswordHasher
-from meetsrv.core.rooms import RoomService
-from meetsrv.store.chats import ChatStore
-from meetsrv.store.credentials import CredentialStore
-from meetsrv.store.users import UserStore
+from meetsrv.core.accounts.passwords import PasswordHasher
+from meetsrv.core.chats.rooms import RoomService
+from meetsrv.store.chats.chats import ChatStore
+from meetsrv.store.accounts.credentials import CredentialStore
+from meetsrv.store.accounts.users import UserStore
 
 
 class Services:
@@ -38,20 +37,20 @@ class Services:
         self._phone(settings, db, ephemeral, reactor)
         self._social(settings, db, reactor)
         self._campus(settings, db, bus, ephemeral, reactor)
-        wire_directory(self)  # directory door: accounts, organizations, events, event_jobs, lobby
+        self._directory(settings, db)
 
     def _social(self, settings, db, reactor):
         """The social door's services (seed 000)."""
-        from meetsrv.core.join_requests import JoinRequestService
-        from meetsrv.core.photos import PhotoService
-        from meetsrv.core.social_chats import SocialChatService
-        from meetsrv.core.social_login import SocialLoginService, make_verifier
-        from meetsrv.core.social_meetings import MeetingService
-        from meetsrv.store.join_requests import JoinRequestStore
-        from meetsrv.store.photos import PhotoStore
-        from meetsrv.store.social import SocialStore
-        from meetsrv.store.social_chats import SocialChatStore
-        from meetsrv.store.social_meetings import SocialMeetingStore
+        from meetsrv.core.meetings.join_requests import JoinRequestService
+        from meetsrv.core.people.photos import PhotoService
+        from meetsrv.core.chats.meeting_chats import SocialChatService
+        from meetsrv.core.accounts.social import SocialLoginService, make_verifier
+        from meetsrv.core.meetings.social import MeetingService
+        from meetsrv.store.meetings.join_requests import JoinRequestStore
+        from meetsrv.store.people.photos import PhotoStore
+        from meetsrv.store.accounts.social import SocialStore
+        from meetsrv.store.chats.meeting_chats import SocialChatStore
+        from meetsrv.store.meetings.social import SocialMeetingStore
 
         self.social_store = SocialStore(db)
         self.social_verifier = make_verifier(settings, reactor)
@@ -65,14 +64,14 @@ class Services:
 
     def _campus(self, settings, db, bus, ephemeral, reactor):
         """The campus door's services (seed 001)."""
-        from meetsrv.core.campus_events import CampusEventService
-        from meetsrv.core.friends import FriendService
-        from meetsrv.core.marking import MarkingService
-        from meetsrv.core.profiles import ProfileService
-        from meetsrv.store.campus_events import CampusEventStore
-        from meetsrv.store.friends import FriendStore
-        from meetsrv.store.markings import MarkingStore
-        from meetsrv.store.profiles import ProfileStore
+        from meetsrv.core.meetings.campus import CampusEventService
+        from meetsrv.core.people.friends import FriendService
+        from meetsrv.core.meetings.marking import MarkingService
+        from meetsrv.core.people.profiles import ProfileService
+        from meetsrv.store.meetings.campus import CampusEventStore
+        from meetsrv.store.people.friends import FriendStore
+        from meetsrv.store.meetings.markings import MarkingStore
+        from meetsrv.store.people.profiles import ProfileStore
 
         self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, self.clock)
         self.friends = FriendService(FriendStore(db), self.user_store, self.clock)
@@ -82,16 +81,47 @@ class Services:
     def _phone(self, settings, db, ephemeral, reactor):
         """The phone door's services (seed 002): SMS codes live in the ephemeral store, so limits
         hold across processes; the graph is contacts and blocks."""
-        from meetsrv.core.graph import GraphService
-        from meetsrv.core.phone_accounts import PhoneAccountService
-        from meetsrv.core.phone_meetings import PhoneMeetingService
-        from meetsrv.core.sms import PhoneCodes, build_gateway
+        from meetsrv.core.people.graph import GraphService
+        from meetsrv.core.accounts.phone import PhoneAccountService
+        from meetsrv.core.meetings.phone import PhoneMeetingService
+        from meetsrv.core.accounts.sms import PhoneCodes, build_gateway
 
         self.sms = build_gateway(settings, reactor)
         self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
         self.graph = GraphService(db)
         self.phone_accounts = PhoneAccountService(self, self.phone_codes)
         self.phone_meetings = PhoneMeetingService(self, self.graph)
+
+
+    def _directory(self, settings, db):
+        """The directory door's services (seed 003): JWT accounts, organizations, events with the
+        delayed save, the lobby chat."""
+        from meetsrv.core.accounts.email import DirectoryAccounts
+        from meetsrv.core.chats.lobby import DirectoryLobby
+        from meetsrv.core.meetings.directory import DirectoryEventService
+        from meetsrv.core.jobs import DelayedSaveService
+        from meetsrv.core.accounts.jwt import JwtTokens
+        from meetsrv.core.meetings.organizations import OrganizationService
+        from meetsrv.store.accounts.email import DirectoryAccountStore
+        from meetsrv.store.chats.lobby import DirectoryChatStore
+        from meetsrv.store.meetings.directory import DirectoryEventStore
+        from meetsrv.store.meetings.organizations import OrganizationStore
+        from meetsrv.store.meetings.pending_events import PendingEventStore
+
+        self.jwt_tokens = JwtTokens(settings.secret, self.clock, self.credentials)
+        self.directory_account_store = DirectoryAccountStore(db)
+        self.directory_accounts = DirectoryAccounts(
+            self.directory_account_store, self.passwords, self.jwt_tokens, self.clock, self.ephemeral
+        )
+        self.organization_store = OrganizationStore(db)
+        self.organizations = OrganizationService(self.organization_store, self.clock)
+        pending = PendingEventStore(db)
+        self.event_jobs = DelayedSaveService(pending, self.clock)
+        self.directory_events = DirectoryEventService(
+            DirectoryEventStore(db), pending, self.organizations, self.organization_store,
+            self.media_files, self.event_jobs, self.clock, settings.event_delay,
+        )
+        self.lobby = DirectoryLobby(self.chat_store, DirectoryChatStore(db), self.chats, self.clock)
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""

@@ -25,10 +25,10 @@ def main(argv=None) -> int:
 
     from meetsrv.config import ConfigError
     from meetsrv.service import _NoReactor
-    from meetsrv.core.directory_accounts import DirectoryAccounts
-    from meetsrv.core.passwords import PasswordHasher
+    from meetsrv.core.accounts.email import DirectoryAccounts
+    from meetsrv.core.accounts.passwords import PasswordHasher
     from meetsrv.store.db import Database, DatabaseUnavailable
-    from meetsrv.store.directory_accounts import DirectoryAccountStore
+    from meetsrv.store.accounts.email import DirectoryAccountStore
 
     try:
         Database(args.db, _NoReactor()).check_reachable()

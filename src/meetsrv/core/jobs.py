@@ -12,7 +12,7 @@ from __future__ import annotations
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
-from meetsrv.store.pending_events import PendingEventStore
+from meetsrv.store.meetings.pending_events import PendingEventStore
 
 log = Logger()
 

@@ -1,6 +1,6 @@
 """The marking WebSockets: /ws/mark_me?event_id= (wants to be marked) and /ws/marking?event_id=
 (marks others). Refusals are sent as one error frame after the handshake, then the socket
-closes, as upstream did. The rules live in meetsrv.core.marking."""
+closes, as upstream did. The rules live in meetsrv.core.meetings.marking."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from meetsrv.core.marking import MARK_ME, MARKING, MarkingError, MarkingRefused, event_channel, user_channel
+from meetsrv.core.meetings.marking import MARK_ME, MARKING, MarkingError, MarkingRefused, event_channel, user_channel
 from meetsrv.ws.protocol import DoorSocket, json_frame
 
 log = Logger()

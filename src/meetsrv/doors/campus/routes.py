@@ -21,7 +21,7 @@ from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
-from meetsrv.core.campus_events import EventNotFound
+from meetsrv.core.meetings.campus import EventNotFound
 from meetsrv.core.media import BadImage
 from meetsrv.core.errors import (
     AlreadyExists,

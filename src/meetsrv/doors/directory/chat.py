@@ -11,7 +11,7 @@ import json
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
-from meetsrv.core.chats import chat_channel
+from meetsrv.core.chats.service import chat_channel
 from meetsrv.ws.protocol import DoorSocket, json_frame
 
 MAX_MESSAGE = 4000

@@ -7,7 +7,7 @@ from datetime import date as Date, datetime, timezone
 from urllib.parse import urlencode
 
 from meetsrv.core.clock import utc_iso_micro
-from meetsrv.core.organizations import full_address
+from meetsrv.core.meetings.organizations import full_address
 from meetsrv.http.answers import json_answer, query_arg
 
 REQUIRED = "This field is required."

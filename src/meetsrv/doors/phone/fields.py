@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from meetsrv.core.sms import normalize_phone
+from meetsrv.core.accounts.sms import normalize_phone
 from meetsrv.http.body import Body
 
 MISSING = object()

@@ -10,7 +10,7 @@ from klein import Klein
 from twisted.internet import defer
 
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
-from meetsrv.core.phone_meetings import field_problems
+from meetsrv.core.meetings.phone import field_problems
 from meetsrv.doors.base import Door
 from meetsrv.doors.phone import fields, shapes
 from meetsrv.doors.phone.fields import MISSING, FieldError

@@ -7,7 +7,7 @@ import json
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
-from meetsrv.core.chats import chat_channel
+from meetsrv.core.chats.service import chat_channel
 from meetsrv.doors.rooms import shapes
 from meetsrv.ws.protocol import DoorSocket, json_frame
 

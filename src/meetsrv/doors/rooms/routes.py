@@ -8,7 +8,7 @@ from klein import Klein
 from twisted.internet import defer
 
 from meetsrv.core.errors import AlreadyExists, DomainError, UserNotFound, WrongCredentials
-from meetsrv.core.rooms import RoomNotFound
+from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.doors.base import Door
 from meetsrv.doors.rooms import shapes
 from meetsrv.doors.rooms.chat import RoomChatSocket

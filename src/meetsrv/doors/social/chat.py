@@ -6,8 +6,8 @@ from __future__ import annotations
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
-from meetsrv.core.chats import chat_channel
-from meetsrv.core.social_login import TOKEN_KIND
+from meetsrv.core.chats.service import chat_channel
+from meetsrv.core.accounts.social import TOKEN_KIND
 from meetsrv.ws.protocol import DoorSocket
 
 

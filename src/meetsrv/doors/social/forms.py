@@ -7,7 +7,7 @@ import math
 import re
 from datetime import date
 
-from meetsrv.core.social_meetings import CATEGORIES, TYPE_GROUP, TYPE_ONE_BY_ONE
+from meetsrv.core.meetings.social import CATEGORIES, TYPE_GROUP, TYPE_ONE_BY_ONE
 from meetsrv.http.body import BodyError, content_type, raw_body, read_body
 
 REQUIRED = "This field is required."

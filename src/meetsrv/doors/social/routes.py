@@ -11,12 +11,12 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted, RateLimited
-from meetsrv.core.join_requests import DuplicateRequest, MeetingMissing, OwnMeeting
+from meetsrv.core.meetings.join_requests import DuplicateRequest, MeetingMissing, OwnMeeting
 from meetsrv.core.media import BadImage
-from meetsrv.core.photos import NoFile
-from meetsrv.core.social_chats import ChatMissing
-from meetsrv.core.social_login import TOKEN_KIND, SocialTokenRefused, VerifierUnavailable
-from meetsrv.core.social_meetings import CATEGORIES
+from meetsrv.core.people.photos import NoFile
+from meetsrv.core.chats.meeting_chats import ChatMissing
+from meetsrv.core.accounts.social import TOKEN_KIND, SocialTokenRefused, VerifierUnavailable
+from meetsrv.core.meetings.social import CATEGORIES
 from meetsrv.doors.base import Door
 from meetsrv.doors.social import forms, shapes
 from meetsrv.doors.social.chat import SocialChatSocket

@@ -1,0 +1,2 @@
+"""Accounts: users, passwords, credentials and their cache, login limits, social identities,
+phone codes, email accounts with JWT."""

@@ -1,0 +1,133 @@
+"""Credentials for every door: issue, authenticate (through a small cache), revoke.
+
+Tokens are random and long, so a fast hash (sha256) at rest is enough; the cache maps that hash
+to the user so an authenticated request costs no query in the common case. Revocations are
+published on the bus so every process drops the entry from its cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import OrderedDict
+
+from twisted.internet import defer
+
+from meetsrv.store.accounts.credentials import CredentialStore
+
+CHANNEL = "credentials"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    """40 hex characters, like DRF's authtoken keys."""
+    return secrets.token_hex(20)
+
+
+class CredentialService:
+    def __init__(self, store: CredentialStore, bus, clock, cache_size: int = 100_000):
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[int, str, float | None]] = OrderedDict()
+        self._subscription = None
+
+    def start(self):
+        self._subscription = self.bus.subscribe(CHANNEL, self._on_revoked)
+        return self._subscription.ready
+
+    def stop(self):
+        if self._subscription is not None:
+            self._subscription.cancel()
+
+    # -- cache -------------------------------------------------------------------------------
+    def _remember(self, h: str, user_id: int, kind: str, expires) -> None:
+        self._cache[h] = (user_id, kind, expires)
+        self._cache.move_to_end(h)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _on_revoked(self, payload: str) -> None:
+        for h in payload.split(","):
+            self._cache.pop(h, None)
+
+    def _forget(self, hashes) -> defer.Deferred:
+        hashes = [h for h in hashes if h]
+        if not hashes:
+            return defer.succeed(None)
+        for h in hashes:
+            self._cache.pop(h, None)
+        return self.bus.publish(CHANNEL, ",".join(hashes))
+
+    # -- API ---------------------------------------------------------------------------------
+    @defer.inlineCallbacks
+    def issue(self, user_id: int, kind: str, ttl: float | None = None, single: bool = False, token: str | None = None):
+        """A new credential for user_id; with `single` it replaces the user's others of that kind."""
+        token = token or new_token()
+        now = self.clock.seconds()
+        expires = None if ttl is None else now + ttl
+        removed = yield self.store.insert(token_hash(token), user_id, kind, now, expires, single)
+        yield self._forget(removed)
+        return token
+
+    def authenticate(self, token: str | None, kinds: tuple[str, ...]):
+        """Deferred user id the token belongs to, if it is one of `kinds` and not expired; else None.
+
+        A plain function, not inlineCallbacks: it runs on every authenticated request, and a
+        cache hit answers without touching the database."""
+        if not token or len(token) > 512:
+            return defer.succeed(None)
+        h = token_hash(token)
+        hit = self._cache.get(h)
+        if hit is not None:
+            return defer.succeed(self._check(hit, kinds))
+
+        def found(row):
+            if row is None:
+                return None
+            entry = (row["user_id"], row["kind"], row["expires"])
+            self._remember(h, *entry)
+            return self._check(entry, kinds)
+
+        return self.store.lookup(h).addCallback(found)
+
+    def _check(self, entry, kinds):
+        user_id, kind, expires = entry
+        if kind not in kinds:
+            return None
+        if expires is not None and expires <= self.clock.seconds():
+            return None
+        return user_id
+
+    @defer.inlineCallbacks
+    def revoke_user(self, user_id: int, kind: str):
+        removed = yield self.store.delete_user_kind(user_id, kind)
+        yield self._forget(removed)
+
+    @defer.inlineCallbacks
+    def revoke_all(self, user_id: int):
+        """Every credential of the user, of every door (a deleted account)."""
+        removed = yield self.store.delete_user(user_id)
+        yield self._forget(removed)
+
+    @defer.inlineCallbacks
+    def revoke(self, token: str):
+        h = token_hash(token)
+        yield self.store.delete_token(h)
+        yield self._forget([h])
+
+    @defer.inlineCallbacks
+    def consume(self, token: str, kind: str):
+        """Spend a one-time credential (a refresh token): the user id, or None if spent/unknown."""
+        h = token_hash(token)
+        row = yield self.store.consume(h)
+        yield self._forget([h])
+        if row is None or row["kind"] != kind:
+            return None
+        if row["expires"] is not None and row["expires"] <= self.clock.seconds():
+            return None
+        return row["user_id"]

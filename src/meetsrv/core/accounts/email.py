@@ -1,0 +1,91 @@
+"""Directory accounts: email + password (+ optional phone), JWT pairs, staff accounts."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from meetsrv.store.db import is_unique_violation
+from meetsrv.core.errors import AlreadyExists, RateLimited, WrongCredentials
+from meetsrv.store.accounts.email import DirectoryAccountStore
+
+
+def normalize_email(email: str) -> str:
+    """As Django does: the domain part lower-cased."""
+    local, sep, domain = email.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if sep else email.strip()
+
+
+class DirectoryAccounts:
+    # failed sign-ins per email before sign-in is refused for the rest of the window
+    max_failed_sign_ins = 10
+    sign_in_window = 900.0
+
+    def __init__(self, store: DirectoryAccountStore, passwords, tokens, clock, ephemeral=None):
+        self.ephemeral = ephemeral
+        self.store = store
+        self.passwords = passwords
+        self.tokens = tokens
+        self.clock = clock
+
+    @defer.inlineCallbacks
+    def sign_up(self, email: str, password: str, phone: str | None = None):
+        """The new user row; AlreadyExists(field=...) if the email or phone is taken."""
+        email = normalize_email(email)
+        if (yield self.store.by_email(email)) is not None:
+            raise AlreadyExists("email taken", field="email")
+        if phone and (yield self.store.id_by_phone(phone)) is not None:
+            raise AlreadyExists("phone taken", field="phone")
+        password_hash = yield self.passwords.hash(password)
+        try:
+            user_id = yield self.store.insert(self.clock.seconds(), email=email, phone=phone or None,
+                                              password_hash=password_hash, name=email.split("@")[0])
+        except Exception as e:
+            if is_unique_violation(e):
+                raise AlreadyExists("email or phone taken", field="email")
+            raise
+        return {"id": user_id, "email": email, "phone": phone or None}
+
+    @defer.inlineCallbacks
+    def check_password(self, email: str, password: str):
+        user = yield self.store.by_email(normalize_email(email))
+        ok = yield self.passwords.verify(password, user["password_hash"] if user else None)
+        if user is None or not ok:
+            raise WrongCredentials("no active account found with the given credentials")
+        return user
+
+    @defer.inlineCallbacks
+    def sign_in(self, email: str, password: str):
+        """A JWT pair; WrongCredentials, or RateLimited after too many failures for this email."""
+        key = "directory-sign-in:" + normalize_email(email).lower()
+        if self.ephemeral is not None:
+            failed = yield self.ephemeral.get(key)
+            if failed is not None and int(failed) >= self.max_failed_sign_ins:
+                raise RateLimited("too many failed sign-ins")
+        try:
+            user = yield self.check_password(email, password)
+        except WrongCredentials:
+            if self.ephemeral is not None:
+                yield self.ephemeral.incr(key, self.sign_in_window)
+            raise
+        pair = yield defer.ensureDeferred(self.tokens.pair(user["id"]))
+        return pair
+
+    def refresh(self, refresh: str):
+        """A new pair; None if the refresh token is invalid, expired or spent."""
+        return defer.ensureDeferred(self.tokens.rotate(refresh))
+
+    def authenticate(self, access: str | None) -> int | None:
+        return self.tokens.decode(access, "access")
+
+    @defer.inlineCallbacks
+    def ensure_staff(self, email: str, password: str):
+        """Create a staff account, or make an existing one staff with this password."""
+        email = normalize_email(email)
+        password_hash = yield self.passwords.hash(password)
+        user = yield self.store.by_email(email)
+        if user is None:
+            user_id = yield self.store.insert(self.clock.seconds(), email=email, password_hash=password_hash,
+                                              is_staff=True, name=email.split("@")[0])
+            return user_id
+        yield self.store.set_staff(user["id"], password_hash)
+        return user["id"]

@@ -1,0 +1,151 @@
+"""Phone accounts: sign in and sign up with an SMS code, one phone token per user, the account.
+
+Field problems are raised as Invalid(fields={field: [code, ...]}); the door words the codes.
+Codes: required, blank, max_length, exists, no_file, invalid_image.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from meetsrv.store.db import is_unique_violation
+from meetsrv.core.errors import Invalid, NotFound
+from meetsrv.core.accounts.sms import InvalidPhone, PhoneCodes, is_valid_phone
+from meetsrv.store.accounts.phone import PhoneAccountStore
+from meetsrv.store.accounts.users import UserStore
+
+TOKEN_KIND = "phone"
+NAME_MAX = 255
+AVATAR_FOLDER = "images"
+
+
+def name_problem(name) -> str | None:
+    if name is None:
+        return "required"
+    if not name.strip():
+        return "blank"
+    if len(name) > NAME_MAX:
+        return "max_length"
+    return None
+
+
+class PhoneAccountService:
+    def __init__(self, services, codes: PhoneCodes):
+        self.services = services
+        self.codes = codes
+        self.store = PhoneAccountStore(services.db)
+        self.users = UserStore(services.db)
+        self.credentials = services.credentials
+        self.clock = services.clock
+
+    # -- codes -------------------------------------------------------------------------------
+    @defer.inlineCallbacks
+    def send_code(self, phone: str):
+        """Text a new code; True when no user has this phone yet ("is_new")."""
+        if not is_valid_phone(phone):
+            raise InvalidPhone("Invalid phone number.")
+        yield self.codes.send(phone)
+        user = yield self.store.by_phone(phone)
+        return user is None
+
+    # -- sign in / sign up -------------------------------------------------------------------
+    def _token(self, user_id: int):
+        # one phone token per user: a new sign-in voids the previous one
+        return self.credentials.issue(user_id, TOKEN_KIND, single=True)
+
+    @defer.inlineCallbacks
+    def sign_in(self, phone: str, code: str):
+        """(token, user_id) for the right code of a registered phone. The code is checked
+        first (InvalidCode / RateLimited), then the phone's user (NotFound)."""
+        yield self.codes.check(phone, code)
+        user = yield self.store.by_phone(phone)
+        if user is None:
+            raise NotFound("Not found.")
+        token = yield self._token(user["id"])
+        return token, user["id"]
+
+    @defer.inlineCallbacks
+    def sign_up(self, phone: str, code: str, name, avatar):
+        """(token, user_id) of a new user. `avatar` is (bytes, filename) or None. The code is
+        checked before the profile, as upstream, but spent only when the user is made: a refused
+        sign-up changes nothing (upstream spent it)."""
+        yield self.codes.check(phone, code, spend=False)
+        problems = {}
+        problem = name_problem(name)
+        if problem:
+            problems["name"] = [problem]
+        existing = yield self.store.by_phone(phone)
+        if existing is not None:
+            problems["phone"] = ["exists"]
+        path = None
+        if avatar is None:
+            problems["avatar"] = ["no_file"]
+        else:
+            path = yield self._store_avatar(avatar, problems)
+        if problems:
+            self.services.media_files.remove([p for p in [path] if p])
+            raise Invalid("invalid sign-up", fields=problems)
+        try:
+            user_id = yield self.store.sign_up(self.clock.seconds(), phone, name, path)
+        except Exception as e:
+            self.services.media_files.remove([p for p in [path] if p])
+            if is_unique_violation(e):
+                raise Invalid("invalid sign-up", fields={"phone": ["exists"]})
+            raise
+        yield self.codes.spend(phone)
+        token = yield self._token(user_id)
+        return token, user_id
+
+    @defer.inlineCallbacks
+    def _store_avatar(self, avatar, problems: dict):
+        data, filename = avatar
+        try:
+            path = yield self.services.media_files.save_image(data, AVATAR_FOLDER, filename)
+        except Invalid:
+            problems["avatar"] = ["invalid_image"]
+            return None
+        return path
+
+    def authenticate(self, token: str | None):
+        return self.credentials.authenticate(token, (TOKEN_KIND,))
+
+    # -- the account -------------------------------------------------------------------------
+    def get(self, user_id: int):
+        return self.users.get(user_id)
+
+    @defer.inlineCallbacks
+    def update(self, user_id: int, name=None, hidden_phone=None, avatar=None):
+        """Partial update; None leaves a field as it is. `avatar` is (bytes, filename)."""
+        problems = {}
+        values = {}
+        if name is not None:
+            problem = name_problem(name)
+            if problem:
+                problems["name"] = [problem]
+            values["name"] = name
+        if hidden_phone is not None:
+            values["hidden_phone"] = bool(hidden_phone)
+        if avatar is not None:
+            path = yield self._store_avatar(avatar, problems)
+            if path:
+                values["avatar"] = path
+        if problems:
+            self.services.media_files.remove([p for p in [values.get("avatar")] if p])
+            raise Invalid("invalid account", fields=problems)
+        old = yield self.users.get(user_id)
+        if values:
+            yield self.users.update(user_id, **values)
+        if "avatar" in values and old and old["avatar"]:
+            self.services.media_files.remove([p for p in [old["avatar"]] if p])
+        user = yield self.users.get(user_id)
+        return user
+
+    @defer.inlineCallbacks
+    def delete(self, user_id: int):
+        """Delete the account: its meetings pass their crowns on, its relations go with it."""
+        user = yield self.users.get(user_id)
+        # every door's credentials, so no process keeps a deleted user's token in its cache
+        yield self.credentials.revoke_all(user_id)
+        yield self.store.delete(user_id)
+        if user and user["avatar"]:
+            self.services.media_files.remove([p for p in [user["avatar"]] if p])

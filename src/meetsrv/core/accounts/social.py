@@ -1,0 +1,179 @@
+"""Social sign-up and login by (provider, external id), with a pluggable token verifier.
+
+The social door's token is the same on every login (upstream's DRF authtoken never changed).
+Only hashes are stored, so the token is derived: HMAC(secret, "social:<user id>"), 40 hex, and
+its hash is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import Interface, implementer
+
+from meetsrv.store.db import is_unique_violation
+from meetsrv.core.errors import AlreadyExists, DomainError
+from meetsrv.store.accounts.social import SocialStore
+
+log = Logger()
+
+TOKEN_KIND = "social"
+
+
+class SocialTokenRefused(DomainError):
+    code = "social_token_refused"
+
+
+class VerifierUnavailable(DomainError):
+    code = "verifier_unavailable"
+
+
+class ISocialVerifier(Interface):
+    def verify(provider: str, external_id: str, token: str):
+        """A Deferred firing True when `token` belongs to (provider, external_id), False when the
+        provider says it does not; it fails with VerifierUnavailable when it cannot tell."""
+
+
+@implementer(ISocialVerifier)
+class TrustingVerifier:
+    """No provider configured: the client's word is taken (upstream did the same)."""
+
+    def warn(self):
+        log.warn(
+            "social logins are not verified: --social-verifier-url is unset, so any client can "
+            "log in as any (social_slug, external_id)"
+        )
+
+    def verify(self, provider, external_id, token):
+        return defer.succeed(True)
+
+
+@implementer(ISocialVerifier)
+class HttpVerifier:
+    """Asks the provider (or a gateway in front of several): POST JSON
+    {"social_slug", "external_id", "token"} to the URL; the answer 200 with
+    {"external_id": <id the token belongs to>} accepts when the id matches. Any other answer
+    refuses; no answer in `timeout` seconds is VerifierUnavailable."""
+
+    def __init__(self, url: str, reactor, timeout: float = 10.0):
+        self.url = url
+        self.reactor = reactor
+        self.timeout = timeout
+
+    def warn(self):
+        return None
+
+    @defer.inlineCallbacks
+    def verify(self, provider, external_id, token):
+        import treq
+
+        body = json.dumps({"social_slug": provider, "external_id": external_id, "token": token}).encode()
+        try:
+            response = yield treq.post(
+                self.url, data=body, headers={b"Content-Type": [b"application/json"]},
+                timeout=self.timeout, reactor=self.reactor, persistent=False,
+            )
+            raw = yield treq.content(response)
+        except Exception as e:
+            log.warn("social verifier unreachable: {error}", error=e)
+            raise VerifierUnavailable("the social provider could not be reached")
+        if response.code != 200:
+            return False
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return False
+        if not isinstance(answer, dict):
+            return False
+        return str(answer.get("external_id")) == str(external_id)
+
+
+def make_verifier(settings, reactor) -> ISocialVerifier:
+    if settings.social_verifier_url:
+        return HttpVerifier(settings.social_verifier_url, reactor)
+    return TrustingVerifier()
+
+
+class SocialLoginService:
+    def __init__(self, store: SocialStore, users, credentials, verifier, secret: str, clock):
+        self.store = store
+        self.users = users
+        self.credentials = credentials
+        self.verifier = verifier
+        self.secret = secret
+        self.clock = clock
+
+    def token_for(self, user_id: int) -> str:
+        return hmac.new(self.secret.encode(), f"social:{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+    @defer.inlineCallbacks
+    def login(self, provider: str, external_id: str, token: str, first_name: str):
+        """(user id, token, created): signs up on the first login."""
+        ok = yield self.verifier.verify(provider, external_id, token)
+        if not ok:
+            raise SocialTokenRefused("the social token was refused by the provider")
+        token_digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        created = False
+        user_id = yield self.store.user_for(provider, external_id)
+        if user_id is None:
+            try:
+                user_id = yield self._signup(provider, external_id, token_digest, first_name)
+                created = True
+            except Exception as e:
+                if not is_unique_violation(e):
+                    raise
+                user_id = yield self.store.user_for(provider, external_id)  # a parallel first login
+                if user_id is None:
+                    raise
+        if not created:
+            yield self.store.set_token(provider, external_id, token_digest)
+        api_token = yield self.ensure_token(user_id)
+        return user_id, api_token, created
+
+    @defer.inlineCallbacks
+    def _signup(self, provider, external_id, token_digest, first_name):
+        now = self.clock.seconds()
+        username = hashlib.sha224(f"{provider}:{external_id}:{self.secret}".encode()).hexdigest()[:20]
+        try:
+            return (yield self.store.signup(provider, external_id, token_digest, first_name, username, now))
+        except Exception as e:
+            if not is_unique_violation(e):
+                raise
+        # the username was taken by someone else (a rooms or campus login): a random one
+        existing = yield self.store.user_for(provider, external_id)
+        if existing is not None:
+            return existing
+        username = "u" + secrets.token_hex(10)
+        return (yield self.store.signup(provider, external_id, token_digest, first_name, username, now))
+
+    @defer.inlineCallbacks
+    def update_profile(self, user_id: int, values: dict):
+        """Write profile fields (username, name, about, birth_date, gender); AlreadyExists
+        when the username belongs to someone else."""
+        if "username" in values and (yield self.store.username_taken(values["username"], user_id)):
+            raise AlreadyExists("A user with that username already exists.")
+        if not values:
+            return
+        try:
+            yield self.users.update(user_id, **values)
+        except Exception as e:
+            if is_unique_violation(e):
+                raise AlreadyExists("A user with that username already exists.")
+            raise
+
+    @defer.inlineCallbacks
+    def ensure_token(self, user_id: int):
+        token = self.token_for(user_id)
+        known = yield self.credentials.authenticate(token, (TOKEN_KIND,))
+        if known is None:
+            try:
+                yield self.credentials.issue(user_id, TOKEN_KIND, token=token)
+            except Exception as e:
+                if not is_unique_violation(e):
+                    raise
+        return token

@@ -1,0 +1,56 @@
+"""Accounts: sign up and sign in by username and password; users by id; user search."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
+from meetsrv.store.db import is_unique_violation
+from meetsrv.store.accounts.users import UserStore
+
+
+class AccountService:
+    def __init__(self, users: UserStore, passwords, clock):
+        self.users = users
+        self.passwords = passwords
+        self.clock = clock
+
+    @defer.inlineCallbacks
+    def register(self, username: str, password: str, **profile):
+        """Create a user with a username and password; AlreadyExists if the name is taken."""
+        existing = yield self.users.id_by_username(username)
+        if existing is not None:
+            raise AlreadyExists("user already exists")
+        password_hash = yield self.passwords.hash(password)
+        profile.setdefault("name", username)
+        try:
+            user_id = yield self.users.insert(
+                self.clock.seconds(), username=username, password_hash=password_hash, **profile
+            )
+        except Exception as e:
+            if is_unique_violation(e):
+                raise AlreadyExists("user already exists")
+            raise
+        return user_id
+
+    @defer.inlineCallbacks
+    def check_password(self, username: str, password: str):
+        """The user row for a right username and password; UserNotFound / WrongCredentials."""
+        user = yield self.users.get_by_username(username)
+        ok = yield self.passwords.verify(password, user["password_hash"] if user else None)
+        if user is None:
+            raise UserNotFound("user not found")
+        if not ok:
+            raise WrongCredentials("wrong credentials")
+        return user
+
+    def get(self, user_id: int):
+        return self.users.get(user_id)
+
+    def get_many(self, ids):
+        return self.users.get_many(ids)
+
+    def search_username(self, query: str, limit: int = 100):
+        if not query:
+            return defer.succeed([])
+        return self.users.search_username(query, limit)

@@ -1,0 +1,151 @@
+"""Campus events: named, timed events that users join; the rules of upstream's events API."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+
+from twisted.internet import defer
+
+from meetsrv.store.db import is_unique_violation
+from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted
+from meetsrv.store.meetings.campus import CampusEventStore
+
+MAX_NAME = 32  # upstream's CharField(32, unique=True)
+MIN_SEARCH = 3
+# unix seconds accepted for event times (year 9999 is the end of datetime)
+MAX_TIME = 253402300799
+
+
+class EventNotFound(NotFound):
+    code = "event_not_found"
+
+
+class EventRefused(NotPermitted):
+    """Joining, leaving or deleting refused by the event's state or the caller's role."""
+
+
+class NameTooShort(Invalid):
+    code = "name_too_short"
+
+
+def parse_uuid(raw) -> str | None:
+    """The canonical form of a UUID string, or None when it is not one."""
+    if not isinstance(raw, str) or len(raw) > 64:
+        return None
+    try:
+        return str(uuidlib.UUID(raw))
+    except ValueError:
+        return None
+
+
+def event_view(row) -> dict:
+    """The door-neutral view of an event row."""
+    return {
+        "id": row["id"],
+        "uuid": row["uuid"],
+        "name": row["title"],
+        "starts_at": int(row["starts_at"]),
+        "ends_at": int(row["ends_at"]),
+        "creator_id": row["creator_id"],
+    }
+
+
+class CampusEventService:
+    def __init__(self, store: CampusEventStore, clock):
+        self.store = store
+        self.clock = clock
+
+    @defer.inlineCallbacks
+    def create(self, caller: int, name: str, starts_at: int, ends_at: int):
+        if not name.strip():
+            raise Invalid("Name is empty")
+        if len(name) > MAX_NAME:
+            raise Invalid("Name is too long")
+        for value in (starts_at, ends_at):
+            if not 0 <= value <= MAX_TIME:
+                raise Invalid("Time is out of range")
+        if starts_at > ends_at:
+            raise Invalid("time_from comes after time_to")
+        if starts_at < self.clock.seconds():
+            raise Invalid("time_from has passed")
+        event_uuid = str(uuidlib.uuid4())
+        try:
+            yield self.store.create(event_uuid, name, float(starts_at), float(ends_at), caller, self.clock.seconds())
+        except Exception as e:
+            if is_unique_violation(e):
+                raise AlreadyExists("Could not create new event")
+            raise
+        return event_uuid
+
+    @defer.inlineCallbacks
+    def get(self, raw_uuid):
+        """The event view, or EventNotFound (also for a malformed id)."""
+        event_uuid = parse_uuid(raw_uuid)
+        row = None if event_uuid is None else (yield self.store.by_uuid(event_uuid))
+        if row is None:
+            raise EventNotFound("Event does not exist")
+        return event_view(row)
+
+    @defer.inlineCallbacks
+    def search(self, name: str | None):
+        """Every event, or those whose name contains `name` (case-insensitive, Cyrillic too)."""
+        if name is not None and len(name) < MIN_SEARCH:
+            raise NameTooShort("Name is too short")
+        rows = yield self.store.all()
+        if name is not None:
+            folded = name.casefold()
+            rows = [r for r in rows if folded in r["title"].casefold()]
+        return [event_view(r) for r in rows]
+
+    @defer.inlineCallbacks
+    def join(self, caller: int, raw_uuid):
+        event = yield self.get(raw_uuid)
+        now = self.clock.seconds()
+        if event["starts_at"] < now:
+            raise EventRefused("Event already began")
+        if event["ends_at"] < now:
+            raise EventRefused("Event already over")
+        try:
+            added = yield self.store.join(event["id"], caller, now)
+        except Exception as e:
+            if not is_unique_violation(e):
+                raise
+            added = False  # a simultaneous join of the same user won
+        if not added:
+            raise EventRefused("Already joined the event")
+
+    @defer.inlineCallbacks
+    def leave(self, caller: int, raw_uuid):
+        event = yield self.get(raw_uuid)
+        if event["ends_at"] < self.clock.seconds():
+            raise EventRefused("Event already over")
+        removed = yield self.store.leave(event["id"], caller)
+        if not removed:
+            raise EventRefused("You are not in the event")
+
+    @defer.inlineCallbacks
+    def delete(self, caller: int, raw_uuid):
+        event = yield self.get(raw_uuid)
+        if event["creator_id"] != caller:
+            raise EventRefused("Only the creator can delete the event")
+        if event["starts_at"] < self.clock.seconds():
+            raise EventRefused("Event has already started")
+        yield self.store.delete(event["id"])
+        return event
+
+    @defer.inlineCallbacks
+    def created(self, caller: int):
+        rows = yield self.store.created_by(caller)
+        return [event_view(r) for r in rows]
+
+    @defer.inlineCallbacks
+    def joined(self, caller: int):
+        rows = yield self.store.joined_by(caller)
+        return [event_view(r) for r in rows]
+
+    @defer.inlineCallbacks
+    def is_participant(self, event: dict, user_id: int) -> bool:
+        """The creator and those who joined take part (the creator even after leaving)."""
+        if event["creator_id"] == user_id:
+            return True
+        return (yield self.store.is_member(event["id"], user_id))

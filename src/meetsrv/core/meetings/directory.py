@@ -1,0 +1,71 @@
+"""Directory events: validated at request time, saved `event_delay` seconds later (core/jobs.py)."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from meetsrv.core.errors import NotFound
+from meetsrv.store.meetings.directory import DirectoryEventStore
+from meetsrv.store.meetings.organizations import OrganizationStore
+from meetsrv.store.meetings.pending_events import PendingEventStore
+
+
+class DirectoryEventService:
+    def __init__(self, store: DirectoryEventStore, pending: PendingEventStore, organizations,
+                 org_store: OrganizationStore, images, jobs, clock, delay: float):
+        self.store = store
+        self.pending = pending
+        self.organizations = organizations
+        self.org_store = org_store
+        self.images = images
+        self.jobs = jobs
+        self.clock = clock
+        self.delay = delay
+
+    @defer.inlineCallbacks
+    def create(self, creator_id: int, event: dict, image: bytes | None = None):
+        """Write the pending event and arm its save. `event`: title, description, date (ISO day or
+        None), starts_at (epoch seconds or None), organizations (ids). Returns {"id", "due_at"}."""
+        orgs = sorted(set(event.get("organizations") or ()))
+        yield self.organizations.check_exist(orgs)
+        path = None
+        if image is not None:
+            path = yield self.images.save_image(image, "directory/events")
+        now = self.clock.seconds()
+        payload = {
+            "title": event["title"],
+            "description": event.get("description") or "",
+            "date": event.get("date"),
+            "starts_at": event.get("starts_at"),
+            "organizations": orgs,
+            "image": path,
+            "creator_id": creator_id,
+        }
+        due_at = now + self.delay
+        pending_id = yield self.pending.insert(creator_id, payload, due_at, now)
+        self.jobs.schedule(pending_id, due_at)
+        return {"id": pending_id, "due_at": due_at}
+
+    @defer.inlineCallbacks
+    def page(self, limit: int, offset: int, ordering: str | None = None, **filters):
+        count, rows = yield self.store.page(limit, offset, ordering, **filters)
+        orgs = yield self.store.organizations_of([r["id"] for r in rows])
+        for r in rows:
+            r["organizations"] = orgs[r["id"]]
+        return count, rows
+
+    @defer.inlineCallbacks
+    def get(self, event_id: int, with_members: bool = True):
+        row = yield self.store.get(event_id)
+        if row is None:
+            raise NotFound("event not found")
+        orgs = (yield self.store.organizations_of([event_id]))[event_id]
+        if with_members:
+            members = yield self.org_store.members_of([o["id"] for o in orgs])
+            for o in orgs:
+                o["users"] = members[o["id"]]
+        row["organizations"] = orgs
+        return row
+
+    def pending_event(self, pending_id: int):
+        return self.pending.get(pending_id)

@@ -1,0 +1,1 @@
+"""People: friends, blocks and contacts, profiles, photos."""

@@ -1,0 +1,48 @@
+"""Friends (campus): requests, acceptance by asking back, removal."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from meetsrv.core.errors import DomainError, Invalid, NotPermitted, UserNotFound
+from meetsrv.store.people.friends import ALREADY_FRIENDS, ALREADY_SENT, FriendStore
+from meetsrv.store.accounts.users import UserStore
+
+
+class NotAFriend(DomainError):
+    code = "not_a_friend"
+
+
+class FriendService:
+    def __init__(self, store: FriendStore, users: UserStore, clock):
+        self.store = store
+        self.users = users
+        self.clock = clock
+
+    @defer.inlineCallbacks
+    def send_request(self, caller: int, other: int):
+        """'sent', or 'accepted' when `other` had already asked the caller."""
+        if other == caller:
+            raise Invalid("Cannot send a friend request to yourself")
+        user = yield self.users.get(other)
+        if user is None:
+            raise UserNotFound("User profile does not exist")
+        result = yield self.store.send(caller, other, self.clock.seconds())
+        if result == ALREADY_FRIENDS:
+            raise NotPermitted("Already friends")
+        if result == ALREADY_SENT:
+            raise NotPermitted("Friend request already sent")
+        return result
+
+    @defer.inlineCallbacks
+    def remove(self, caller: int, other: int):
+        removed = yield self.store.remove(caller, other)
+        if not removed:
+            raise NotAFriend("User is not in the friend list")
+
+    def friends(self, caller: int):
+        """[{id, name, accepted}] ordered by id: friends and the caller's unanswered requests."""
+        return self.store.friends(caller)
+
+    def requests(self, caller: int):
+        return self.store.incoming(caller)

@@ -1,0 +1,83 @@
+"""Campus profiles: display name, bio, picture, karma and the confirmation scan."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from meetsrv.core.media import MediaFiles
+from meetsrv.core.errors import Invalid, UserNotFound
+from meetsrv.store.people.profiles import ProfileStore
+from meetsrv.store.accounts.users import UserStore
+
+MAX_FIELD = 128  # upstream's CharField(128) for display_name and bio
+MIN_NAME_PART = 4
+SEARCH_LIMIT = 100
+
+
+class NameTooShort(Invalid):
+    code = "name_too_short"
+
+
+class ProfileService:
+    def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock):
+        self.users = users
+        self.store = store
+        self.images = images
+        self.clock = clock
+
+    @defer.inlineCallbacks
+    def get(self, user_id: int):
+        user = yield self.users.get(user_id)
+        if user is None:
+            raise UserNotFound("User profile does not exist")
+        return user
+
+    def update_info(self, user_id: int, display_name: str | None = None, bio: str | None = None):
+        values = {}
+        if display_name is not None:
+            if not display_name.strip():
+                raise Invalid("display_name is empty", field="display_name")
+            if len(display_name) > MAX_FIELD:
+                raise Invalid("display_name is too long", field="display_name")
+            values["name"] = display_name
+        if bio is not None:
+            if len(bio) > MAX_FIELD:
+                raise Invalid("bio is too long", field="bio")
+            values["about"] = bio
+        return self.users.update(user_id, **values)
+
+    @defer.inlineCallbacks
+    def set_picture(self, user_id: int, data: bytes):
+        before = yield self.users.get(user_id)
+        path = yield self.images.save_image(data, "avatars", str(user_id))
+        yield self.users.update(user_id, avatar=path)
+        old = (before or {}).get("avatar") or ""
+        if old.startswith(f"avatars/{user_id}_"):
+            yield self.images.remove([old])  # only this door's own avatar files
+        return path
+
+    @defer.inlineCallbacks
+    def upload_confirmation(self, user_id: int, data: bytes):
+        """Store the scan for staff; the user is not confirmed until they approve it."""
+        path = yield self.images.save_image(data, "confirmations", str(user_id))
+        old = yield self.store.replace_confirmation(user_id, path, self.clock.seconds())
+        if old:
+            yield self.images.remove(old)
+        return path
+
+    def review_confirmation(self, user_id: int, approved: bool):
+        """For staff (the admin pages): approve or reject the waiting scan; False if none waits."""
+        return self.store.review_confirmation(user_id, approved, self.clock.seconds())
+
+    def waiting_confirmations(self, limit: int = 200):
+        """For staff (the admin pages): the scans waiting for review, oldest first."""
+        return self.store.waiting_confirmations(limit)
+
+    def find_by_name(self, part: str | None):
+        """Users whose display name contains `part` (case-insensitive, Cyrillic too); every
+        user (up to a limit) when part is None."""
+        if part is None:
+            return self.store.all_names(SEARCH_LIMIT)
+        if len(part) < MIN_NAME_PART:
+            raise NameTooShort("Name part is too short")
+        return self.users.search_name(part, SEARCH_LIMIT)

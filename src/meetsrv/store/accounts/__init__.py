@@ -1,0 +1,1 @@
+"""Storage of the accounts domain (mirrors meetsrv.core.accounts)."""

@@ -1,0 +1,58 @@
+"""Social identities (provider + external id) and the social door's view of users."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, select, update
+
+from meetsrv.store.db import Database, Txn
+from meetsrv.store.tables import social_identities, users
+from meetsrv.store.accounts.users import insert_user_txn
+
+_identity = select(social_identities.c.user_id).where(
+    (social_identities.c.provider == bindparam("provider"))
+    & (social_identities.c.external_id == bindparam("external_id"))
+)
+_insert_identity = insert(social_identities).values(
+    user_id=bindparam("user_id"),
+    provider=bindparam("provider"),
+    external_id=bindparam("external_id"),
+    token=bindparam("token"),
+)
+_set_token = (
+    update(social_identities)
+    .where(
+        (social_identities.c.provider == bindparam("provider"))
+        & (social_identities.c.external_id == bindparam("external_id"))
+    )
+    .values(token=bindparam("token"))
+)
+_username_taken = select(users.c.id).where(users.c.username == bindparam("username"))
+
+
+def signup_txn(t: Txn, provider: str, external_id: str, token: str, name: str, username: str, now: float) -> int:
+    """A new user with its social identity, in one transaction. Returns the user id."""
+    user_id = insert_user_txn(t, now, username=username, name=name)
+    t.execute(_insert_identity, user_id=user_id, provider=provider, external_id=external_id, token=token)
+    return user_id
+
+
+def username_taken_txn(t: Txn, username: str, user_id: int) -> bool:
+    other = t.scalar(_username_taken, username=username)
+    return other is not None and other != user_id
+
+
+class SocialStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def user_for(self, provider: str, external_id: str):
+        return self.db.scalar(_identity, provider=provider, external_id=external_id)
+
+    def signup(self, provider, external_id, token, name, username, now):
+        return self.db.interact(signup_txn, provider, external_id, token, name, username, now)
+
+    def set_token(self, provider, external_id, token):
+        return self.db.execute(_set_token, provider=provider, external_id=external_id, token=token)
+
+    def username_taken(self, username: str, user_id: int):
+        return self.db.interact(username_taken_txn, username, user_id)

@@ -1,0 +1,1 @@
+"""Storage of the chats domain (mirrors meetsrv.core.chats)."""

@@ -1,0 +1,1 @@
+"""Storage of the meetings domain (mirrors meetsrv.core.meetings)."""

@@ -1,0 +1,89 @@
+"""Organizations and their members (the directory door, the staff pages)."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, insert, select
+from twisted.internet import defer
+
+from meetsrv.store.db import Database, Txn
+from meetsrv.store.tables import organization_members, organizations, users
+from meetsrv.store.accounts.users import like_contains
+
+_get = select(organizations).where(organizations.c.id == bindparam("id"))
+_add_member = insert(organization_members).values(
+    organization_id=bindparam("organization_id"), user_id=bindparam("user_id")
+)
+_member_columns = (users.c.id, users.c.email, users.c.phone)
+
+
+def create_organization_txn(t: Txn, now: float, values: dict, user_ids) -> int:
+    stmt = insert(organizations).values(created=now, **values).returning(organizations.c.id)
+    org_id = t.scalar(stmt, dynamic=True)
+    for user_id in sorted(set(user_ids)):
+        t.execute(_add_member, organization_id=org_id, user_id=user_id)
+    return org_id
+
+
+def _filters(query: str | None):
+    if not query:
+        return []
+    return [func.lower(organizations.c.title).like(like_contains(query), escape="\\")]
+
+
+class OrganizationStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, now: float, values: dict, user_ids):
+        return self.db.interact(create_organization_txn, now, values, user_ids)
+
+    def get(self, org_id: int):
+        return self.db.row(_get, id=org_id)
+
+    def page(self, limit: int, offset: int, query: str | None = None):
+        """(count, rows) ordered by title, then id."""
+        conds = _filters(query)
+        count = select(func.count()).select_from(organizations).where(*conds)
+        rows = (
+            select(organizations).where(*conds)
+            .order_by(organizations.c.title, organizations.c.id).limit(limit).offset(offset)
+        )
+
+        def run(t):
+            return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
+
+        return self.db.interact(run)
+
+    def existing_ids(self, ids) -> defer.Deferred:
+        ids = sorted(set(ids))
+        if not ids:
+            return defer.succeed(set())
+        stmt = select(organizations.c.id).where(organizations.c.id.in_(ids))
+        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
+
+    def existing_user_ids(self, ids) -> defer.Deferred:
+        ids = sorted(set(ids))
+        if not ids:
+            return defer.succeed(set())
+        stmt = select(users.c.id).where(users.c.id.in_(ids))
+        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
+
+    def members_of(self, org_ids) -> defer.Deferred:
+        """{organization id: [user rows (id, email, phone) by id]} in one query."""
+        org_ids = sorted(set(org_ids))
+        if not org_ids:
+            return defer.succeed({})
+        stmt = (
+            select(organization_members.c.organization_id, *_member_columns)
+            .join(users, users.c.id == organization_members.c.user_id)
+            .where(organization_members.c.organization_id.in_(org_ids))
+            .order_by(organization_members.c.organization_id, users.c.id)
+        )
+
+        def group(rows):
+            out = {oid: [] for oid in org_ids}
+            for r in rows:
+                out[r.pop("organization_id")].append(r)
+            return out
+
+        return self.db.rows(stmt, dynamic=True).addCallback(group)

@@ -1,0 +1,1 @@
+"""Storage of the people domain (mirrors meetsrv.core.people)."""
