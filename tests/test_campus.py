@@ -490,7 +490,7 @@ async def test_events_do_not_collide_with_other_kinds(server, http):
 
     a = await signup(http, server, "x1")
     now = server.services.clock.seconds()
-    await server.services.db.execute(insert(meetings).values(kind="social", title="Кино", created=now, modified=now))
+    await server.services.db.execute("test.insert", insert(meetings).values(kind="social", title="Кино", created=now, modified=now))
     await create_event(a, "Кино", int(now) + 100, int(now) + 200)
     r = await http.get(server.url + "/api/events/GetEvents")
     assert [e["name"] for e in r.json["response"]] == ["Кино"]

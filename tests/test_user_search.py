@@ -33,7 +33,7 @@ def expected(names, term):
 
 
 async def all_users(server, column):
-    rows = await server.db.rows(select(users.c.id, column).order_by(users.c.id))
+    rows = await server.db.rows("test.scan", select(users.c.id, column).order_by(users.c.id))
     return [(r["id"], r[column.name]) for r in rows]
 
 
@@ -95,7 +95,7 @@ async def test_rename_and_delete_stay_in_sync(server, http):
 
     # a deleted user vanishes
     assert await rooms_search(http, server, session, "tholo") == [bart]
-    await server.db.execute(delete(users).where(users.c.id == bart))
+    await server.db.execute("test.delete", delete(users).where(users.c.id == bart))
     assert await rooms_search(http, server, session, "tholo") == []
     assert await store.search_name("bartholomew") == []
     # a new user under the freed name is found (SQLite may give it the freed id again)
@@ -139,7 +139,7 @@ async def test_sqlite_search_uses_the_trigram_table(server):
     assert USERS_SEARCH_FTS in db.search_indexes
     params = {"fts_pattern": "%abc%", "pattern": "%abc%", "limit": 100}
     for stmt in (_fts_search_username, _fts_search_name):
-        plan = await db.interact(_plan, db.compile(stmt), params)
+        plan = await db.interact("test.plan", _plan, db.compile(stmt), params)
         assert "VIRTUAL TABLE" in plan and "SCAN users_search" in plan, plan
         assert "SCAN users " not in plan + " " and "TEMP B-TREE" not in plan, plan
     # and the trigram LIKE matches Cyrillic substrings, case-insensitively
@@ -152,7 +152,7 @@ async def test_sqlite_search_uses_the_trigram_table(server):
         t.cursor.execute("SELECT rowid FROM users_search WHERE username_folded LIKE '%роверк%'")
         return [r[0] for r in t.cursor.fetchall()]
 
-    assert await db.interact(fts_only) == [uid]
+    assert await db.interact("test.fts", fts_only) == [uid]
 
 
 @pytest_twisted.ensureDeferred
@@ -201,7 +201,7 @@ async def test_postgresql_search_uses_the_trigram_indexes(server):
         t.cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
         return t.cursor.fetchone() is not None
 
-    if not await db.interact(has_trgm):
+    if not await db.interact("test.has_trgm", has_trgm):
         pytest.skip("pg_trgm not available on this server")
     from meetsrv.store.accounts.users import _search_name, _search_username
 
@@ -213,7 +213,7 @@ async def test_postgresql_search_uses_the_trigram_indexes(server):
 
     for stmt, index in ((_search_username, "ix_users_username_folded_trgm"),
                         (_search_name, "ix_users_name_folded_trgm")):
-        text = await db.interact(plan, stmt, index)
+        text = await db.interact("test.plan", plan, stmt, index)
         assert "Bitmap Index Scan on " + index in text, text
 
 

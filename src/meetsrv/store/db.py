@@ -8,6 +8,7 @@ dialects. A raw DB-API cursor does no SQLAlchemy type conversion, so the one con
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -70,6 +71,8 @@ class Txn:
             values.update(params)
         else:
             values = params
+        for observer in self.db._statement_observers:
+            observer(compiled.sql)
         self.cursor.execute(compiled.sql, values)
         return compiled
 
@@ -115,6 +118,8 @@ class Database:
         self.url = url
         parsed = urlparse(url)
         self._cache: dict[int, tuple[Any, Compiled]] = {}
+        self._observers: list[Callable[[str, float, float], None]] = []
+        self._statement_observers: list[Callable[[str], None]] = []
         if parsed.scheme == "sqlite":
             path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
             if not path:
@@ -175,21 +180,50 @@ class Database:
         return compiled
 
     # -- running ----------------------------------------------------------------------------
-    def interact(self, fn: Callable[..., Any], *args, **kwargs) -> defer.Deferred:
-        """Run fn(txn, *args) in one transaction on a pool thread."""
-        return self.pool.runInteraction(lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
+    def add_observer(self, observer: Callable[[str, float, float], None]) -> None:
+        """Call observer(desc, wait_seconds, run_seconds) on the reactor thread after each
+        transaction (metrics): the wait for a pool thread, then the time the function ran."""
+        self._observers.append(observer)
 
-    def rows(self, stmt, **params) -> defer.Deferred:
-        return self.interact(lambda t: t.rows(stmt, **params))
+    def add_statement_observer(self, observer: Callable[[str], None]) -> None:
+        """Call observer(sql) on the pool thread before each statement runs (tests count
+        queries with it)."""
+        self._statement_observers.append(observer)
 
-    def row(self, stmt, **params) -> defer.Deferred:
-        return self.interact(lambda t: t.row(stmt, **params))
+    def interact(self, desc: str, fn: Callable[..., Any], *args, **kwargs) -> defer.Deferred:
+        """Run fn(txn, *args) in one transaction on a pool thread. `desc` names the transaction
+        (`<domain>.<module>.<method>`) for logs and metrics, as Synapse's runInteraction does."""
+        if not self._observers:
+            return self.pool.runInteraction(lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
+        queued = time.perf_counter()
+        times: list[float] = []
 
-    def scalar(self, stmt, **params) -> defer.Deferred:
-        return self.interact(lambda t: t.scalar(stmt, **params))
+        def run(cursor):
+            times.append(time.perf_counter())
+            try:
+                return fn(Txn(self, cursor), *args, **kwargs)
+            finally:
+                times.append(time.perf_counter())
 
-    def execute(self, stmt, **params) -> defer.Deferred:
-        return self.interact(lambda t: t.execute(stmt, **params))
+        def observed(result):
+            if len(times) == 2:
+                for observer in self._observers:
+                    observer(desc, times[0] - queued, times[1] - times[0])
+            return result
+
+        return self.pool.runInteraction(run).addBoth(observed)
+
+    def rows(self, desc: str, stmt, **params) -> defer.Deferred:
+        return self.interact(desc, lambda t: t.rows(stmt, **params))
+
+    def row(self, desc: str, stmt, **params) -> defer.Deferred:
+        return self.interact(desc, lambda t: t.row(stmt, **params))
+
+    def scalar(self, desc: str, stmt, **params) -> defer.Deferred:
+        return self.interact(desc, lambda t: t.scalar(stmt, **params))
+
+    def execute(self, desc: str, stmt, **params) -> defer.Deferred:
+        return self.interact(desc, lambda t: t.execute(stmt, **params))
 
     # -- lifecycle --------------------------------------------------------------------------
     def check_reachable(self) -> None:
@@ -229,7 +263,7 @@ class Database:
         def done(created):
             self.search_indexes = frozenset(created)
 
-        return self.interact(run).addCallback(done)
+        return self.interact("schema.create", run).addCallback(done)
 
     def close(self) -> None:
         if self.pool.running:

@@ -66,20 +66,20 @@ class CredentialStore:
         self.db = db
 
     def lookup(self, token_hash: str):
-        return self.db.row(_lookup, token_hash=token_hash)
+        return self.db.row("accounts.credentials.lookup", _lookup, token_hash=token_hash)
 
     def insert(self, token_hash, user_id, kind, created, expires=None, single=False):
-        return self.db.interact(insert_credential_txn, token_hash, user_id, kind, created, expires, single)
+        return self.db.interact("accounts.credentials.insert", insert_credential_txn, token_hash, user_id, kind, created, expires, single)
 
     def delete_user_kind(self, user_id, kind):
-        return self.db.interact(delete_user_kind_txn, user_id, kind)
+        return self.db.interact("accounts.credentials.delete_user_kind", delete_user_kind_txn, user_id, kind)
 
     def delete_user(self, user_id):
         """Remove every credential of the user; the hashes removed."""
-        return self.db.interact(delete_user_txn, user_id)
+        return self.db.interact("accounts.credentials.delete_user", delete_user_txn, user_id)
 
     def delete_token(self, token_hash):
-        return self.db.execute(_delete_token, token_hash=token_hash)
+        return self.db.execute("accounts.credentials.delete_token", _delete_token, token_hash=token_hash)
 
     def consume(self, token_hash):
-        return self.db.interact(consume_txn, token_hash)
+        return self.db.interact("accounts.credentials.consume", consume_txn, token_hash)

@@ -31,18 +31,18 @@ class DirectoryAccountStore:
         self.db = db
 
     def by_email(self, email: str):
-        return self.db.row(_by_email, email=email)
+        return self.db.row("accounts.email.by_email", _by_email, email=email)
 
     def id_by_phone(self, phone: str):
-        return self.db.scalar(_id_by_phone, phone=phone)
+        return self.db.scalar("accounts.email.id_by_phone", _id_by_phone, phone=phone)
 
     def insert(self, now: float, **values):
         # db.compile keeps no None defaults: leave NULL columns out
         values = {k: v for k, v in values.items() if v is not None}
-        return self.db.interact(insert_user_txn, now, **values)
+        return self.db.interact("accounts.email.insert", insert_user_txn, now, **values)
 
     def set_staff(self, user_id: int, password_hash: str):
-        return self.db.interact(update_user_txn, user_id, is_staff=True, password_hash=password_hash)
+        return self.db.interact("accounts.email.set_staff", update_user_txn, user_id, is_staff=True, password_hash=password_hash)
 
     def search(self, query: str | None, staff: bool | None, limit: int, offset: int):
         """(count, rows) of users for the staff pages, newest first."""
@@ -57,4 +57,4 @@ class DirectoryAccountStore:
         def run(t):
             return t.scalar(count, dynamic=True), t.rows(page, dynamic=True)
 
-        return self.db.interact(run)
+        return self.db.interact("accounts.email.search", run)

@@ -71,10 +71,10 @@ class PhoneAccountStore:
         self.db = db
 
     def by_phone(self, phone: str):
-        return self.db.row(_by_phone, phone=phone)
+        return self.db.row("accounts.phone.by_phone", _by_phone, phone=phone)
 
     def sign_up(self, now: float, phone: str, name: str, avatar: str | None):
-        return self.db.interact(sign_up_txn, now, phone, name, avatar)
+        return self.db.interact("accounts.phone.sign_up", sign_up_txn, now, phone, name, avatar)
 
     def delete(self, user_id: int):
-        return self.db.interact(delete_user_txn, user_id)
+        return self.db.interact("accounts.phone.delete", delete_user_txn, user_id)

@@ -46,13 +46,13 @@ class SocialStore:
         self.db = db
 
     def user_for(self, provider: str, external_id: str):
-        return self.db.scalar(_identity, provider=provider, external_id=external_id)
+        return self.db.scalar("accounts.social.user_for", _identity, provider=provider, external_id=external_id)
 
     def signup(self, provider, external_id, token, name, username, now):
-        return self.db.interact(signup_txn, provider, external_id, token, name, username, now)
+        return self.db.interact("accounts.social.signup", signup_txn, provider, external_id, token, name, username, now)
 
     def set_token(self, provider, external_id, token):
-        return self.db.execute(_set_token, provider=provider, external_id=external_id, token=token)
+        return self.db.execute("accounts.social.set_token", _set_token, provider=provider, external_id=external_id, token=token)
 
     def username_taken(self, username: str, user_id: int):
-        return self.db.interact(username_taken_txn, username, user_id)
+        return self.db.interact("accounts.social.username_taken", username_taken_txn, username, user_id)

@@ -89,19 +89,19 @@ class UserStore:
         self.db = db
 
     def insert(self, now: float, **values):
-        return self.db.interact(insert_user_txn, now, **values)
+        return self.db.interact("accounts.users.insert", insert_user_txn, now, **values)
 
     def update(self, user_id: int, **values):
-        return self.db.interact(update_user_txn, user_id, **values)
+        return self.db.interact("accounts.users.update", update_user_txn, user_id, **values)
 
     def get(self, user_id: int):
-        return self.db.row(_by_id, id=user_id)
+        return self.db.row("accounts.users.get", _by_id, id=user_id)
 
     def get_by_username(self, username: str):
-        return self.db.row(_by_username, username=username)
+        return self.db.row("accounts.users.get_by_username", _by_username, username=username)
 
     def id_by_username(self, username: str):
-        return self.db.scalar(_id_by_username, username=username)
+        return self.db.scalar("accounts.users.id_by_username", _id_by_username, username=username)
 
     def get_many(self, ids):
         ids = sorted(set(int(i) for i in ids))
@@ -109,7 +109,7 @@ class UserStore:
             from twisted.internet import defer
 
             return defer.succeed([])
-        return self.db.rows(select(users).where(users.c.id.in_(ids)).order_by(users.c.id), dynamic=True)
+        return self.db.rows("accounts.users.get_many", select(users).where(users.c.id.in_(ids)).order_by(users.c.id), dynamic=True)
 
     def _search(self, scan, fts, query: str, limit: int):
         """Users whose folded column contains the folded query, by id, up to limit. Through the
@@ -117,8 +117,8 @@ class UserStore:
         pg_trgm GIN indexes serve that LIKE)."""
         term = fts_term(query)
         if term is not None and USERS_SEARCH_FTS in self.db.search_indexes:
-            return self.db.rows(fts, fts_pattern=f"%{term}%", pattern=like_contains(query), limit=limit)
-        return self.db.rows(scan, pattern=like_contains(query), limit=limit)
+            return self.db.rows("accounts.users._search", fts, fts_pattern=f"%{term}%", pattern=like_contains(query), limit=limit)
+        return self.db.rows("accounts.users._search", scan, pattern=like_contains(query), limit=limit)
 
     def search_username(self, query: str, limit: int = 100):
         return self._search(_search_username, _fts_search_username, query, limit)

@@ -95,35 +95,35 @@ class ChatStore:
 
     # -- chats -----------------------------------------------------------------------------
     def get(self, chat_id: int):
-        return self.db.row(_chat, id=chat_id)
+        return self.db.row("chats.chats.get", _chat, id=chat_id)
 
     def get_by_slug(self, slug: str):
-        return self.db.row(_chat_by_slug, slug=slug)
+        return self.db.row("chats.chats.get_by_slug", _chat_by_slug, slug=slug)
 
     def by_member_key(self, kind: str, member_key: str):
-        return self.db.scalar(_chat_by_key, kind=kind, member_key=member_key)
+        return self.db.scalar("chats.chats.by_member_key", _chat_by_key, kind=kind, member_key=member_key)
 
     def by_meeting(self, meeting_id: int):
-        return self.db.rows(_chats_by_meeting, meeting_id=meeting_id)
+        return self.db.rows("chats.chats.by_meeting", _chats_by_meeting, meeting_id=meeting_id)
 
     def create(self, kind: str, member_ids, now: float, **values):
-        return self.db.interact(create_chat_txn, kind, member_ids, now, **values)
+        return self.db.interact("chats.chats.create", create_chat_txn, kind, member_ids, now, **values)
 
     def add_member(self, chat_id: int, user_id: int, now: float):
-        return self.db.interact(add_member_txn, chat_id, user_id, now)
+        return self.db.interact("chats.chats.add_member", add_member_txn, chat_id, user_id, now)
 
     def is_member(self, chat_id: int, user_id: int):
-        return self.db.scalar(_is_member, chat_id=chat_id, user_id=user_id).addCallback(bool)
+        return self.db.scalar("chats.chats.is_member", _is_member, chat_id=chat_id, user_id=user_id).addCallback(bool)
 
     def chat_for_member(self, chat_id: int, user_id: int):
         """The chat if user_id is one of its members, else None."""
-        return self.db.row(_member_chat, chat_id=chat_id, user_id=user_id)
+        return self.db.row("chats.chats.chat_for_member", _member_chat, chat_id=chat_id, user_id=user_id)
 
     def members(self, chat_id: int):
-        return self.db.rows(_members, chat_id=chat_id)
+        return self.db.rows("chats.chats.members", _members, chat_id=chat_id)
 
     def chats_of(self, user_id: int, kind: str):
-        return self.db.rows(_user_chats, user_id=user_id, kind=kind)
+        return self.db.rows("chats.chats.chats_of", _user_chats, user_id=user_id, kind=kind)
 
     def chats_of_with_members(self, user_id: int, kind: str) -> defer.Deferred:
         """[(chat id, [member rows ordered by id])] for user_id's chats of `kind`, newest chat
@@ -136,7 +136,7 @@ class ChatStore:
                 out.setdefault(r.pop("chat_id"), []).append(r)
             return list(out.items())
 
-        return self.db.rows(_user_chats_with_members, user_id=user_id, kind=kind).addCallback(group)
+        return self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members, user_id=user_id, kind=kind).addCallback(group)
 
     def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred:
         """(chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
@@ -146,7 +146,7 @@ class ChatStore:
             chat = t.row(_member_chat, chat_id=chat_id, user_id=user_id)
             return chat, (t.rows(_members, chat_id=chat_id) if chat is not None else [])
 
-        return self.db.interact(txn)
+        return self.db.interact("chats.chats.member_chat_with_members", txn)
 
     def members_of_chats(self, chat_ids) -> defer.Deferred:
         """{chat_id: [user rows ordered by id]} for several chats in one query."""
@@ -166,19 +166,19 @@ class ChatStore:
                 out[r.pop("chat_id")].append(r)
             return out
 
-        return self.db.rows(stmt, dynamic=True).addCallback(group)
+        return self.db.rows("chats.chats.members_of_chats", stmt, dynamic=True).addCallback(group)
 
     # -- messages --------------------------------------------------------------------------
     def insert_message(self, chat_id: int, user_id: int, text: str, now: float):
-        return self.db.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text, created=now)
+        return self.db.scalar("chats.chats.insert_message", _insert_message, chat_id=chat_id, user_id=user_id, text=text, created=now)
 
     def history(self, chat_id: int, limit: int = 50, before: int | None = None):
         """The newest `limit` messages (before message id `before`), oldest first."""
         if before is None:
-            d = self.db.rows(_history, chat_id=chat_id, limit=limit)
+            d = self.db.rows("chats.chats.history", _history, chat_id=chat_id, limit=limit)
         else:
-            d = self.db.rows(_history_before, chat_id=chat_id, before=before, limit=limit)
+            d = self.db.rows("chats.chats.history", _history_before, chat_id=chat_id, before=before, limit=limit)
         return d.addCallback(lambda rows: rows[::-1])
 
     def mark_read(self, chat_id: int, user_id: int, message_id: int):
-        return self.db.execute(_mark_read, chat_id=chat_id, user_id=user_id, message_id=message_id)
+        return self.db.execute("chats.chats.mark_read", _mark_read, chat_id=chat_id, user_id=user_id, message_id=message_id)

@@ -26,4 +26,4 @@ class DirectoryChatStore:
         def run(t):
             return t.scalar(_count, chat_id=chat_id), t.rows(_page, chat_id=chat_id, limit=limit, offset=offset)
 
-        return self.db.interact(run)
+        return self.db.interact("chats.lobby.page", run)

@@ -30,11 +30,11 @@ class SocialChatStore:
         self.db = db
 
     def of_member(self, user_id: int):
-        return self.db.rows(_of_member, user_id=user_id)
+        return self.db.rows("chats.meeting_chats.of_member", _of_member, user_id=user_id)
 
     def messages(self, chat_id: int, limit: int):
         """The newest `limit` messages, oldest first."""
-        return self.db.rows(_messages, chat_id=chat_id, limit=limit).addCallback(lambda rows: rows[::-1])
+        return self.db.rows("chats.meeting_chats.messages", _messages, chat_id=chat_id, limit=limit).addCallback(lambda rows: rows[::-1])
 
     def member_ids(self, chat_ids) -> defer.Deferred:
         """{chat_id: [user ids in joining order]}."""
@@ -53,7 +53,7 @@ class SocialChatStore:
                 out[r["chat_id"]].append(r["user_id"])
             return out
 
-        return self.db.rows(stmt, dynamic=True).addCallback(group)
+        return self.db.rows("chats.meeting_chats.member_ids", stmt, dynamic=True).addCallback(group)
 
     def last_messages(self, chat_ids) -> defer.Deferred:
         """{chat_id: newest message} for the chats that have one."""
@@ -66,4 +66,4 @@ class SocialChatStore:
             .group_by(messages.c.chat_id)
         )
         stmt = select(messages).where(messages.c.id.in_(newest))
-        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["chat_id"]: r for r in rows})
+        return self.db.rows("chats.meeting_chats.last_messages", stmt, dynamic=True).addCallback(lambda rows: {r["chat_id"]: r for r in rows})

@@ -66,30 +66,30 @@ class CampusEventStore:
     def create(self, uuid, title, starts_at, ends_at, creator_id, now):
         """Insert the event with its creator as first member; a duplicate name raises the
         driver's IntegrityError (unique index ux_meetings_campus_title)."""
-        return self.db.interact(_create_txn, uuid, title, starts_at, ends_at, creator_id, now)
+        return self.db.interact("meetings.campus.create", _create_txn, uuid, title, starts_at, ends_at, creator_id, now)
 
     def by_uuid(self, uuid: str):
-        return self.db.row(_by_uuid, uuid=uuid)
+        return self.db.row("meetings.campus.by_uuid", _by_uuid, uuid=uuid)
 
     def all(self):
-        return self.db.rows(_all)
+        return self.db.rows("meetings.campus.all", _all)
 
     def created_by(self, user_id: int):
-        return self.db.rows(_created, user_id=user_id)
+        return self.db.rows("meetings.campus.created_by", _created, user_id=user_id)
 
     def joined_by(self, user_id: int):
-        return self.db.rows(_joined, user_id=user_id)
+        return self.db.rows("meetings.campus.joined_by", _joined, user_id=user_id)
 
     def is_member(self, meeting_id: int, user_id: int):
-        return self.db.scalar(_is_member, meeting_id=meeting_id, user_id=user_id).addCallback(bool)
+        return self.db.scalar("meetings.campus.is_member", _is_member, meeting_id=meeting_id, user_id=user_id).addCallback(bool)
 
     def join(self, meeting_id: int, user_id: int, now: float):
         """True if added, False if already a member (one transaction, so a race adds once)."""
-        return self.db.interact(_join_txn, meeting_id, user_id, now)
+        return self.db.interact("meetings.campus.join", _join_txn, meeting_id, user_id, now)
 
     def leave(self, meeting_id: int, user_id: int):
         """True if the user was a member."""
-        return self.db.execute(_remove_member, meeting_id=meeting_id, user_id=user_id).addCallback(lambda n: n > 0)
+        return self.db.execute("meetings.campus.leave", _remove_member, meeting_id=meeting_id, user_id=user_id).addCallback(lambda n: n > 0)
 
     def delete(self, meeting_id: int):
-        return self.db.execute(_delete, id=meeting_id)
+        return self.db.execute("meetings.campus.delete", _delete, id=meeting_id)

@@ -73,7 +73,7 @@ class DirectoryEventStore:
         self.db = db
 
     def get(self, event_id: int):
-        return self.db.row(_get, id=event_id)
+        return self.db.row("meetings.directory.get", _get, id=event_id)
 
     def page(self, limit: int, offset: int, ordering: str | None = None, **filters):
         """(count, rows) of directory events matching filters (search, date, date_gte, date_lte)."""
@@ -84,7 +84,7 @@ class DirectoryEventStore:
         def run(t):
             return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
 
-        return self.db.interact(run)
+        return self.db.interact("meetings.directory.page", run)
 
     def organizations_of(self, meeting_ids) -> defer.Deferred:
         """{meeting id: [organization rows by title, id]} in one query."""
@@ -104,4 +104,4 @@ class DirectoryEventStore:
                 out[r.pop("meeting_id")].append(r)
             return out
 
-        return self.db.rows(stmt, dynamic=True).addCallback(group)
+        return self.db.rows("meetings.directory.organizations_of", stmt, dynamic=True).addCallback(group)

@@ -133,16 +133,16 @@ class JoinRequestStore:
         self.db = db
 
     def create(self, meeting_id: int, user_id: int, now: float):
-        return self.db.interact(create_txn, meeting_id, user_id, now)
+        return self.db.interact("meetings.join_requests.create", create_txn, meeting_id, user_id, now)
 
     def get(self, request_id: int):
-        return self.db.row(_get, id=request_id)
+        return self.db.row("meetings.join_requests.get", _get, id=request_id)
 
     def pending_for_owner(self, owner_id: int):
-        return self.db.interact(pending_for_owner_txn, owner_id)
+        return self.db.interact("meetings.join_requests.pending_for_owner", pending_for_owner_txn, owner_id)
 
     def unread_count(self, owner_id: int):
-        return self.db.scalar(_unread_count, owner_id=owner_id)
+        return self.db.scalar("meetings.join_requests.unread_count", _unread_count, owner_id=owner_id)
 
     def update(self, request_id, owner_id, changes, check, make_slug, now):
-        return self.db.interact(update_txn, request_id, owner_id, changes, check, make_slug, now)
+        return self.db.interact("meetings.join_requests.update", update_txn, request_id, owner_id, changes, check, make_slug, now)

@@ -31,7 +31,7 @@ class MarkingStore:
 
     def record(self, meeting_id: int, marker_id: int, marked_id: int, points: int, now: float):
         """Store the marking and give the marker `points` karma, in one transaction."""
-        return self.db.interact(_record_txn, meeting_id, marker_id, marked_id, points, now)
+        return self.db.interact("meetings.markings.record", _record_txn, meeting_id, marker_id, marked_id, points, now)
 
     def of_meeting(self, meeting_id: int):
-        return self.db.rows(_of_meeting, meeting_id=meeting_id)
+        return self.db.rows("meetings.markings.of_meeting", _of_meeting, meeting_id=meeting_id)

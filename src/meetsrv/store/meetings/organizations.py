@@ -35,10 +35,10 @@ class OrganizationStore:
         self.db = db
 
     def create(self, now: float, values: dict, user_ids):
-        return self.db.interact(create_organization_txn, now, values, user_ids)
+        return self.db.interact("meetings.organizations.create", create_organization_txn, now, values, user_ids)
 
     def get(self, org_id: int):
-        return self.db.row(_get, id=org_id)
+        return self.db.row("meetings.organizations.get", _get, id=org_id)
 
     def page(self, limit: int, offset: int, query: str | None = None):
         """(count, rows) ordered by title, then id."""
@@ -52,21 +52,21 @@ class OrganizationStore:
         def run(t):
             return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
 
-        return self.db.interact(run)
+        return self.db.interact("meetings.organizations.page", run)
 
     def existing_ids(self, ids) -> defer.Deferred:
         ids = sorted(set(ids))
         if not ids:
             return defer.succeed(set())
         stmt = select(organizations.c.id).where(organizations.c.id.in_(ids))
-        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
+        return self.db.rows("meetings.organizations.existing_ids", stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
 
     def existing_user_ids(self, ids) -> defer.Deferred:
         ids = sorted(set(ids))
         if not ids:
             return defer.succeed(set())
         stmt = select(users.c.id).where(users.c.id.in_(ids))
-        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
+        return self.db.rows("meetings.organizations.existing_user_ids", stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
 
     def members_of(self, org_ids) -> defer.Deferred:
         """{organization id: [user rows (id, email, phone) by id]} in one query."""
@@ -86,4 +86,4 @@ class OrganizationStore:
                 out[r.pop("organization_id")].append(r)
             return out
 
-        return self.db.rows(stmt, dynamic=True).addCallback(group)
+        return self.db.rows("meetings.organizations.members_of", stmt, dynamic=True).addCallback(group)

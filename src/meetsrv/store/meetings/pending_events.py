@@ -52,16 +52,16 @@ class PendingEventStore:
         self.db = db
 
     def insert(self, creator_id: int | None, payload: dict, due_at: float, now: float):
-        return self.db.scalar(
+        return self.db.scalar("meetings.pending_events.insert", 
             _insert, creator_id=creator_id, payload=json.dumps(payload, ensure_ascii=False),
             due_at=due_at, created=now,
         )
 
     def get(self, pending_id: int):
-        return self.db.row(_get, id=pending_id)
+        return self.db.row("meetings.pending_events.get", _get, id=pending_id)
 
     def unsaved(self):
-        return self.db.rows(_unsaved)
+        return self.db.rows("meetings.pending_events.unsaved", _unsaved)
 
     def claim_and_save(self, pending_id: int, now: float):
-        return self.db.interact(claim_and_save_txn, pending_id, now)
+        return self.db.interact("meetings.pending_events.claim_and_save", claim_and_save_txn, pending_id, now)

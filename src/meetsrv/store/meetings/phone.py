@@ -132,19 +132,19 @@ class PhoneMeetingStore:
         self.db = db
 
     def create(self, creator, user_ids, now, title, description, image, starts_at):
-        return self.db.interact(create_txn, creator, list(user_ids), now, title, description, image, starts_at)
+        return self.db.interact("meetings.phone.create", create_txn, creator, list(user_ids), now, title, description, image, starts_at)
 
     def get(self, meeting_id: int):
-        return self.db.interact(get_txn, meeting_id)
+        return self.db.interact("meetings.phone.get", get_txn, meeting_id)
 
     def list_of(self, user_id: int, include_completed: bool):
-        return self.db.interact(list_txn, user_id, include_completed)
+        return self.db.interact("meetings.phone.list_of", list_txn, user_id, include_completed)
 
     def invite(self, meeting_id, inviter, user_id, now):
-        return self.db.interact(invite_txn, meeting_id, inviter, user_id, now)
+        return self.db.interact("meetings.phone.invite", invite_txn, meeting_id, inviter, user_id, now)
 
     def remove(self, meeting_id, user_id):
-        return self.db.interact(remove_txn, meeting_id, user_id)
+        return self.db.interact("meetings.phone.remove", remove_txn, meeting_id, user_id)
 
     def complete(self, meeting_id, now):
-        return self.db.interact(complete_txn, meeting_id, now)
+        return self.db.interact("meetings.phone.complete", complete_txn, meeting_id, now)

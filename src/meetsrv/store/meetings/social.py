@@ -39,10 +39,10 @@ class SocialMeetingStore:
         self.db = db
 
     def create(self, user_id: int, values: dict, since: float, limit: int, now: float):
-        return self.db.interact(create_txn, user_id, values, since, limit, now)
+        return self.db.interact("meetings.social.create", create_txn, user_id, values, since, limit, now)
 
     def get(self, meeting_id: int):
-        return self.db.row(_get, id=meeting_id)
+        return self.db.row("meetings.social.get", _get, id=meeting_id)
 
     def update(self, meeting_id: int, values: dict, now: float):
         stmt = (
@@ -50,7 +50,7 @@ class SocialMeetingStore:
             .where((meetings.c.id == meeting_id) & (meetings.c.kind == KIND))
             .values(modified=now, **values)
         )
-        return self.db.execute(stmt, dynamic=True)
+        return self.db.execute("meetings.social.update", stmt, dynamic=True)
 
     def search(self, box=None, category=None, owner_gender=None):
         """Social meetings in id order; `box` = (lat_min, lat_max, lng_min, lng_max) with
@@ -70,11 +70,11 @@ class SocialMeetingStore:
         if owner_gender is not None:
             stmt = stmt.join(users, users.c.id == meetings.c.creator_id)
             where.append(users.c.gender == owner_gender)
-        return self.db.rows(stmt.where(and_(*where)).order_by(meetings.c.id), dynamic=True)
+        return self.db.rows("meetings.social.search", stmt.where(and_(*where)).order_by(meetings.c.id), dynamic=True)
 
     def approved_for(self, user_id: int):
         """Ids of the meetings user_id has an approved join request for."""
-        return self.db.rows(_approved, user_id=user_id).addCallback(lambda rows: {r["meeting_id"] for r in rows})
+        return self.db.rows("meetings.social.approved_for", _approved, user_id=user_id).addCallback(lambda rows: {r["meeting_id"] for r in rows})
 
     def get_many(self, ids):
         ids = sorted(set(int(i) for i in ids))
@@ -83,4 +83,4 @@ class SocialMeetingStore:
 
             return defer.succeed([])
         stmt = select(meetings).where(meetings.c.id.in_(ids) & (meetings.c.kind == KIND)).order_by(meetings.c.id)
-        return self.db.rows(stmt, dynamic=True)
+        return self.db.rows("meetings.social.get_many", stmt, dynamic=True)

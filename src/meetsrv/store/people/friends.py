@@ -78,15 +78,15 @@ class FriendStore:
 
     def send(self, from_user: int, to_user: int, now: float):
         """One of SENT, ACCEPTED (the other side had asked first), ALREADY_SENT, ALREADY_FRIENDS."""
-        return self.db.interact(_send_txn, from_user, to_user, now)
+        return self.db.interact("people.friends.send", _send_txn, from_user, to_user, now)
 
     def remove(self, user_id: int, other: int):
         """Drop the friendship or request between the two, either direction; True if one existed."""
-        return self.db.interact(_remove_txn, user_id, other)
+        return self.db.interact("people.friends.remove", _remove_txn, user_id, other)
 
     def friends(self, user_id: int):
         """[{id, name, accepted}]: friends, and requests the user sent that wait (accepted False)."""
-        return self.db.interact(_friends_txn, user_id)
+        return self.db.interact("people.friends.friends", _friends_txn, user_id)
 
     def incoming(self, user_id: int):
-        return self.db.rows(_incoming, user_id=user_id).addCallback(lambda rows: [r["from_user"] for r in rows])
+        return self.db.rows("people.friends.incoming", _incoming, user_id=user_id).addCallback(lambda rows: [r["from_user"] for r in rows])

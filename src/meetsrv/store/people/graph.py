@@ -64,13 +64,13 @@ class GraphStore:
 
     # -- blocks ------------------------------------------------------------------------------
     def blocked_users(self, user_id: int):
-        return self.db.rows(_blocked_users, user_id=user_id)
+        return self.db.rows("people.graph.blocked_users", _blocked_users, user_id=user_id)
 
     def block(self, user_id: int, blocked_id: int):
-        return self.db.interact(block_txn, user_id, blocked_id)
+        return self.db.interact("people.graph.block", block_txn, user_id, blocked_id)
 
     def unblock(self, user_id: int, blocked_id: int):
-        return self.db.execute(_unblock, user_id=user_id, blocked_id=blocked_id)
+        return self.db.execute("people.graph.unblock", _unblock, user_id=user_id, blocked_id=blocked_id)
 
     def blockers_of(self, viewer: int, user_ids) -> defer.Deferred:
         """The ids among user_ids of users who have blocked viewer."""
@@ -78,11 +78,11 @@ class GraphStore:
         if not ids:
             return defer.succeed(set())
         stmt = select(blocks.c.user_id).where(and_(blocks.c.blocked_id == viewer, blocks.c.user_id.in_(ids)))
-        return self.db.rows(stmt, dynamic=True).addCallback(lambda rows: {r["user_id"] for r in rows})
+        return self.db.rows("people.graph.blockers_of", stmt, dynamic=True).addCallback(lambda rows: {r["user_id"] for r in rows})
 
     # -- contacts ----------------------------------------------------------------------------
     def contact_users(self, owner_id: int):
-        return self.db.rows(_contact_users, owner_id=owner_id)
+        return self.db.rows("people.graph.contact_users", _contact_users, owner_id=owner_id)
 
     def contact_names(self, owner_id: int, user_ids) -> defer.Deferred:
         """{user_id: contact name} for the users among user_ids in owner's contacts."""
@@ -92,16 +92,16 @@ class GraphStore:
         stmt = select(contacts.c.contact_user_id, contacts.c.name).where(
             and_(contacts.c.owner_id == owner_id, contacts.c.contact_user_id.in_(ids))
         )
-        return self.db.rows(stmt, dynamic=True).addCallback(
+        return self.db.rows("people.graph.contact_names", stmt, dynamic=True).addCallback(
             lambda rows: {r["contact_user_id"]: r["name"] for r in rows}
         )
 
     def import_contacts(self, owner_id: int, pairs):
-        return self.db.interact(import_contacts_txn, owner_id, list(pairs))
+        return self.db.interact("people.graph.import_contacts", import_contacts_txn, owner_id, list(pairs))
 
     def delete_contacts(self, owner_id: int, phones):
         phones = sorted(set(phones))
         if not phones:
             return defer.succeed(0)
         stmt = delete(contacts).where(and_(contacts.c.owner_id == owner_id, contacts.c.phone.in_(phones)))
-        return self.db.execute(stmt, dynamic=True)
+        return self.db.execute("people.graph.delete_contacts", stmt, dynamic=True)

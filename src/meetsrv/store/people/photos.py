@@ -75,19 +75,19 @@ class PhotoStore:
         self.db = db
 
     def add(self, user_id: int, path: str, now: float):
-        return self.db.interact(add_txn, user_id, path, now)
+        return self.db.interact("people.photos.add", add_txn, user_id, path, now)
 
     def set_avatar(self, user_id: int, photo_id: int):
-        return self.db.interact(set_avatar_txn, user_id, photo_id)
+        return self.db.interact("people.photos.set_avatar", set_avatar_txn, user_id, photo_id)
 
     def delete(self, user_id: int, photo_id: int):
-        return self.db.interact(delete_txn, user_id, photo_id)
+        return self.db.interact("people.photos.delete", delete_txn, user_id, photo_id)
 
     def get(self, photo_id: int):
-        return self.db.row(_get, id=photo_id)
+        return self.db.row("people.photos.get", _get, id=photo_id)
 
     def of_user(self, user_id: int):
-        return self.db.rows(_of_user, user_id=user_id)
+        return self.db.rows("people.photos.of_user", _of_user, user_id=user_id)
 
     def of_users(self, user_ids) -> defer.Deferred:
         """{user_id: [photos, avatar first]} for several users in one query."""
@@ -106,4 +106,4 @@ class PhotoStore:
                 out[r["user_id"]].append(r)
             return out
 
-        return self.db.rows(stmt, dynamic=True).addCallback(group)
+        return self.db.rows("people.photos.of_users", stmt, dynamic=True).addCallback(group)

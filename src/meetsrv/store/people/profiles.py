@@ -53,18 +53,18 @@ class ProfileStore:
     def replace_confirmation(self, user_id: int, path: str, now: float):
         """The new scan replaces the old ones and the user is unconfirmed until staff review it.
         Returns the paths of the replaced scans."""
-        return self.db.interact(_replace_scan_txn, user_id, path, now)
+        return self.db.interact("people.profiles.replace_confirmation", _replace_scan_txn, user_id, path, now)
 
     def review_confirmation(self, user_id: int, approved: bool, now: float):
         """Staff decision on the user's waiting scan; False when none waits."""
-        return self.db.interact(_review_txn, user_id, approved, now)
+        return self.db.interact("people.profiles.review_confirmation", _review_txn, user_id, approved, now)
 
     def confirmations(self, user_id: int):
-        return self.db.rows(_pending, user_id=user_id)
+        return self.db.rows("people.profiles.confirmations", _pending, user_id=user_id)
 
     def waiting_confirmations(self, limit: int):
         """Scans no staff member has reviewed yet, oldest first, with the user's name."""
-        return self.db.rows(_waiting, limit=limit)
+        return self.db.rows("people.profiles.waiting_confirmations", _waiting, limit=limit)
 
     def all_names(self, limit: int):
-        return self.db.rows(_all_users, limit=limit)
+        return self.db.rows("people.profiles.all_names", _all_users, limit=limit)
