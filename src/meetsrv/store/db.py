@@ -35,11 +35,30 @@ class Compiled:
     converters: tuple
 
 
-def is_unique_violation(failure_or_exc) -> bool:
-    """True for an IntegrityError of sqlite3 or psycopg2: a unique constraint lost a race.
-    Core services catch it to answer "already exists" or to read the winner's row."""
-    exc = getattr(failure_or_exc, "value", failure_or_exc)
-    return type(exc).__name__ in ("IntegrityError", "UniqueViolation")
+class Conflict(Exception):
+    """A unique constraint refused a write: another row holds that key (often a race lost).
+    Raised by every transaction in place of the driver's own error; core services catch it to
+    answer "already exists" or to read the winner's row."""
+
+    def __init__(self, desc: str, detail: str = ""):
+        super().__init__(f"{desc}: {detail}" if detail else desc)
+        self.desc = desc
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return str(exc).startswith("UNIQUE constraint failed")
+    try:
+        from psycopg2 import errors as pg_errors
+    except ImportError:  # pragma: no cover - psycopg2 is a dependency
+        return False
+    return isinstance(exc, pg_errors.UniqueViolation)
+
+
+def _as_conflict(failure, desc: str):
+    if _is_unique_violation(failure.value):
+        raise Conflict(desc, str(failure.value).strip().splitlines()[0])
+    return failure
 
 
 class DatabaseUnavailable(Exception):
@@ -194,7 +213,8 @@ class Database:
         """Run fn(txn, *args) in one transaction on a pool thread. `desc` names the transaction
         (`<domain>.<module>.<method>`) for logs and metrics, as Synapse's runInteraction does."""
         if not self._observers:
-            return self.pool.runInteraction(lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
+            d = self.pool.runInteraction(lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
+            return d.addErrback(_as_conflict, desc)
         queued = time.perf_counter()
         times: list[float] = []
 
@@ -211,7 +231,7 @@ class Database:
                     observer(desc, times[0] - queued, times[1] - times[0])
             return result
 
-        return self.pool.runInteraction(run).addBoth(observed)
+        return self.pool.runInteraction(run).addBoth(observed).addErrback(_as_conflict, desc)
 
     def rows(self, desc: str, stmt, **params) -> defer.Deferred:
         return self.interact(desc, lambda t: t.rows(stmt, **params))

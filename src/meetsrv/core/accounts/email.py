@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import AlreadyExists, RateLimited, WrongCredentials
 from meetsrv.store.accounts.email import DirectoryAccountStore
 
@@ -39,10 +39,8 @@ class DirectoryAccounts:
         try:
             user_id = yield self.store.insert(self.clock.seconds(), email=email, phone=phone or None,
                                               password_hash=password_hash, name=email.split("@")[0])
-        except Exception as e:
-            if is_unique_violation(e):
-                raise AlreadyExists("email or phone taken", field="email")
-            raise
+        except Conflict:
+            raise AlreadyExists("email or phone taken", field="email")
         return {"id": user_id, "email": email, "phone": phone or None}
 
     @defer.inlineCallbacks

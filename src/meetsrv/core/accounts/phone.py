@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.accounts.sms import InvalidPhone, PhoneCodes, is_valid_phone
 from meetsrv.store.accounts.phone import PhoneAccountStore
@@ -87,10 +87,11 @@ class PhoneAccountService:
             raise Invalid("invalid sign-up", fields=problems)
         try:
             user_id = yield self.store.sign_up(self.clock.seconds(), phone, name, path)
-        except Exception as e:
+        except Conflict:
             self.services.media_files.remove([p for p in [path] if p])
-            if is_unique_violation(e):
-                raise Invalid("invalid sign-up", fields={"phone": ["exists"]})
+            raise Invalid("invalid sign-up", fields={"phone": ["exists"]})
+        except Exception:
+            self.services.media_files.remove([p for p in [path] if p])
             raise
         yield self.codes.spend(phone)
         token = yield self._token(user_id)

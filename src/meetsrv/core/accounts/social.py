@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import AlreadyExists, DomainError
 from meetsrv.store.accounts.social import SocialStore
 
@@ -124,9 +124,7 @@ class SocialLoginService:
             try:
                 user_id = yield self._signup(provider, external_id, token_digest, first_name)
                 created = True
-            except Exception as e:
-                if not is_unique_violation(e):
-                    raise
+            except Conflict:
                 user_id = yield self.store.user_for(provider, external_id)  # a parallel first login
                 if user_id is None:
                     raise
@@ -141,10 +139,8 @@ class SocialLoginService:
         username = hashlib.sha224(f"{provider}:{external_id}:{self.secret}".encode()).hexdigest()[:20]
         try:
             return (yield self.store.signup(provider, external_id, token_digest, first_name, username, now))
-        except Exception as e:
-            if not is_unique_violation(e):
-                raise
-        # the username was taken by someone else (a rooms or campus login): a random one
+        except Conflict:
+            pass  # the username was taken by someone else (a rooms or campus login): a random one
         existing = yield self.store.user_for(provider, external_id)
         if existing is not None:
             return existing
@@ -161,10 +157,8 @@ class SocialLoginService:
             return
         try:
             yield self.users.update(user_id, **values)
-        except Exception as e:
-            if is_unique_violation(e):
-                raise AlreadyExists("A user with that username already exists.")
-            raise
+        except Conflict:
+            raise AlreadyExists("A user with that username already exists.")
 
     @defer.inlineCallbacks
     def ensure_token(self, user_id: int):
@@ -173,7 +167,6 @@ class SocialLoginService:
         if known is None:
             try:
                 yield self.credentials.issue(user_id, TOKEN_KIND, token=token)
-            except Exception as e:
-                if not is_unique_violation(e):
-                    raise
+            except Conflict:
+                pass  # a parallel login issued the same token
         return token

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.store.accounts.users import UserStore
 
 
@@ -27,10 +27,8 @@ class AccountService:
             user_id = yield self.users.insert(
                 self.clock.seconds(), username=username, password_hash=password_hash, **profile
             )
-        except Exception as e:
-            if is_unique_violation(e):
-                raise AlreadyExists("user already exists")
-            raise
+        except Conflict:
+            raise AlreadyExists("user already exists")
         return user_id
 
     @defer.inlineCallbacks

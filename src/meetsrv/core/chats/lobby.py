@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.chats.lobby import DirectoryChatStore
 
@@ -29,9 +29,7 @@ class DirectoryLobby:
                 try:
                     chat_id = yield self.chat_store.create(KIND, [], self.clock.seconds(), slug=SLUG,
                                                            title="Directory lobby")
-                except Exception as e:
-                    if not is_unique_violation(e):
-                        raise
+                except Conflict:
                     chat_id = (yield self.chat_store.get_by_slug(SLUG))["id"]
             else:
                 chat_id = row["id"]

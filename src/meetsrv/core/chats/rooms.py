@@ -6,7 +6,7 @@ import hashlib
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import NotFound, UserNotFound
 from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.accounts.users import UserStore
@@ -42,9 +42,7 @@ class RoomService:
                 room_id = yield self.chats.create(
                     KIND, sorted(wanted), self.clock.seconds(), owner_id=caller, member_key=key
                 )
-            except Exception as e:
-                if not is_unique_violation(e):
-                    raise
+            except Conflict:
                 room_id = yield self.chats.by_member_key(KIND, key)  # another request made it first
         return {"id": room_id, "users": found}
 

@@ -6,7 +6,7 @@ import uuid as uuidlib
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted
 from meetsrv.store.meetings.campus import CampusEventStore
 
@@ -71,10 +71,8 @@ class CampusEventService:
         event_uuid = str(uuidlib.uuid4())
         try:
             yield self.store.create(event_uuid, name, float(starts_at), float(ends_at), caller, self.clock.seconds())
-        except Exception as e:
-            if is_unique_violation(e):
-                raise AlreadyExists("Could not create new event")
-            raise
+        except Conflict:
+            raise AlreadyExists("Could not create new event")
         return event_uuid
 
     @defer.inlineCallbacks
@@ -107,9 +105,7 @@ class CampusEventService:
             raise EventRefused("Event already over")
         try:
             added = yield self.store.join(event["id"], caller, now)
-        except Exception as e:
-            if not is_unique_violation(e):
-                raise
+        except Conflict:
             added = False  # a simultaneous join of the same user won
         if not added:
             raise EventRefused("Already joined the event")

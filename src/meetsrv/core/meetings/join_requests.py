@@ -8,7 +8,7 @@ import hashlib
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted
 from meetsrv.store.meetings.join_requests import JoinRequestStore
 
@@ -48,9 +48,7 @@ class JoinRequestService:
     def request(self, user_id: int, meeting_id: int):
         try:
             outcome = yield self.store.create(meeting_id, user_id, self.clock.seconds())
-        except Exception as e:
-            if not is_unique_violation(e):
-                raise
+        except Conflict:
             outcome = "duplicate"  # a parallel request of the same user won
         if outcome == "missing":
             raise MeetingMissing("meeting does not exist")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import is_unique_violation
+from meetsrv.store.db import Conflict
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.store.people.graph import GraphStore
 from meetsrv.store.accounts.users import UserStore
@@ -25,9 +25,7 @@ def retry_on_race(fn, *args):
     sees it and does nothing)."""
     try:
         result = yield fn(*args)
-    except Exception as e:
-        if not is_unique_violation(e):
-            raise
+    except Conflict:
         result = yield fn(*args)
     return result
 

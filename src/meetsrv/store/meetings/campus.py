@@ -65,7 +65,7 @@ class CampusEventStore:
 
     def create(self, uuid, title, starts_at, ends_at, creator_id, now):
         """Insert the event with its creator as first member; a duplicate name raises the
-        driver's IntegrityError (unique index ux_meetings_campus_title)."""
+        Conflict (unique index ux_meetings_campus_title)."""
         return self.db.interact("meetings.campus.create", _create_txn, uuid, title, starts_at, ends_at, creator_id, now)
 
     def by_uuid(self, uuid: str):
