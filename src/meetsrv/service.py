@@ -71,7 +71,7 @@ class MeetServer:
 
     @defer.inlineCallbacks
     def start(self):
-        from meetsrv.services import Services
+        from meetsrv.services import PublicUrl, Services
         from meetsrv.web import build_root
 
         settings = self.settings
@@ -90,14 +90,14 @@ class MeetServer:
 
             self.bus = LocalBus()
             ephemeral = LocalEphemeral(self.clock)
-        self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock)
-        self.services.base_url = settings.base_url()
+        public_url = PublicUrl(settings.base_url())
+        self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock, public_url)
         root = build_root(self.services)
         self.site = MeetSite(root, settings.max_body, settings.access_log)
         endpoint = serverFromString(self.reactor, with_backlog(settings.port))
         self.port = yield endpoint.listen(self.site)
         if not settings.public_url:
-            self.services.base_url = settings.base_url(self.port.getHost().port)
+            public_url.value = settings.base_url(self.port.getHost().port)
         yield self.services.start()
         return self
 

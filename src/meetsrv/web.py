@@ -12,7 +12,6 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from meetsrv.http.answers import json_answer
-from meetsrv.ws.hub import SocketHub
 
 
 class _Static(File):
@@ -129,11 +128,6 @@ def build_doors(services):
 def build_root(services):
     """The site's root resource, with every door mounted."""
     doors = []
-    # the hub encodes frames with one factory's settings; every door's factory shares them
-    from meetsrv.ws.factory import make_factory
-    from meetsrv.ws.protocol import DoorSocket
-
-    services.hub = SocketHub(services.bus, make_factory(services.settings, DoorSocket))
     doors = build_doors(services)
     from meetsrv.admin import AdminResource
 

@@ -30,13 +30,14 @@ def name_problem(name) -> str | None:
 
 
 class PhoneAccountService:
-    def __init__(self, services, codes: PhoneCodes):
-        self.services = services
+    def __init__(self, store: PhoneAccountStore, users: UserStore, credentials, media_files, codes: PhoneCodes,
+                 clock):
+        self.store = store
+        self.users = users
+        self.credentials = credentials
+        self.media_files = media_files
         self.codes = codes
-        self.store = PhoneAccountStore(services.db)
-        self.users = UserStore(services.db)
-        self.credentials = services.credentials
-        self.clock = services.clock
+        self.clock = clock
 
     # -- codes -------------------------------------------------------------------------------
     @defer.inlineCallbacks
@@ -83,15 +84,15 @@ class PhoneAccountService:
         else:
             path = yield self._store_avatar(avatar, problems)
         if problems:
-            self.services.media_files.remove([p for p in [path] if p])
+            self.media_files.remove([p for p in [path] if p])
             raise Invalid("invalid sign-up", fields=problems)
         try:
             user_id = yield self.store.sign_up(self.clock.seconds(), phone, name, path)
         except Conflict:
-            self.services.media_files.remove([p for p in [path] if p])
+            self.media_files.remove([p for p in [path] if p])
             raise Invalid("invalid sign-up", fields={"phone": ["exists"]})
         except Exception:
-            self.services.media_files.remove([p for p in [path] if p])
+            self.media_files.remove([p for p in [path] if p])
             raise
         yield self.codes.spend(phone)
         token = yield self._token(user_id)
@@ -101,7 +102,7 @@ class PhoneAccountService:
     def _store_avatar(self, avatar, problems: dict):
         data, filename = avatar
         try:
-            path = yield self.services.media_files.save_image(data, AVATAR_FOLDER, filename)
+            path = yield self.media_files.save_image(data, AVATAR_FOLDER, filename)
         except Invalid:
             problems["avatar"] = ["invalid_image"]
             return None
@@ -131,13 +132,13 @@ class PhoneAccountService:
             if path:
                 values["avatar"] = path
         if problems:
-            self.services.media_files.remove([p for p in [values.get("avatar")] if p])
+            self.media_files.remove([p for p in [values.get("avatar")] if p])
             raise Invalid("invalid account", fields=problems)
         old = yield self.users.get(user_id)
         if values:
             yield self.users.update(user_id, **values)
         if "avatar" in values and old and old["avatar"]:
-            self.services.media_files.remove([p for p in [old["avatar"]] if p])
+            self.media_files.remove([p for p in [old["avatar"]] if p])
         user = yield self.users.get(user_id)
         return user
 
@@ -149,4 +150,4 @@ class PhoneAccountService:
         yield self.credentials.revoke_all(user_id)
         yield self.store.delete(user_id)
         if user and user["avatar"]:
-            self.services.media_files.remove([p for p in [user["avatar"]] if p])
+            self.media_files.remove([p for p in [user["avatar"]] if p])

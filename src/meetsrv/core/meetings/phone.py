@@ -41,11 +41,11 @@ def field_problems(title, description, logo) -> dict:
 
 
 class PhoneMeetingService:
-    def __init__(self, services, graph):
-        self.services = services
+    def __init__(self, store: PhoneMeetingStore, graph, media_files, clock):
+        self.store = store
         self.graph = graph
-        self.store = PhoneMeetingStore(services.db)
-        self.clock = services.clock
+        self.media_files = media_files
+        self.clock = clock
 
     @defer.inlineCallbacks
     def create(self, creator: int, title, logo, description=None, starts_at=None, user_ids=()):
@@ -54,11 +54,11 @@ class PhoneMeetingService:
         path = None
         if logo is not None:
             try:
-                path = yield self.services.media_files.save_image(logo[0], LOGO_FOLDER, logo[1])
+                path = yield self.media_files.save_image(logo[0], LOGO_FOLDER, logo[1])
             except Invalid:
                 problems["logo"] = ["invalid_image"]
         if problems:
-            self.services.media_files.remove([p for p in [path] if p])
+            self.media_files.remove([p for p in [path] if p])
             raise Invalid("invalid meeting", fields=problems)
         meeting = yield self.store.create(
             creator, user_ids, self.clock.seconds(), title, description, path, starts_at

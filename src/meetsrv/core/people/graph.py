@@ -31,9 +31,9 @@ def retry_on_race(fn, *args):
 
 
 class GraphService:
-    def __init__(self, db):
-        self.store = GraphStore(db)
-        self.users = UserStore(db)
+    def __init__(self, store: GraphStore, users: UserStore):
+        self.store = store
+        self.users = users
 
     # -- views -------------------------------------------------------------------------------
     @defer.inlineCallbacks
