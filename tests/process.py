@@ -68,6 +68,17 @@ class TwistdProcess:
         await self.watcher.ready.addTimeout(timeout, reactor)
         return self
 
+    async def wait_for(self, text: str, count: int = 1, timeout: float = 30):
+        """Until `text` has appeared `count` times in the output (real processes: polled)."""
+        from twisted.internet import reactor, task
+
+        waited = 0.0
+        while self.output.count(text) < count:
+            if waited >= timeout or self.watcher.ended.called:
+                raise AssertionError(f"{text!r} x{count} not seen:\n{self.output}")
+            await task.deferLater(reactor, 0.1, lambda: None)
+            waited += 0.1
+
     async def stop(self, timeout: float = 15):
         from twisted.internet import reactor
 

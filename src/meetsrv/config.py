@@ -37,6 +37,9 @@ class Settings:
     social_verifier_url: str | None = None
     # Cost of the password hash (scrypt N); tests lower it.
     password_cost: int = 2**14
+    # Processes sharing the port (meetsrv.workers); a worker knows its index (1..N), else 0.
+    workers: int = 1
+    worker_index: int = 0
 
     # -- derived values -------------------------------------------------------------------
     def base_url(self, listening_port: int | None = None) -> str:
@@ -111,7 +114,15 @@ OPTIONS = {
     "redis-prefix": ("redis_prefix", str),
     "sms-gateway-url": ("sms_gateway_url", str),
     "social-verifier-url": ("social_verifier_url", str),
+    "workers": ("workers", lambda v: _workers(v)),
+    "worker-index": ("worker_index", lambda v: _number("worker-index", v, int)),
 }
+
+
+def _workers(value) -> int:
+    from meetsrv.workers import worker_count
+
+    return worker_count(value)
 
 
 def env_name(option: str) -> str:

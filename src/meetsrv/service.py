@@ -94,8 +94,13 @@ class MeetServer:
         self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock, public_url)
         root = build_root(self.services)
         self.site = MeetSite(root, settings.max_body, settings.access_log)
-        endpoint = serverFromString(self.reactor, with_backlog(settings.port))
-        self.port = yield endpoint.listen(self.site)
+        if settings.worker_index:
+            from meetsrv.workers import listen_reuse_port
+
+            self.port = listen_reuse_port(self.reactor, settings.port, self.site)
+        else:
+            endpoint = serverFromString(self.reactor, with_backlog(settings.port))
+            self.port = yield endpoint.listen(self.site)
         if not settings.public_url:
             public_url.value = settings.base_url(self.port.getHost().port)
         yield self.services.start()
@@ -141,6 +146,11 @@ class MeetService(service.Service):
         def started(server):
             log.info("meetsrv listening on {port}, public URL {url}", port=self.settings.port,
                      url=server.services.base_url)
+            if self.settings.worker_index:
+                from meetsrv.workers import tell_supervisor_ready, watch_supervisor
+
+                tell_supervisor_ready()
+                self.supervisor_watch = watch_supervisor(reactor)
 
         def failed(failure):
             print(f"meetsrv: cannot start: {failure.getErrorMessage()}", file=sys.stderr)

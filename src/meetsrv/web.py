@@ -29,10 +29,16 @@ class _NotFoundLeaf(Resource):
 
 
 class _Health(Resource):
+    """Liveness; a worker of `--workers N` also says which one it is."""
+
     isLeaf = True
 
+    def __init__(self, worker_index: int = 0):
+        super().__init__()
+        self.answer = {"status": "ok", "worker": worker_index} if worker_index else {"status": "ok"}
+
     def render_GET(self, request):
-        return json_answer(request, {"status": "ok"})
+        return json_answer(request, self.answer)
 
 
 class DoorsResource(Resource):
@@ -102,7 +108,7 @@ class Root(Resource):
         self.doors_resource = DoorsResource(doors)
         media = services.settings.media
         self.putChild(b"media", _Static(media))
-        self.putChild(b"healthz", _Health())
+        self.putChild(b"healthz", _Health(services.settings.worker_index))
         for name, resource in (extra or {}).items():
             self.putChild(name.encode(), resource)
 

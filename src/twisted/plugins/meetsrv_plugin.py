@@ -28,6 +28,8 @@ class Options(usage.Options):
         ["redis-prefix", None, None, "Prefix of Redis keys and channels (default meetsrv:)."],
         ["sms-gateway-url", None, None, "HTTP SMS gateway to post codes to (unset: written to the log)."],
         ["social-verifier-url", None, None, "Social token verifier (unset: trusted, with a warning)."],
+        ["workers", None, None, "Processes sharing the port: a number or 'auto' (cores); default 1. Needs --redis."],
+        ["worker-index", None, None, "(internal) set by the supervisor of --workers for each worker."],
     ]
     longdesc = "Each option can also be given as an environment variable MEETSRV_<NAME>."
 
@@ -47,11 +49,17 @@ class MeetServiceMaker:
     def makeService(self, options):
         from meetsrv.config import ConfigError, build_settings
         from meetsrv.service import MeetService, check_reachable
+        from meetsrv.workers import WorkerSupervisor, check_workers
 
         raw = {k: v for k, v in options.items() if v not in (None, 0)}
         try:
             settings = build_settings(raw)
+            check_workers(settings)
             check_reachable(settings)
+            if settings.workers > 1:
+                supervisor = WorkerSupervisor(settings.with_secret(), raw)
+                supervisor.hold_port()
+                return supervisor
         except ConfigError as e:
             # one clear line, not a traceback
             raise SystemExit(f"meetsrv: error: {e}")
