@@ -78,6 +78,77 @@ class Http:
         await self.pool.closeCachedConnections()
 
 
+class _RawExchange:
+    """A Twisted protocol that writes the given bytes as they are and collects everything the
+    server sends until it closes the connection."""
+
+    def __init__(self, data: bytes):
+        from twisted.internet import protocol
+
+        exchange = self
+
+        class Proto(protocol.Protocol):
+            def connectionMade(self):
+                self.transport.write(data)
+
+            def dataReceived(self, chunk):
+                exchange.received.append(chunk)
+
+            def connectionLost(self, reason):
+                if not exchange.done.called:
+                    exchange.done.callback(b"".join(exchange.received))
+
+        self.received: list[bytes] = []
+        self.protocol = Proto()
+        self.done = defer.Deferred(lambda d: self.protocol.transport.abortConnection())
+
+
+def parse_responses(raw: bytes) -> list[Response]:
+    """HTTP/1.1 responses one after another (Content-Length, chunked, or to the end)."""
+    from twisted.web.http_headers import Headers
+
+    out = []
+    while raw:
+        head, sep, raw = raw.partition(b"\r\n\r\n")
+        assert sep, f"no end of headers in {head[:200]!r}"
+        status_line, *lines = head.split(b"\r\n")
+        code = int(status_line.split(b" ")[1])
+        headers = Headers()
+        for line in lines:
+            name, _, value = line.partition(b":")
+            headers.addRawHeader(name.strip(), value.strip())
+        length = headers.getRawHeaders(b"content-length")
+        if headers.getRawHeaders(b"transfer-encoding") == [b"chunked"]:
+            body = b""
+            while True:
+                size_line, _, raw = raw.partition(b"\r\n")
+                size = int(size_line.split(b";")[0], 16)
+                if size == 0:
+                    assert raw.startswith(b"\r\n"), "trailers are not expected"
+                    raw = raw[2:]
+                    break
+                body, raw = body + raw[:size], raw[size + 2:]
+        elif length:
+            body, raw = raw[:int(length[0])], raw[int(length[0]):]
+        else:
+            body, raw = raw, b""
+        out.append(Response(code, headers, body))
+    return out
+
+
+async def raw_http(port: int, data: bytes) -> list[Response]:
+    """Send `data` byte for byte (no client library re-encodes the request line) to
+    127.0.0.1:port and read the responses until the server closes the connection; end the last
+    request with `Connection: close`."""
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+    exchange = _RawExchange(data)
+    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=TIMEOUT), exchange.protocol)
+    exchange.done.addTimeout(TIMEOUT, reactor)
+    return parse_responses(await exchange.done)
+
+
 class HandshakeRefused(Exception):
     def __init__(self, status: int | None, reason: str):
         super().__init__(f"WebSocket handshake refused: {status} {reason}")

@@ -52,10 +52,8 @@ async def test_connect_refusals(start_server, http, ws, clock):
     server = await start_server(clock=clock)
     creator = await signup(http, server, "creator")
     member = await signup(http, server, "member")
-    outsider = await signup(http, server, "outsider")
     now = int(clock.seconds())
     event_id = await create_event(creator, "Физика", now + 60, now + 120)
-    assert (await member.post("/api/events/JoinEvent", {"event_id": event_id}))["error"] == 0
 
     h = creator.ws_headers()
     for kind in ("mark_me", "marking"):
@@ -63,10 +61,10 @@ async def test_connect_refusals(start_server, http, ws, clock):
         await refused(ws, ws_url(server, kind) + f"?event_id={event_id}&event_id={event_id}", h, "Выбери пару")
         await refused(ws, ws_url(server, kind, "nope"), h, "Кажеся, пары не существует")
         await refused(ws, ws_url(server, kind, "00000000-0000-0000-0000-000000000000"), h, "Кажеся, пары не существует")
-        # signed out, a bad session, or not a member of the event
+        # signed out, a bad session, a bad token
         await refused(ws, ws_url(server, kind, event_id), {}, "Нельзя так!")
         await refused(ws, ws_url(server, kind, event_id), {"Cookie": "sessionid=bad"}, "Нельзя так!")
-        await refused(ws, ws_url(server, kind, event_id), outsider.ws_headers(), "Нельзя так!")
+        await refused(ws, ws_url(server, kind, event_id), {"Authorization": "Token bad"}, "Нельзя так!")
     # the cookie of a page from another site is not accepted (cross-site WebSocket hijacking)
     evil = dict(member.ws_headers(), Origin="http://evil.example")
     await refused(ws, ws_url(server, "mark_me", event_id), evil, "Нельзя так!")
@@ -87,6 +85,45 @@ async def test_connect_refusals(start_server, http, ws, clock):
     clock.advance(120)
     await refused(ws, ws_url(server, "marking", event_id), h, "Пара уже закончилась")
     await refused(ws, ws_url(server, "mark_me", event_id), h, "Пара уже закончилась")
+
+
+@pytest_twisted.ensureDeferred
+async def test_any_signed_in_user_may_open_either_socket(start_server, http, ws, clock):
+    """The MarkAsVisited client opens the sockets without joining the event first: neither the
+    student who asks to be marked nor the marker needs to be a member (as upstream)."""
+    server = await start_server(clock=clock)
+    creator = await signup(http, server, "creator")
+    student = await signup(http, server, "student")
+    marker = await signup(http, server, "marker")
+    now = int(clock.seconds())
+    event_id = await create_event(creator, "Алгебра", now + 60, now + 3600)
+    # neither ever joined the event
+    for user in (student, marker):
+        assert (await user.get("/api/events/GetJoinedEvents"))["response"] == []
+
+    # mark_me before the start (allowed), marking once it runs
+    student_ws = await ws(ws_url(server, "mark_me", event_id), headers=student.ws_headers())
+    clock.advance(61)
+    marker_ws = await ws(ws_url(server, "marking", event_id), headers=marker.ws_headers())
+    assert await marker_ws.next_json() == {"result": "ok", "message": "marking_list",
+                                           "params": {"marking_list": [student.id]}}
+    marker_ws.send_json({"message": "prepare_to_mark", "params": {"user_id": student.id}})
+    assert await marker_ws.next_json() == {"result": "ok", "message": "prepared"}
+    marker_ws.send_json({"message": "confirm_marking"})
+    assert (await marker_ws.next_json())["message"] == "marked"
+    assert await student_ws.next_json() == {"result": "ok", "message": "was_marked", "params": {"user_id": marker.id}}
+    await student_ws.wait_closed()
+    assert await karma(marker) == 50
+    # opening a socket did not make them members
+    for user in (student, marker):
+        assert (await user.get("/api/events/GetJoinedEvents"))["response"] == []
+    # the other checks stay: the student who asked may not come back, anonymous callers are refused
+    await refused(ws, ws_url(server, "mark_me", event_id), student.ws_headers(), "Нельзя так!")
+    await refused(ws, ws_url(server, "marking", event_id), {}, "Нельзя так!")
+    # an Authorization: Token header signs in too
+    token_ws = await ws(ws_url(server, "marking", event_id),
+                        headers={"Authorization": f"Token {creator.cookies['sessionid']}"})
+    assert (await token_ws.next_json())["params"] == {"marking_list": []}
 
 
 @pytest_twisted.ensureDeferred

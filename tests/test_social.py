@@ -269,15 +269,62 @@ async def test_user_detail_and_partial_update(server, http):
     # validation
     for body, field in (({"gender": 5}, "gender"), ({"birth_date": "17.05.1990"}, "birth_date"),
                         ({"birth_date": "1990-02-30"}, "birth_date"), ({"about": "x" * 257}, "about"),
-                        ({"username": "bad name!"}, "username"), ({"first_name": "x" * 31}, "first_name")):
+                        ({"first_name": "x" * 31}, "first_name")):
         r = await http.put(server.url + f"/user-detail/{uid}/", headers=auth(token), json_body=body)
         assert r.code == 400 and list(r.json) == [field], body
-    # a username somebody has
-    await http.put(server.url + f"/user-detail/{other_id}/", headers=auth(other), json_body={"username": "taken"})
-    r = await http.put(server.url + f"/user-detail/{uid}/", headers=auth(token), json_body={"username": "taken"})
-    assert (r.code, r.json) == (400, {"username": ["A user with that username already exists."]})
     r = await http.get(server.url + "/user-detail/", headers=auth(token))
     assert r.json["about"] == "me"
+
+
+@pytest_twisted.ensureDeferred
+async def test_username_is_accepted_and_ignored(server, http):
+    """The LetsGo app sends the name it shows as `username` with every profile edit; upstream
+    never wrote it, so it is never refused (spaces, Cyrillic, another user's) and never stored."""
+    from sqlalchemy import select
+
+    from meetsrv.store.tables import users
+
+    anna, anna_id = await login(http, server, 1, first_name="Анна")
+    maria, maria_id = await login(http, server, 2, first_name="Анна Мария")
+    stored = {r["id"]: r["username"] for r in await server.db.rows("test.usernames", select(users.c.id, users.c.username))}
+    for token, uid, name in ((anna, anna_id, "Анна"), (maria, maria_id, "Анна Мария"), (maria, maria_id, "Анна")):
+        r = await http.put(server.url + f"/user-detail/{uid}/", headers=auth(token),
+                           json_body={"username": name, "first_name": name, "about": f"about {name}"})
+        assert r.code == 200, r
+        assert (r.json["first_name"], r.json["about"]) == (name, f"about {name}")
+        assert "username" not in r.json
+    # a username alone, or a bad one, changes nothing and is not an error
+    for junk in ("bad name!", "", None, 5, "x" * 300):
+        r = await http.put(server.url + "/user-detail/", headers=auth(anna), json_body={"username": junk})
+        assert r.code == 200 and r.json["first_name"] == "Анна", (junk, r)
+    # a form body (the app's other encoding) too
+    r = await http.put(server.url + "/user-detail/", headers=auth(anna), data={"username": "Анна", "about": "форма"})
+    assert r.code == 200 and r.json["about"] == "форма"
+    after = {r["id"]: r["username"] for r in await server.db.rows("test.usernames", select(users.c.id, users.c.username))}
+    assert after == stored
+
+
+@pytest_twisted.ensureDeferred
+async def test_birth_date_as_django_parse_date(server, http):
+    """birth_date takes a month and a day of one or two digits (Django's parse_date, which the
+    LetsGo app relies on) and is always given back as YYYY-MM-DD."""
+    token, uid = await login(http, server, 1)
+    for sent, shown in (("1990-5-7", "1990-05-07"), ("1990-05-7", "1990-05-07"), ("1990-5-17", "1990-05-17"),
+                        ("2000-12-31", "2000-12-31"), ("2000-2-29", "2000-02-29"), (" 1991-1-1 ", "1991-01-01")):
+        r = await http.put(server.url + "/user-detail/", headers=auth(token), json_body={"birth_date": sent})
+        assert (r.code, r.json["birth_date"]) == (200, shown), sent
+        r = await http.get(server.url + f"/user-detail/{uid}/", headers=auth(token))
+        assert r.json["birth_date"] == shown
+    r = await http.put(server.url + "/user-detail/", headers=auth(token), data={"birth_date": "1989-3-4"})
+    assert r.json["birth_date"] == "1989-03-04"
+    bad = ("1990-2-30", "1990-13-1", "1990-0-10", "1990-1-0", "0000-1-1", "1990-001-1", "1990-1-123",
+           "90-1-1", "1990/1/1", "1990-1", "1990-01-01T00:00", "١٩٩٠-١-١", "１９９０-1-1", "", 19900101)
+    for sent in bad:
+        r = await http.put(server.url + "/user-detail/", headers=auth(token), json_body={"birth_date": sent})
+        assert (r.code, r.json) == (400, {"birth_date": [
+            "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."]}), sent
+    r = await http.get(server.url + "/user-detail/", headers=auth(token))
+    assert r.json["birth_date"] == "1989-03-04"
 
 
 # -- photos ----------------------------------------------------------------------------------

@@ -39,7 +39,9 @@ async def test_group_chat_made_on_approval_with_two_sockets(server, http, ws):
     chat = chats[0]
     assert list(chat) == ["id", "title", "owner", "users", "channel_slug", "last_message"]
     assert chat["title"] == "Party" and chat["owner"]["id"] == owner_id
-    assert [u["id"] for u in chat["users"]] == [a_id] and chat["last_message"] is None
+    assert [u["id"] for u in chat["users"]] == [a_id]
+    # no message yet: an object of empty values by the owner, never null (the LetsGo app reads it)
+    assert chat["last_message"] == {"text": "", "author": chat["owner"], "is_read": False, "is_received": False}
     slug = chat["channel_slug"]
     assert len(slug) == 20
     assert (await http.get(server.url + "/chats-list/", headers=auth(owner))).json == chats
@@ -68,6 +70,10 @@ async def test_group_chat_made_on_approval_with_two_sockets(server, http, ws):
     assert sorted(u["id"] for u in chats[0]["users"]) == sorted([a_id, b_id])
     assert chats[0]["last_message"]["text"] == '{"text": "json stays as sent"}'
     assert chats[0]["last_message"]["author"]["id"] == owner_id
+    # the empty one had a real message's keys (less the read-only id and date_create), same types
+    real = chats[0]["last_message"]
+    assert set(real) == set(chat["last_message"]) | {"id", "date_create"}
+    assert all(type(real[k]) is type(v) for k, v in chat["last_message"].items())
     sock_b = await ws(f"{url}?token={b}")
     sock_b.send_text("I am in")
     for s in (sock_owner, sock_a, sock_b):

@@ -79,6 +79,33 @@ async def test_create_validation(server, http):
 
 
 @pytest_twisted.ensureDeferred
+async def test_meeting_date_as_django_parse_date(server, http):
+    """meeting_date takes a month and a day of one or two digits (Django's parse_date, which the
+    LetsGo app sends: `2031-7-5`), on create and update, and is always given back as YYYY-MM-DD."""
+    token, _ = await login(http, server, 1)
+    r = await create(http, server, token, meeting_date="2031-7-5")
+    assert (r.code, r.json["meeting_date"]) == (201, "2031-07-05")
+    url = server.url + f"/meeting-detail/{r.json['id']}/"
+    assert (await http.get(url, headers=auth(token))).json["meeting_date"] == "2031-07-05"
+    for sent, shown in (("2031-12-5", "2031-12-05"), ("2031-1-25", "2031-01-25"), ("2032-2-29", "2032-02-29")):
+        r = await http.put(url, headers=auth(token), json_body={"meeting_date": sent})
+        assert (r.code, r.json["meeting_date"]) == (200, shown), sent
+    r = await http.post(server.url + "/meetings-list/", headers=auth(token), data={
+        "title": "form", "coordinates": json.dumps(MOSCOW), "meeting_date": "2031-3-9"})
+    assert (r.code, r.json["meeting_date"]) == (201, "2031-03-09")
+    assert sorted(m["meeting_date"] for m in (await http.get(server.url + "/meetings-list/", headers=auth(token))).json) \
+        == ["2031-03-09", "2032-02-29"]
+    for sent in ("2031-2-29", "2031-13-5", "2031-7-32", "2031-07-005", "31-7-5", "2031-7", "2031.7.5",
+                 "٢٠٣١-٧-٥", "2031-7-5x"):
+        r = await create(http, server, token, meeting_date=sent)
+        assert (r.code, r.json) == (400, {"meeting_date": [
+            "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."]}), sent
+        r = await http.put(url, headers=auth(token), json_body={"meeting_date": sent})
+        assert r.code == 400, sent
+    assert (await http.get(url, headers=auth(token))).json["meeting_date"] == "2032-02-29"
+
+
+@pytest_twisted.ensureDeferred
 async def test_three_meetings_a_day(start_server, http, clock):
     server = await start_server(clock=clock)
     token, _ = await login(http, server, 1)

@@ -1,12 +1,14 @@
-"""The Site and Request every door is served by: a request body limit, no access log by default."""
+"""The Site, channel and Request every door is served by: a raw UTF-8 request target read as
+UTF-8, a request body limit, no access log by default."""
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from io import BytesIO
 
-from twisted.web import server
+from twisted.web import http, server
 
 # Bodies up to this size are kept in memory; larger ones spill to a temporary file.
 _MEMORY_BODY = 1024 * 1024
@@ -70,7 +72,46 @@ class MeetRequest(server.Request):
         return reason
 
 
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def percent_encode_target(request_line: bytes) -> bytes:
+    """The request line with every non-ASCII byte of its request target percent-encoded
+    (`GET /v1/users/?q=Вася HTTP/1.1` -> `...?q=%D0%92%D0%B0%D1%81%D1%8F...`); any other line
+    unchanged, for Twisted to judge."""
+    parts = request_line.split(b" ")
+    if len(parts) != 3 or parts[1].isascii():
+        return request_line
+    target = _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], parts[1])
+    return b" ".join((parts[0], target, parts[2]))
+
+
+class MeetChannel(http.HTTPChannel):
+    """An HTTPChannel that reads a raw UTF-8 request target as its percent-encoded form.
+
+    curl and several mobile HTTP stacks send `GET /v1/users/?q=Вася` with the UTF-8 bytes as
+    they are; Twisted's request line parser refuses any such byte with an empty 400. The request
+    line (the first non-empty line of each request; header lines, whose values may carry such
+    bytes, are left alone) is rewritten before Twisted parses it, so the request is answered
+    exactly as the percent-encoded one is."""
+
+    _at_request_line = True
+
+    def lineReceived(self, line):
+        if self._at_request_line and line:  # an empty line before a request is Twisted's to eat
+            self._at_request_line = False
+            line = percent_encode_target(line)
+        return super().lineReceived(line)
+
+    def allContentReceived(self):
+        self._at_request_line = True  # the next line read is the next request's (pipelining)
+        return super().allContentReceived()
+
+
 class MeetSite(server.Site):
+    # Twisted's default protocol is a proxy that can switch to HTTP/2 after a TLS ALPN
+    # negotiation; the h2 package is not installed, so a plain HTTP/1.1 channel is the same.
+    protocol = MeetChannel
     requestFactory = MeetRequest
     noisy = False
 

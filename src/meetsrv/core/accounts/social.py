@@ -17,12 +17,13 @@ from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
 from meetsrv.store.db import Conflict
-from meetsrv.core.errors import AlreadyExists, DomainError
+from meetsrv.core.errors import DomainError
 from meetsrv.store.accounts.social import SocialStore
 
 log = Logger()
 
 TOKEN_KIND = "social"
+PROFILE_FIELDS = ("name", "about", "birth_date", "gender")
 
 
 class SocialTokenRefused(DomainError):
@@ -147,18 +148,13 @@ class SocialLoginService:
         username = "u" + secrets.token_hex(10)
         return (yield self.store.signup(provider, external_id, token_digest, first_name, username, now))
 
-    @defer.inlineCallbacks
     def update_profile(self, user_id: int, values: dict):
-        """Write profile fields (username, name, about, birth_date, gender); AlreadyExists
-        when the username belongs to someone else."""
-        if "username" in values and (yield self.store.username_taken(values["username"], user_id)):
-            raise AlreadyExists("A user with that username already exists.")
+        """Write the profile fields the social app edits (name, about, birth_date, gender);
+        the username is not among them, so an edit never collides with another user."""
+        values = {k: v for k, v in values.items() if k in PROFILE_FIELDS}
         if not values:
-            return
-        try:
-            yield self.users.update(user_id, **values)
-        except Conflict:
-            raise AlreadyExists("A user with that username already exists.")
+            return defer.succeed(None)
+        return self.users.update(user_id, **values)
 
     @defer.inlineCallbacks
     def ensure_token(self, user_id: int):

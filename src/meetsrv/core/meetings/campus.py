@@ -138,10 +138,3 @@ class CampusEventService:
     def joined(self, caller: int):
         rows = yield self.store.joined_by(caller)
         return [event_view(r) for r in rows]
-
-    @defer.inlineCallbacks
-    def is_participant(self, event: dict, user_id: int) -> bool:
-        """The creator and those who joined take part (the creator even after leaving)."""
-        if event["creator_id"] == user_id:
-            return True
-        return (yield self.store.is_member(event["id"], user_id))

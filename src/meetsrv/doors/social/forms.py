@@ -17,7 +17,7 @@ NOT_STRING = "Not a valid string."
 NOT_INT = "A valid integer is required."
 NOT_NUMBER = "A valid number is required."
 BAD_DATE = "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."
-USERNAME_RE = re.compile(r"^[\w.@+-]+$")
+DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
 
 
 class FieldErrors(Exception):
@@ -110,13 +110,16 @@ def number(value, lo, hi):
 
 
 def a_date(value):
+    """A calendar date as Django's parse_date read it (`2031-7-5`: month and day of one or two
+    ASCII digits), always given back as YYYY-MM-DD."""
     if not isinstance(value, str):
         raise ValueError(BAD_DATE)
+    m = DATE_RE.fullmatch(value.strip())
+    if m is None:
+        raise ValueError(BAD_DATE)
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError
-        return date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
+        return date(*(int(part) for part in m.groups())).isoformat()
+    except ValueError:  # not a day of the calendar (2031-2-30, 2031-13-1)
         raise ValueError(BAD_DATE)
 
 
@@ -182,24 +185,17 @@ def login(data: dict) -> dict:
 
 
 def user_update(data: dict) -> dict:
-    """A partial update; the document's `firs_name` is read as `first_name`."""
+    """A partial update of first_name (the document's `firs_name` is read as it), about,
+    birth_date and gender. Anything else, `username` included, is ignored as upstream's
+    serializer did (it never wrote the username), so the LetsGo app's edit never fails on it."""
     if "first_name" not in data and "firs_name" in data:
         data = dict(data, first_name=data["firs_name"])
     f = Form(data)
-    f.field("username", lambda v: _username(v))
     f.field("first_name", lambda v: char(v, 30, allow_blank=True), key="name")
     f.field("about", lambda v: char(v, 256, allow_blank=True))
     f.field("birth_date", a_date, nullable=True)
     f.field("gender", lambda v: choice(v, (0, 1)), nullable=True)
     return f.check()
-
-
-def _username(value):
-    value = char(value, 30)
-    if not USERNAME_RE.match(value):
-        raise ValueError("Enter a valid username. This value may contain only letters, numbers "
-                         "and @/./+/-/_ characters.")
-    return value
 
 
 def _coordinates(value):

@@ -10,7 +10,7 @@ from klein import Klein
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted, RateLimited
+from meetsrv.core.errors import Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.core.meetings.join_requests import DuplicateRequest, MeetingMissing, OwnMeeting
 from meetsrv.core.media import BadImage
 from meetsrv.core.people.photos import NoFile
@@ -186,10 +186,7 @@ class SocialDoor(Door):
         if pk is not None and pk != user_id:
             raise Forbidden()
         values = forms.user_update(forms.body_dict(request))
-        try:
-            yield self.services.social_login.update_profile(user_id, values)
-        except AlreadyExists as e:
-            raise forms.FieldErrors({"username": [e.message]})
+        yield self.services.social_login.update_profile(user_id, values)
         return json_answer(request, (yield self._user_json(user_id)))
 
     # -- photos ------------------------------------------------------------------------------

@@ -127,11 +127,17 @@ def message(urls: Urls, row) -> dict:
     }
 
 
+def no_message(urls: Urls, owner_row) -> dict:
+    """last_message of a chat with no messages: what upstream's DRF rendered for a serializer
+    without an instance (the writable fields' empty values; id and date_create are read-only,
+    so absent), with the chat's owner as author. The LetsGo app reads it as a message, never null."""
+    return {"text": "", "author": user_short(urls, owner_row), "is_read": False, "is_received": False}
+
+
 def chat(urls: Urls, item: dict) -> dict:
     c = item["chat"]
     last = item["last"]
-    if last is not None:
-        last = message(urls, last)
+    last = message(urls, last) if last is not None else no_message(urls, item["owner"])
     return {
         "id": c["id"],
         "title": c["title"],

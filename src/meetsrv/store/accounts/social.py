@@ -1,11 +1,11 @@
-"""Social identities (provider + external id) and the social door's view of users."""
+"""Social identities (provider + external id)."""
 
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
 
 from meetsrv.store.db import Database, Txn
-from meetsrv.store.tables import social_identities, users
+from meetsrv.store.tables import social_identities
 from meetsrv.store.accounts.users import insert_user_txn
 
 _identity = select(social_identities.c.user_id).where(
@@ -26,7 +26,6 @@ _set_token = (
     )
     .values(token=bindparam("token"))
 )
-_username_taken = select(users.c.id).where(users.c.username == bindparam("username"))
 
 
 def signup_txn(t: Txn, provider: str, external_id: str, token: str, name: str, username: str, now: float) -> int:
@@ -34,11 +33,6 @@ def signup_txn(t: Txn, provider: str, external_id: str, token: str, name: str, u
     user_id = insert_user_txn(t, now, username=username, name=name)
     t.execute(_insert_identity, user_id=user_id, provider=provider, external_id=external_id, token=token)
     return user_id
-
-
-def username_taken_txn(t: Txn, username: str, user_id: int) -> bool:
-    other = t.scalar(_username_taken, username=username)
-    return other is not None and other != user_id
 
 
 class SocialStore:
@@ -53,6 +47,3 @@ class SocialStore:
 
     def set_token(self, provider, external_id, token):
         return self.db.execute("accounts.social.set_token", _set_token, provider=provider, external_id=external_id, token=token)
-
-    def username_taken(self, username: str, user_id: int):
-        return self.db.interact("accounts.social.username_taken", username_taken_txn, username, user_id)

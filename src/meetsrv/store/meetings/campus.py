@@ -80,9 +80,6 @@ class CampusEventStore:
     def joined_by(self, user_id: int):
         return self.db.rows("meetings.campus.joined_by", _joined, user_id=user_id)
 
-    def is_member(self, meeting_id: int, user_id: int):
-        return self.db.scalar("meetings.campus.is_member", _is_member, meeting_id=meeting_id, user_id=user_id).addCallback(bool)
-
     def join(self, meeting_id: int, user_id: int, now: float):
         """True if added, False if already a member (one transaction, so a race adds once)."""
         return self.db.interact("meetings.campus.join", _join_txn, meeting_id, user_id, now)
