@@ -124,7 +124,13 @@ CREATE TABLE IF NOT EXISTS meetings (
 
 CREATE INDEX IF NOT EXISTS ix_meetings_creator ON meetings (creator_id, created);
 
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_by_date ON meetings (kind, (date IS NULL), date, coalesce(starts_at, 0), id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_by_date_desc ON meetings (kind, (date IS NULL) DESC, date, coalesce(starts_at, 0), id);
+
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_date ON meetings (kind, date, id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_id ON meetings (kind, id);
 
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_title ON meetings (kind, title);
 

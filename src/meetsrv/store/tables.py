@@ -7,6 +7,7 @@ PostgreSQL: times are UTC epoch seconds (double), calendar dates are ISO strings
 """
 
 from sqlalchemy import (
+    func,
     BigInteger,
     Boolean,
     Column,
@@ -192,6 +193,13 @@ meetings = Table(
     Column("modified", Double, nullable=False),
 )
 Index("ix_meetings_kind_date", meetings.c.kind, meetings.c.date, meetings.c.id)
+Index("ix_meetings_kind_id", meetings.c.kind, meetings.c.id)
+# The directory's ?ordering=date and -date (undated events last, same day by time, then id),
+# read in index order: the first forwards, the second backwards (store/meetings/directory.py).
+Index("ix_meetings_kind_by_date", meetings.c.kind, meetings.c.date.is_(None), meetings.c.date,
+      func.coalesce(meetings.c.starts_at, 0), meetings.c.id)
+Index("ix_meetings_kind_by_date_desc", meetings.c.kind, meetings.c.date.is_(None).self_group().desc(), meetings.c.date,
+      func.coalesce(meetings.c.starts_at, 0), meetings.c.id)
 Index("ix_meetings_creator", meetings.c.creator_id, meetings.c.created)
 Index("ix_meetings_kind_title", meetings.c.kind, meetings.c.title)
 # Campus event names are unique among campus events (other kinds may repeat titles).

@@ -46,13 +46,9 @@ class DirectoryEventService:
         self.jobs.schedule(pending_id, due_at)
         return {"id": pending_id, "due_at": due_at}
 
-    @defer.inlineCallbacks
     def page(self, limit: int, offset: int, ordering: str | None = None, **filters):
-        count, rows = yield self.store.page(limit, offset, ordering, **filters)
-        orgs = yield self.store.organizations_of([r["id"] for r in rows])
-        for r in rows:
-            r["organizations"] = orgs[r["id"]]
-        return count, rows
+        """(count, events with their organizations)."""
+        return self.store.page(limit, offset, ordering, **filters)
 
     @defer.inlineCallbacks
     def get(self, event_id: int, with_members: bool = True):

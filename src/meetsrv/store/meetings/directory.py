@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select
+import functools
+
+from sqlalchemy import bindparam, false, func, insert, literal_column, select
 from twisted.internet import defer
 
 from meetsrv.store.db import Database, Txn
@@ -44,28 +46,76 @@ def insert_event_txn(t: Txn, now: float, event: dict) -> int:
     return meeting_id
 
 
-def _conditions(search=None, date=None, date_gte=None, date_lte=None):
+# The list's statements, built and compiled once per shape: which filters are present and the
+# ordering (values are bound parameters). At most 2**4 * 3 shapes.
+FILTERS = ("search", "date", "date_gte", "date_lte")
+DATE_FILTERS = frozenset({"date", "date_gte", "date_lte"})
+_PAGE_LIMIT_MAX = 100
+
+
+def _conditions(present: frozenset):
     conds = [meetings.c.kind == KIND]
-    if search:
-        conds.append(func.lower(meetings.c.title).like(like_contains(search), escape="\\"))
-    if date is not None:
-        conds.append(meetings.c.date == date)
-    if date_gte is not None:
-        conds.append(meetings.c.date >= date_gte)
-    if date_lte is not None:
-        conds.append(meetings.c.date <= date_lte)
+    if present & DATE_FILTERS:
+        # implied by any date filter; said, so the ordered index's second column is an equality
+        # and its range and order serve the filtered page too
+        conds.append(meetings.c.date.is_(None) == false())
+    if "search" in present:
+        conds.append(func.lower(meetings.c.title).like(bindparam("search"), escape="\\"))
+    if "date" in present:
+        conds.append(meetings.c.date == bindparam("date"))
+    if "date_gte" in present:
+        conds.append(meetings.c.date >= bindparam("date_gte"))
+    if "date_lte" in present:
+        conds.append(meetings.c.date <= bindparam("date_lte"))
     return conds
 
 
-def _ordering(ordering: str | None):
-    """Events without a date come last either way; same day: by time (date-only first), then id."""
-    nulls_last = meetings.c.date.is_(None)
-    when = func.coalesce(meetings.c.starts_at, 0)
+def _ordering(ordering: str | None, dated_only: bool):
+    """Events without a date come last either way; same day: by time (date-only first), then id.
+    Each order is an index's (tables.py: ix_meetings_kind_by_date[_desc], ix_meetings_kind_id);
+    with only dated events, "undated last" is no key and either index serves both directions."""
+    undated_last = [] if dated_only else [meetings.c.date.is_(None)]
+    when = func.coalesce(meetings.c.starts_at, literal_column("0"))  # as the index has it, not a parameter
     if ordering == "-date":
-        return [nulls_last, meetings.c.date.desc(), when.desc(), meetings.c.id.desc()]
+        return [*undated_last, meetings.c.date.desc(), when.desc(), meetings.c.id.desc()]
     if ordering == "date":
-        return [nulls_last, meetings.c.date, when, meetings.c.id]
+        return [*undated_last, meetings.c.date, when, meetings.c.id]
     return [meetings.c.id]
+
+
+@functools.cache
+def _page_statements(present: frozenset, ordering: str | None):
+    conds = _conditions(present)
+    dated_only = bool(present & DATE_FILTERS)
+    count = select(func.count()).select_from(meetings).where(*conds)
+    rows = (
+        select(meetings).where(*conds).order_by(*_ordering(ordering, dated_only))
+        .limit(bindparam("limit")).offset(bindparam("offset"))
+    )
+    return count, rows
+
+
+@functools.cache
+def _organizations_of(n: int):
+    """Organizations of n meetings (one statement per n, so each is compiled once)."""
+    return (
+        select(meeting_organizations.c.meeting_id, organizations)
+        .join(organizations, organizations.c.id == meeting_organizations.c.organization_id)
+        .where(meeting_organizations.c.meeting_id.in_([bindparam(f"m{i}") for i in range(n)]))
+        .order_by(meeting_organizations.c.meeting_id, organizations.c.title, organizations.c.id)
+    )
+
+
+def organizations_of_txn(t: Txn, meeting_ids) -> dict[int, list[dict]]:
+    """{meeting id: [organization rows by title, id]}."""
+    meeting_ids = sorted(set(meeting_ids))
+    out: dict[int, list[dict]] = {mid: [] for mid in meeting_ids}
+    for start in range(0, len(meeting_ids), _PAGE_LIMIT_MAX):
+        chunk = meeting_ids[start:start + _PAGE_LIMIT_MAX]
+        params = {f"m{i}": mid for i, mid in enumerate(chunk)}
+        for r in t.rows(_organizations_of(len(chunk)), **params):
+            out[r.pop("meeting_id")].append(r)
+    return out
 
 
 class DirectoryEventStore:
@@ -76,32 +126,24 @@ class DirectoryEventStore:
         return self.db.row("meetings.directory.get", _get, id=event_id)
 
     def page(self, limit: int, offset: int, ordering: str | None = None, **filters):
-        """(count, rows) of directory events matching filters (search, date, date_gte, date_lte)."""
-        conds = _conditions(**filters)
-        count = select(func.count()).select_from(meetings).where(*conds)
-        rows = select(meetings).where(*conds).order_by(*_ordering(ordering)).limit(limit).offset(offset)
+        """(count, rows) of directory events matching filters (search, date, date_gte, date_lte),
+        each row with its "organizations": one transaction, statements compiled once."""
+        values = {k: v for k, v in filters.items() if k in FILTERS and v is not None and v != ""}
+        if "search" in values:
+            values["search"] = like_contains(values["search"])
+        count, rows = _page_statements(frozenset(values), ordering if ordering in ("date", "-date") else None)
 
         def run(t):
-            return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
+            found = t.rows(rows, limit=limit, offset=offset, **values)
+            orgs = organizations_of_txn(t, [r["id"] for r in found])
+            for r in found:
+                r["organizations"] = orgs[r["id"]]
+            return t.scalar(count, **values), found
 
         return self.db.interact("meetings.directory.page", run)
 
     def organizations_of(self, meeting_ids) -> defer.Deferred:
-        """{meeting id: [organization rows by title, id]} in one query."""
-        meeting_ids = sorted(set(meeting_ids))
+        """{meeting id: [organization rows by title, id]}."""
         if not meeting_ids:
             return defer.succeed({})
-        stmt = (
-            select(meeting_organizations.c.meeting_id, organizations)
-            .join(organizations, organizations.c.id == meeting_organizations.c.organization_id)
-            .where(meeting_organizations.c.meeting_id.in_(meeting_ids))
-            .order_by(meeting_organizations.c.meeting_id, organizations.c.title, organizations.c.id)
-        )
-
-        def group(rows):
-            out = {mid: [] for mid in meeting_ids}
-            for r in rows:
-                out[r.pop("meeting_id")].append(r)
-            return out
-
-        return self.db.rows("meetings.directory.organizations_of", stmt, dynamic=True).addCallback(group)
+        return self.db.interact("meetings.directory.organizations_of", organizations_of_txn, meeting_ids)
