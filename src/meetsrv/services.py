@@ -9,6 +9,7 @@ from __future__ import annotations
 from meetsrv.core.accounts.credentials import CredentialService
 from meetsrv.core.accounts.email import DirectoryAccounts
 from meetsrv.core.accounts.jwt import JwtTokens
+from meetsrv.core.accounts.limiter import LoginLimiter
 from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.accounts.phone import PhoneAccountService
 from meetsrv.core.accounts.sms import PhoneCodes, build_gateway
@@ -94,7 +95,9 @@ class Services:
         # -- accounts -------------------------------------------------------------------------
         self.passwords = PasswordHasher(reactor, settings.password_cost)
         self.credentials = CredentialService(CredentialStore(db), bus, clock)
-        self.accounts = AccountService(self.user_store, self.passwords, clock)
+        # one limiter for every password sign-in (usernames and emails), shared across processes
+        self.login_limiter = LoginLimiter(ephemeral)
+        self.accounts = AccountService(self.user_store, self.passwords, clock, self.login_limiter)
         self.media_files = MediaFiles(reactor, settings.media, settings.max_image_pixels)
         self.sms = build_gateway(settings, reactor)
         self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
@@ -108,7 +111,7 @@ class Services:
         )
         self.jwt_tokens = JwtTokens(settings.secret, clock, self.credentials)
         self.directory_accounts = DirectoryAccounts(
-            self.directory_account_store, self.passwords, self.jwt_tokens, clock, ephemeral
+            self.directory_account_store, self.passwords, self.jwt_tokens, clock, self.login_limiter
         )
 
         # -- people ---------------------------------------------------------------------------
