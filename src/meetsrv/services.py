@@ -30,6 +30,7 @@ from meetsrv.core.meetings.phone import PhoneMeetingService
 from meetsrv.core.meetings.social import MeetingService
 from meetsrv.core.people.friends import FriendService
 from meetsrv.core.people.graph import GraphService
+from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME
 from meetsrv.core.people.photos import PhotoService
 from meetsrv.core.people.profiles import ProfileService
 from meetsrv.store.accounts.credentials import CredentialStore
@@ -102,12 +103,14 @@ class Services:
         self.sms = build_gateway(settings, reactor)
         self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
         self.phone_accounts = PhoneAccountService(
-            PhoneAccountStore(db), self.user_store, self.credentials, self.media_files, self.phone_codes, clock
+            PhoneAccountStore(db), self.user_store, self.credentials, self.media_files, self.phone_codes, clock,
+            PHONE_NAME,
         )
         self.social_store = SocialStore(db)
         self.social_verifier = make_verifier(settings, reactor)
         self.social_login = SocialLoginService(
-            self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", clock
+            self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", clock,
+            SOCIAL_NAME,
         )
         self.jwt_tokens = JwtTokens(settings.secret, clock, self.credentials)
         self.directory_accounts = DirectoryAccounts(
@@ -116,7 +119,7 @@ class Services:
 
         # -- people ---------------------------------------------------------------------------
         self.graph = GraphService(GraphStore(db), self.user_store)
-        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, clock)
+        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, clock, CAMPUS_NAME)
         self.friends = FriendService(FriendStore(db), self.user_store, clock)
         self.social_photos = PhotoService(PhotoStore(db), self.media_files, clock)
 
