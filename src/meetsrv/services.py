@@ -134,6 +134,8 @@ class Services:
         self.join_requests = JoinRequestService(JoinRequestStore(db), self.social_meetings, clock)
         self.campus_events = CampusEventService(CampusEventStore(db), clock)
         self.marking = MarkingService(ephemeral, bus, MarkingStore(db), self.campus_events, clock)
+        # deleting an event clears its marking state, whoever deletes it
+        self.campus_events.when_deleted(self.marking.forget)
         self.phone_meetings = PhoneMeetingService(PhoneMeetingStore(db), self.graph, self.media_files, clock)
         self.organizations = OrganizationService(self.organization_store, clock)
         self.event_jobs = DelayedSaveService(pending_events, clock)

@@ -426,8 +426,7 @@ class CampusDoor(Door):
     @app.route("/api/events/DeleteEvent")
     @endpoint("POST", Arg("event_id"))
     async def delete_event(self, request, caller, params):
-        event = await self.services.campus_events.delete(caller, params["event_id"])
-        await self.services.marking.forget(event)
+        await self.services.campus_events.delete(caller, params["event_id"])
 
     @app.route("/api/events/GetCreatedEvents")
     @endpoint("GET")
