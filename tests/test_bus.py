@@ -77,6 +77,25 @@ async def test_ephemeral_counters_expire_on_the_injected_clock(make_settings, cl
         await bus.stop()
 
 
+@pytest_twisted.ensureDeferred
+async def test_ephemeral_values_expire_exactly_at_their_ttl(make_settings):
+    from twisted.internet import task
+
+    clock = task.Clock()
+    # a time whose sum with the ttl Redis's Lua would print rounded up (1761235467.1235)
+    clock.advance(1761234567.123456)
+    bus, eph = await make_bus(make_settings(), clock)
+    try:
+        assert await eph.incr("attempts:+7", 900) == 1
+        await eph.set("code:+7", "01234", 900)
+        clock.advance(900)
+        assert await eph.incr("attempts:+7", 900) == 1
+        assert await eph.get("code:+7") is None
+        assert await eph.set_if_absent("code:+7", "99999", 900) is True
+    finally:
+        await bus.stop()
+
+
 if REDIS:
 
     @pytest_twisted.ensureDeferred

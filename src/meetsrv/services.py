@@ -9,6 +9,7 @@ from __future__ import annotations
 from meetsrv.core.accounts.credentials import CredentialService
 from meetsrv.core.accounts.email import DirectoryAccounts
 from meetsrv.core.accounts.jwt import JwtTokens
+from meetsrv.core.accounts.limiter import LoginLimiter
 from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.accounts.phone import PhoneAccountService
 from meetsrv.core.accounts.sms import PhoneCodes, build_gateway
@@ -29,6 +30,7 @@ from meetsrv.core.meetings.phone import PhoneMeetingService
 from meetsrv.core.meetings.social import MeetingService
 from meetsrv.core.people.friends import FriendService
 from meetsrv.core.people.graph import GraphService
+from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME
 from meetsrv.core.people.photos import PhotoService
 from meetsrv.core.people.profiles import ProfileService
 from meetsrv.store.accounts.credentials import CredentialStore
@@ -94,26 +96,30 @@ class Services:
         # -- accounts -------------------------------------------------------------------------
         self.passwords = PasswordHasher(reactor, settings.password_cost)
         self.credentials = CredentialService(CredentialStore(db), bus, clock)
-        self.accounts = AccountService(self.user_store, self.passwords, clock)
+        # one limiter for every password sign-in (usernames and emails), shared across processes
+        self.login_limiter = LoginLimiter(ephemeral)
+        self.accounts = AccountService(self.user_store, self.passwords, clock, self.login_limiter)
         self.media_files = MediaFiles(reactor, settings.media, settings.max_image_pixels)
         self.sms = build_gateway(settings, reactor)
         self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
         self.phone_accounts = PhoneAccountService(
-            PhoneAccountStore(db), self.user_store, self.credentials, self.media_files, self.phone_codes, clock
+            PhoneAccountStore(db), self.user_store, self.credentials, self.media_files, self.phone_codes, clock,
+            PHONE_NAME,
         )
         self.social_store = SocialStore(db)
         self.social_verifier = make_verifier(settings, reactor)
         self.social_login = SocialLoginService(
-            self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", clock
+            self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", clock,
+            SOCIAL_NAME,
         )
         self.jwt_tokens = JwtTokens(settings.secret, clock, self.credentials)
         self.directory_accounts = DirectoryAccounts(
-            self.directory_account_store, self.passwords, self.jwt_tokens, clock, ephemeral
+            self.directory_account_store, self.passwords, self.jwt_tokens, clock, self.login_limiter
         )
 
         # -- people ---------------------------------------------------------------------------
         self.graph = GraphService(GraphStore(db), self.user_store)
-        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, clock)
+        self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, clock, CAMPUS_NAME)
         self.friends = FriendService(FriendStore(db), self.user_store, clock)
         self.social_photos = PhotoService(PhotoStore(db), self.media_files, clock)
 
@@ -128,6 +134,8 @@ class Services:
         self.join_requests = JoinRequestService(JoinRequestStore(db), self.social_meetings, clock)
         self.campus_events = CampusEventService(CampusEventStore(db), clock)
         self.marking = MarkingService(ephemeral, bus, MarkingStore(db), self.campus_events, clock)
+        # deleting an event clears its marking state, whoever deletes it
+        self.campus_events.when_deleted(self.marking.forget)
         self.phone_meetings = PhoneMeetingService(PhoneMeetingStore(db), self.graph, self.media_files, clock)
         self.organizations = OrganizationService(self.organization_store, clock)
         self.event_jobs = DelayedSaveService(pending_events, clock)

@@ -25,7 +25,9 @@ def main(argv=None) -> int:
 
     from meetsrv.config import ConfigError
     from meetsrv.service import _NoReactor
+    from meetsrv.bus.local import LocalEphemeral
     from meetsrv.core.accounts.email import DirectoryAccounts
+    from meetsrv.core.accounts.limiter import LoginLimiter
     from meetsrv.core.accounts.passwords import PasswordHasher
     from meetsrv.store.db import Database, DatabaseUnavailable
     from meetsrv.store.accounts.email import DirectoryAccountStore
@@ -42,7 +44,9 @@ def main(argv=None) -> int:
         db = Database(args.db, reactor)
         try:
             yield db.create_schema()
-            accounts = DirectoryAccounts(DirectoryAccountStore(db), PasswordHasher(reactor), None, reactor)
+            # no sign-in happens here, so the limiter needs no shared store
+            limiter = LoginLimiter(LocalEphemeral(reactor))
+            accounts = DirectoryAccounts(DirectoryAccountStore(db), PasswordHasher(reactor), None, reactor, limiter)
             result["id"] = yield accounts.ensure_staff(args.email, args.password)
         finally:
             db.close()

@@ -19,6 +19,7 @@ from twisted.web.server import NOT_DONE_YET
 from twisted.web.template import flattenString
 
 from meetsrv.admin import pages
+from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.errors import NotFound, WrongCredentials
 from meetsrv.http.answers import query_arg
 from meetsrv.http.body import BodyError, read_body
@@ -29,8 +30,6 @@ COOKIE = b"meetsrv_admin"
 SESSION_KIND = "admin"
 LINK_KIND = "admin_link"
 SESSION_TTL = 12 * 3600.0
-LOGIN_ATTEMPTS = 10
-LOGIN_WINDOW = 900.0
 
 
 def issue_login_link(services, user_id: int, next_path: str = "/admin/", ttl: float = 300.0):
@@ -255,11 +254,10 @@ class AdminResource(Resource):
         next_path = _safe_next(body.get("next") if body else None)
         if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
             return await self._html(400, "Sign in", pages.login("Enter an email and a password.", next_path))
-        attempts = await self.services.ephemeral.incr("admin-login:" + email.strip().lower()[:254], LOGIN_WINDOW)
-        if attempts > LOGIN_ATTEMPTS:
-            return await self._html(429, "Sign in", pages.login("Too many attempts; try again later.", next_path))
         try:
-            user = await self.services.directory_accounts.check_password(email[:254], password[:1024])
+            user = await self.services.directory_accounts.password_login.check(email[:254], password[:1024])
+        except LoginLimited:
+            return await self._html(429, "Sign in", pages.login("Too many attempts; try again later.", next_path))
         except WrongCredentials:
             user = None
         if user is None or not user["is_staff"]:

@@ -159,11 +159,13 @@ class RedisBus:
 
 # Values are hashes {v, e}: e is the expiry on the caller's clock (so tests can drive it); a real
 # PEXPIRE a minute past it collects the key.
+# The expiry is computed in Python and stored as given: Lua's tostring keeps 14 significant digits,
+# which rounds a unix time up by as much as 0.05 ms (a value outlived its ttl).
 _INCR = """
 local now = tonumber(ARGV[1]); local ttl = tonumber(ARGV[2])
 local e = tonumber(redis.call('HGET', KEYS[1], 'e'))
 if e == nil or e <= now then
-  redis.call('HSET', KEYS[1], 'v', 1, 'e', tostring(now + ttl))
+  redis.call('HSET', KEYS[1], 'v', 1, 'e', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000) + 60000)
   return 1
 end
@@ -180,7 +182,7 @@ if ARGV[4] == '1' then
   local e = tonumber(redis.call('HGET', KEYS[1], 'e'))
   if e ~= nil and e > now then return 0 end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', tostring(now + ttl))
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000) + 60000)
 return 1
 """
@@ -203,18 +205,25 @@ class RedisEphemeral:
     def _eval(self, script, key, *args):
         return self.bus.redis.eval(script, [self._key(key)], [str(a) for a in args])
 
+    def _now_and_expiry(self, ttl):
+        now = float(self.clock.seconds())
+        return repr(now), repr(now + float(ttl))
+
     def incr(self, key, ttl):
-        return self._eval(_INCR, key, repr(float(self.clock.seconds())), ttl).addCallback(int)
+        now, expires = self._now_and_expiry(ttl)
+        return self._eval(_INCR, key, now, ttl, expires).addCallback(int)
 
     def get(self, key):
         d = self._eval(_GET, key, repr(float(self.clock.seconds())))
         return d.addCallback(lambda v: None if v is None else str(v))
 
     def set(self, key, value, ttl):
-        return self._eval(_SET, key, repr(float(self.clock.seconds())), value, ttl, "0").addCallback(lambda _: None)
+        now, expires = self._now_and_expiry(ttl)
+        return self._eval(_SET, key, now, value, ttl, "0", expires).addCallback(lambda _: None)
 
     def set_if_absent(self, key, value, ttl):
-        d = self._eval(_SET, key, repr(float(self.clock.seconds())), value, ttl, "1")
+        now, expires = self._now_and_expiry(ttl)
+        d = self._eval(_SET, key, now, value, ttl, "1", expires)
         return d.addCallback(lambda r: int(r) == 1)
 
     def delete(self, key):

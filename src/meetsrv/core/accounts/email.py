@@ -5,7 +5,8 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from meetsrv.store.db import Conflict
-from meetsrv.core.errors import AlreadyExists, RateLimited, WrongCredentials
+from meetsrv.core.accounts.limiter import LoginLimiter, PasswordLogin
+from meetsrv.core.errors import AlreadyExists, WrongCredentials
 from meetsrv.store.accounts.email import DirectoryAccountStore
 
 
@@ -15,17 +16,20 @@ def normalize_email(email: str) -> str:
     return f"{local}@{domain.lower()}" if sep else email.strip()
 
 
-class DirectoryAccounts:
-    # failed sign-ins per email before sign-in is refused for the rest of the window
-    max_failed_sign_ins = 10
-    sign_in_window = 900.0
+def email_account(email: str) -> str:
+    """The name an email's failed sign-ins are counted under (all lower case: spellings of one
+    address share one count)."""
+    return normalize_email(email).lower()
 
-    def __init__(self, store: DirectoryAccountStore, passwords, tokens, clock, ephemeral=None):
-        self.ephemeral = ephemeral
+
+class DirectoryAccounts:
+    def __init__(self, store: DirectoryAccountStore, passwords, tokens, clock, limiter: LoginLimiter):
         self.store = store
         self.passwords = passwords
         self.tokens = tokens
         self.clock = clock
+        # the directory door and the staff pages sign in by email through this, and only this
+        self.password_login = PasswordLogin(limiter, "email", self.verify_password, email_account)
 
     @defer.inlineCallbacks
     def sign_up(self, email: str, password: str, phone: str | None = None):
@@ -44,7 +48,9 @@ class DirectoryAccounts:
         return {"id": user_id, "email": email, "phone": phone or None}
 
     @defer.inlineCallbacks
-    def check_password(self, email: str, password: str):
+    def verify_password(self, email: str, password: str):
+        """The user row for a right email and password; WrongCredentials. Not limited:
+        sign-ins go through `password_login`."""
         user = yield self.store.by_email(normalize_email(email))
         ok = yield self.passwords.verify(password, user["password_hash"] if user else None)
         if user is None or not ok:
@@ -53,18 +59,8 @@ class DirectoryAccounts:
 
     @defer.inlineCallbacks
     def sign_in(self, email: str, password: str):
-        """A JWT pair; WrongCredentials, or RateLimited after too many failures for this email."""
-        key = "directory-sign-in:" + normalize_email(email).lower()
-        if self.ephemeral is not None:
-            failed = yield self.ephemeral.get(key)
-            if failed is not None and int(failed) >= self.max_failed_sign_ins:
-                raise RateLimited("too many failed sign-ins")
-        try:
-            user = yield self.check_password(email, password)
-        except WrongCredentials:
-            if self.ephemeral is not None:
-                yield self.ephemeral.incr(key, self.sign_in_window)
-            raise
+        """A JWT pair; WrongCredentials, or LoginLimited after too many failures for this email."""
+        user = yield self.password_login.check(email, password)
         pair = yield defer.ensureDeferred(self.tokens.pair(user["id"]))
         return pair
 

@@ -11,28 +11,19 @@ from twisted.internet import defer
 from meetsrv.store.db import Conflict
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.accounts.sms import InvalidPhone, PhoneCodes, is_valid_phone
+from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.accounts.phone import PhoneAccountStore
 from meetsrv.store.accounts.users import UserStore
 
 TOKEN_KIND = "phone"
-NAME_MAX = 255
 AVATAR_FOLDER = "images"
-
-
-def name_problem(name) -> str | None:
-    if name is None:
-        return "required"
-    if not name.strip():
-        return "blank"
-    if len(name) > NAME_MAX:
-        return "max_length"
-    return None
 
 
 class PhoneAccountService:
     def __init__(self, store: PhoneAccountStore, users: UserStore, credentials, media_files, codes: PhoneCodes,
-                 clock):
+                 clock, name_rule: DisplayNameRule):
         self.store = store
+        self.name_rule = name_rule
         self.users = users
         self.credentials = credentials
         self.media_files = media_files
@@ -72,7 +63,7 @@ class PhoneAccountService:
         sign-up changes nothing (upstream spent it)."""
         yield self.codes.check(phone, code, spend=False)
         problems = {}
-        problem = name_problem(name)
+        problem = self.name_rule.problem(name)
         if problem:
             problems["name"] = [problem]
         existing = yield self.store.by_phone(phone)
@@ -121,7 +112,7 @@ class PhoneAccountService:
         problems = {}
         values = {}
         if name is not None:
-            problem = name_problem(name)
+            problem = self.name_rule.problem(name)
             if problem:
                 problems["name"] = [problem]
             values["name"] = name

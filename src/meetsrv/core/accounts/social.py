@@ -18,6 +18,7 @@ from zope.interface import Interface, implementer
 
 from meetsrv.store.db import Conflict
 from meetsrv.core.errors import DomainError
+from meetsrv.core.people.names import DisplayNameInvalid, DisplayNameRule
 from meetsrv.store.accounts.social import SocialStore
 
 log = Logger()
@@ -101,8 +102,10 @@ def make_verifier(settings, reactor) -> ISocialVerifier:
 
 
 class SocialLoginService:
-    def __init__(self, store: SocialStore, users, credentials, verifier, secret: str, clock):
+    def __init__(self, store: SocialStore, users, credentials, verifier, secret: str, clock,
+                 name_rule: DisplayNameRule):
         self.store = store
+        self.name_rule = name_rule
         self.users = users
         self.credentials = credentials
         self.verifier = verifier
@@ -150,8 +153,14 @@ class SocialLoginService:
 
     def update_profile(self, user_id: int, values: dict):
         """Write the profile fields the social app edits (name, about, birth_date, gender);
-        the username is not among them, so an edit never collides with another user."""
+        the username is not among them, so an edit never collides with another user.
+        DisplayNameInvalid for a name the door's rule refuses."""
         values = {k: v for k, v in values.items() if k in PROFILE_FIELDS}
+        if "name" in values:
+            try:
+                self.name_rule.check(values["name"], "first_name")
+            except DisplayNameInvalid as e:
+                return defer.fail(e)
         if not values:
             return defer.succeed(None)
         return self.users.update(user_id, **values)

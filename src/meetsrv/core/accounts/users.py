@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
+from meetsrv.core.accounts.limiter import LoginLimiter, PasswordLogin
 from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
 from meetsrv.store.db import Conflict
 from meetsrv.store.accounts.users import UserStore
 
 
+def username_account(username: str) -> str:
+    """The name a username's failed logins are counted under (case folded: spellings of one
+    name share one count)."""
+    return username.casefold()
+
+
 class AccountService:
-    def __init__(self, users: UserStore, passwords, clock):
+    def __init__(self, users: UserStore, passwords, clock, limiter: LoginLimiter):
         self.users = users
         self.passwords = passwords
         self.clock = clock
+        # the rooms and campus doors sign in by username through this, and only this
+        self.password_login = PasswordLogin(limiter, "username", self.verify_password, username_account)
 
     @defer.inlineCallbacks
     def register(self, username: str, password: str, **profile):
@@ -32,8 +41,9 @@ class AccountService:
         return user_id
 
     @defer.inlineCallbacks
-    def check_password(self, username: str, password: str):
-        """The user row for a right username and password; UserNotFound / WrongCredentials."""
+    def verify_password(self, username: str, password: str):
+        """The user row for a right username and password; UserNotFound / WrongCredentials.
+        Not limited: sign-ins go through `password_login`."""
         user = yield self.users.get_by_username(username)
         ok = yield self.passwords.verify(password, user["password_hash"] if user else None)
         if user is None:

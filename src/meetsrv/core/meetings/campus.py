@@ -54,6 +54,13 @@ class CampusEventService:
     def __init__(self, store: CampusEventStore, clock):
         self.store = store
         self.clock = clock
+        # what a deleted event takes with it besides its rows: fn(event) -> Deferred
+        # (services.py adds the marking state's forget)
+        self._deleted: list = []
+
+    def when_deleted(self, fn) -> None:
+        """Call fn(event) as part of every delete (state kept outside the database)."""
+        self._deleted.append(fn)
 
     @defer.inlineCallbacks
     def create(self, caller: int, name: str, starts_at: int, ends_at: int):
@@ -121,12 +128,16 @@ class CampusEventService:
 
     @defer.inlineCallbacks
     def delete(self, caller: int, raw_uuid):
+        """Delete the caller's event before it starts, with everything it takes along (its
+        marking state: who asked and who waits to be marked)."""
         event = yield self.get(raw_uuid)
         if event["creator_id"] != caller:
             raise EventRefused("Only the creator can delete the event")
         if event["starts_at"] < self.clock.seconds():
             raise EventRefused("Event has already started")
         yield self.store.delete(event["id"])
+        for forget in self._deleted:
+            yield forget(event)
         return event
 
     @defer.inlineCallbacks

@@ -6,10 +6,11 @@ from twisted.internet import defer
 
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.errors import Invalid, UserNotFound
+from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.people.profiles import ProfileStore
 from meetsrv.store.accounts.users import UserStore
 
-MAX_FIELD = 128  # upstream's CharField(128) for display_name and bio
+MAX_BIO = 128  # upstream's CharField(128)
 MIN_NAME_PART = 4
 SEARCH_LIMIT = 100
 
@@ -19,8 +20,9 @@ class NameTooShort(Invalid):
 
 
 class ProfileService:
-    def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock):
+    def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock, name_rule: DisplayNameRule):
         self.users = users
+        self.name_rule = name_rule
         self.store = store
         self.images = images
         self.clock = clock
@@ -35,13 +37,9 @@ class ProfileService:
     def update_info(self, user_id: int, display_name: str | None = None, bio: str | None = None):
         values = {}
         if display_name is not None:
-            if not display_name.strip():
-                raise Invalid("display_name is empty", field="display_name")
-            if len(display_name) > MAX_FIELD:
-                raise Invalid("display_name is too long", field="display_name")
-            values["name"] = display_name
+            values["name"] = self.name_rule.check(display_name, "display_name")
         if bio is not None:
-            if len(bio) > MAX_FIELD:
+            if len(bio) > MAX_BIO:
                 raise Invalid("bio is too long", field="bio")
             values["about"] = bio
         return self.users.update(user_id, **values)

@@ -21,6 +21,7 @@ from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
+from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.meetings.campus import EventNotFound
 from meetsrv.core.media import BadImage
 from meetsrv.core.errors import (
@@ -59,8 +60,6 @@ SESSION_TTL = 14 * 24 * 3600  # Django's default session age
 SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
-LOGIN_FAILURES = 10  # per username per LOGIN_WINDOW
-LOGIN_WINDOW = 300.0
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -301,14 +300,11 @@ class CampusDoor(Door):
               accounts=True)
     async def login(self, request, caller, params):
         username, password = self._credentials(params)
-        key = "campus:login-failures:" + username.casefold()
-        failures = await self.services.ephemeral.get(key)
-        if failures is not None and int(failures) >= LOGIN_FAILURES:
-            raise CampusError(NOT_PERMITTED, "Too many failed logins, try again later")
         try:
-            user = await self.services.accounts.check_password(username, password)
+            user = await self.services.accounts.password_login.check(username, password)
+        except LoginLimited:
+            raise CampusError(NOT_PERMITTED, "Too many failed logins, try again later")
         except (UserNotFound, WrongCredentials):
-            await self.services.ephemeral.incr(key, LOGIN_WINDOW)
             raise CampusError(NOT_PERMITTED, "Wrong username or password")
         await self.start_session(request, user["id"])
 
@@ -430,8 +426,7 @@ class CampusDoor(Door):
     @app.route("/api/events/DeleteEvent")
     @endpoint("POST", Arg("event_id"))
     async def delete_event(self, request, caller, params):
-        event = await self.services.campus_events.delete(caller, params["event_id"])
-        await self.services.marking.forget(event)
+        await self.services.campus_events.delete(caller, params["event_id"])
 
     @app.route("/api/events/GetCreatedEvents")
     @endpoint("GET")

@@ -9,7 +9,8 @@ from twisted.internet import defer
 
 from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.media import BadImage
-from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, RateLimited, WrongCredentials
+from meetsrv.core.accounts.limiter import LoginLimited
+from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, WrongCredentials
 from meetsrv.doors.base import Door
 from meetsrv.doors.directory import shapes
 from meetsrv.doors.directory.chat import LobbySocket, bearer
@@ -136,7 +137,7 @@ class DirectoryDoor(Door):
             pair = yield self.services.directory_accounts.sign_in(email, password)
         except WrongCredentials:
             raise ApiError(401, BAD_LOGIN)
-        except RateLimited:
+        except LoginLimited:
             raise ApiError(429, {"detail": "Request was throttled."})
         return json_answer(request, pair)
 

@@ -7,6 +7,7 @@ import uuid
 from klein import Klein
 from twisted.internet import defer
 
+from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.errors import AlreadyExists, DomainError, UserNotFound, WrongCredentials
 from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.doors.base import Door
@@ -115,7 +116,9 @@ class RoomsDoor(Door):
     def login(self, request):
         login, password = _credentials(request)
         try:
-            user = yield self.services.accounts.check_password(login, password)
+            user = yield self.services.accounts.password_login.check(login, password)
+        except LoginLimited:
+            return shapes.error(request, "too_many_attempts", 429)
         except (UserNotFound, WrongCredentials) as e:
             return shapes.error(request, e.code)
         session = yield self.new_session(user["id"])

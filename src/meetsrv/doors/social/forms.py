@@ -191,7 +191,7 @@ def user_update(data: dict) -> dict:
     if "first_name" not in data and "firs_name" in data:
         data = dict(data, first_name=data["firs_name"])
     f = Form(data)
-    f.field("first_name", lambda v: char(v, 30, allow_blank=True), key="name")
+    f.field("first_name", lambda v: char(v, allow_blank=True), key="name")  # its rule: core.people.names
     f.field("about", lambda v: char(v, 256, allow_blank=True))
     f.field("birth_date", a_date, nullable=True)
     f.field("gender", lambda v: choice(v, (0, 1)), nullable=True)

@@ -13,6 +13,7 @@ from twisted.logger import Logger
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.core.meetings.join_requests import DuplicateRequest, MeetingMissing, OwnMeeting
 from meetsrv.core.media import BadImage
+from meetsrv.core.people.names import DisplayNameInvalid
 from meetsrv.core.people.photos import NoFile
 from meetsrv.core.chats.meeting_chats import ChatMissing
 from meetsrv.core.accounts.social import TOKEN_KIND, SocialTokenRefused, VerifierUnavailable
@@ -109,6 +110,13 @@ class SocialDoor(Door):
     @app.handle_errors(forms.FieldErrors)
     def _field_errors(self, request, failure):
         return json_answer(request, failure.value.errors, 400)
+
+    @app.handle_errors(DisplayNameInvalid)
+    def _display_name(self, request, failure):
+        e = failure.value
+        message = (f"Ensure this field has no more than {e.max_length} characters." if e.problem == "max_length"
+                   else forms.REQUIRED if e.problem == "required" else forms.BLANK)
+        return json_answer(request, {e.field: [message]}, 400)
 
     @app.handle_errors(forms.ParseError)
     def _parse_error(self, request, failure):
