@@ -64,6 +64,15 @@ async def test_ephemeral_counters_expire_on_the_injected_clock(make_settings, cl
         await eph.delete("code:+7")
         assert await eph.get("code:+7") is None
 
+        # take: one taker gets a value, once; an expired value is nobody's
+        await eph.set("state:a", "0123", 60)
+        taken = await defer.gatherResults([eph.take("state:a"), eph.take("state:a")])
+        assert sorted(taken, key=lambda v: v is None) == ["0123", None]  # a digit string stays a string
+        assert await eph.get("state:a") is None
+        await eph.set("state:b", "x", 60)
+        clock.advance(61)
+        assert await eph.take("state:b") is None
+
         assert await eph.list_items("mark_me:1") == []
         assert await eph.list_push("mark_me:1", "5") is True
         assert await eph.list_push("mark_me:1", "6") is True

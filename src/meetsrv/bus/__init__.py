@@ -40,6 +40,9 @@ class IEphemeral(Interface):
     def set_if_absent(key: str, value: str, ttl: float):
         """Set key only if absent or expired; True if this call set it."""
 
+    def take(key: str):
+        """The value (str) or None, and remove key (atomic: one caller gets the value)."""
+
     def delete(key: str):
         """Remove key."""
 

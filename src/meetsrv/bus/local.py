@@ -112,6 +112,11 @@ class LocalEphemeral:
         self._values[key] = (str(value), self.clock.seconds() + ttl)
         return defer.succeed(True)
 
+    def take(self, key):
+        item = self._live(key)
+        self._values.pop(key, None)
+        return defer.succeed(None if item is None else item[0])
+
     def delete(self, key):
         self._values.pop(key, None)
         self._lists.pop(key, None)

@@ -176,6 +176,12 @@ local r = redis.call('HMGET', KEYS[1], 'v', 'e')
 if not r[1] or not r[2] or tonumber(r[2]) <= tonumber(ARGV[1]) then return false end
 return r[1]
 """
+_TAKE = """
+local r = redis.call('HMGET', KEYS[1], 'v', 'e')
+redis.call('DEL', KEYS[1])
+if not r[1] or not r[2] or tonumber(r[2]) <= tonumber(ARGV[1]) then return false end
+return r[1]
+"""
 _SET = """
 local now = tonumber(ARGV[1]); local ttl = tonumber(ARGV[3])
 if ARGV[4] == '1' then
@@ -225,6 +231,10 @@ class RedisEphemeral:
         now, expires = self._now_and_expiry(ttl)
         d = self._eval(_SET, key, now, value, ttl, "1", expires)
         return d.addCallback(lambda r: int(r) == 1)
+
+    def take(self, key):
+        d = self._eval(_TAKE, key, repr(float(self.clock.seconds())))
+        return d.addCallback(lambda v: None if v is None else str(v))
 
     def delete(self, key):
         return self.bus.redis.delete(self._key(key)).addCallback(lambda _: None)
