@@ -13,7 +13,7 @@ from meetsrv.core.accounts.limiter import LoginLimiter
 from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.accounts.phone import PhoneAccountService
 from meetsrv.core.accounts.sms import PhoneCodes, build_gateway
-from meetsrv.core.accounts.social import SocialLoginService, make_verifier
+from meetsrv.core.accounts.social import SocialIdentities, SocialLoginService, make_verifier
 from meetsrv.core.accounts.users import AccountService
 from meetsrv.core.chats.lobby import DirectoryLobby
 from meetsrv.core.chats.meeting_chats import SocialChatService
@@ -107,10 +107,12 @@ class Services:
             PHONE_NAME,
         )
         self.social_store = SocialStore(db)
+        # one (provider, external id) -> user rule for the social door and campus OAuth sign-in
+        self.social_identities = SocialIdentities(self.social_store, settings.secret or "", clock)
         self.social_verifier = make_verifier(settings, reactor)
         self.social_login = SocialLoginService(
-            self.social_store, self.user_store, self.credentials, self.social_verifier, settings.secret or "", clock,
-            SOCIAL_NAME,
+            self.social_store, self.social_identities, self.user_store, self.credentials, self.social_verifier,
+            settings.secret or "", SOCIAL_NAME,
         )
         self.jwt_tokens = JwtTokens(settings.secret, clock, self.credentials)
         self.directory_accounts = DirectoryAccounts(

@@ -101,16 +101,55 @@ def make_verifier(settings, reactor) -> ISocialVerifier:
     return TrustingVerifier()
 
 
+class SocialIdentities:
+    """The user linked to (provider, external id), made on first sight. One rule for the social
+    door's token login and the campus door's OAuth sign-in (core/accounts/oauth.py), so one VK
+    id is one user on both doors."""
+
+    def __init__(self, store: SocialStore, secret: str, clock):
+        self.store = store
+        self.secret = secret
+        self.clock = clock
+
+    async def user_for(self, provider: str, external_id: str, name: str, token_digest: str | None = None):
+        """(user id, created). `token_digest` (the social door's token hash) is kept on the
+        identity when given; a new user gets `name` as its display name."""
+        user_id = await self.store.user_for(provider, external_id)
+        if user_id is None:
+            try:
+                return (await self._signup(provider, external_id, token_digest or "", name)), True
+            except Conflict:
+                user_id = await self.store.user_for(provider, external_id)  # a parallel first login
+                if user_id is None:
+                    raise
+        if token_digest is not None:
+            await self.store.set_token(provider, external_id, token_digest)
+        return user_id, False
+
+    async def _signup(self, provider, external_id, token_digest, name):
+        now = self.clock.seconds()
+        username = hashlib.sha224(f"{provider}:{external_id}:{self.secret}".encode()).hexdigest()[:20]
+        try:
+            return await self.store.signup(provider, external_id, token_digest, name, username, now)
+        except Conflict:
+            pass  # the username was taken by someone else (a rooms or campus login): a random one
+        existing = await self.store.user_for(provider, external_id)
+        if existing is not None:
+            return existing
+        username = "u" + secrets.token_hex(10)
+        return await self.store.signup(provider, external_id, token_digest, name, username, now)
+
+
 class SocialLoginService:
-    def __init__(self, store: SocialStore, users, credentials, verifier, secret: str, clock,
+    def __init__(self, store: SocialStore, identities: SocialIdentities, users, credentials, verifier, secret: str,
                  name_rule: DisplayNameRule):
         self.store = store
+        self.identities = identities
         self.name_rule = name_rule
         self.users = users
         self.credentials = credentials
         self.verifier = verifier
         self.secret = secret
-        self.clock = clock
 
     def token_for(self, user_id: int) -> str:
         return hmac.new(self.secret.encode(), f"social:{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
@@ -122,34 +161,10 @@ class SocialLoginService:
         if not ok:
             raise SocialTokenRefused("the social token was refused by the provider")
         token_digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        created = False
-        user_id = yield self.store.user_for(provider, external_id)
-        if user_id is None:
-            try:
-                user_id = yield self._signup(provider, external_id, token_digest, first_name)
-                created = True
-            except Conflict:
-                user_id = yield self.store.user_for(provider, external_id)  # a parallel first login
-                if user_id is None:
-                    raise
-        if not created:
-            yield self.store.set_token(provider, external_id, token_digest)
+        user_id, created = yield defer.ensureDeferred(
+            self.identities.user_for(provider, external_id, first_name, token_digest))
         api_token = yield self.ensure_token(user_id)
         return user_id, api_token, created
-
-    @defer.inlineCallbacks
-    def _signup(self, provider, external_id, token_digest, first_name):
-        now = self.clock.seconds()
-        username = hashlib.sha224(f"{provider}:{external_id}:{self.secret}".encode()).hexdigest()[:20]
-        try:
-            return (yield self.store.signup(provider, external_id, token_digest, first_name, username, now))
-        except Conflict:
-            pass  # the username was taken by someone else (a rooms or campus login): a random one
-        existing = yield self.store.user_for(provider, external_id)
-        if existing is not None:
-            return existing
-        username = "u" + secrets.token_hex(10)
-        return (yield self.store.signup(provider, external_id, token_digest, first_name, username, now))
 
     def update_profile(self, user_id: int, values: dict):
         """Write the profile fields the social app edits (name, about, birth_date, gender);
