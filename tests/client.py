@@ -39,9 +39,9 @@ class Http:
         self.client = treq.client.HTTPClient(Agent(reactor, pool=self.pool))
 
     async def request(self, method: str, url: str, json_body=None, data=None, headers=None,
-                      files=None, params=None) -> Response:
+                      files=None, params=None, follow_redirects=True) -> Response:
         headers = dict(headers or {})
-        kwargs = {}
+        kwargs = {"allow_redirects": follow_redirects}
         if json_body is not None:
             kwargs["data"] = json.dumps(json_body).encode()
             headers.setdefault("Content-Type", "application/json")

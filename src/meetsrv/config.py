@@ -13,6 +13,24 @@ class ConfigError(ValueError):
     """A bad option value; twistd prints it as one line and exits."""
 
 
+# The OAuth 2 providers the campus door signs in with (django-allauth's social login upstream).
+OAUTH_PROVIDERS = ("vk", "google", "github")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """One provider's registered client, as allauth's SocialApp. An endpoint left None is the
+    real provider's (core/accounts/oauth.py knows them)."""
+
+    provider: str
+    client_id: str
+    client_secret: str
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     port: str = "tcp:8080"
@@ -40,6 +58,8 @@ class Settings:
     # Processes sharing the port (meetsrv.workers); a worker knows its index (1..N), else 0.
     workers: int = 1
     worker_index: int = 0
+    # Campus sign-in providers, from MEETSRV_OAUTH_<P>_* (a provider not here is unconfigured).
+    oauth_apps: tuple[OAuthApp, ...] = ()
 
     # -- derived values -------------------------------------------------------------------
     def base_url(self, listening_port: int | None = None) -> str:
@@ -141,9 +161,43 @@ def build_settings(options: dict | None = None, environ: dict | None = None) -> 
         if raw is None or raw == "":
             continue
         values[attr] = convert(raw)
+    values["oauth_apps"] = oauth_apps(environ)
     settings = Settings(**values)
     validate(settings)
     return settings
+
+
+def oauth_apps(environ) -> tuple[OAuthApp, ...]:
+    """MEETSRV_OAUTH_<P>_CLIENT_ID and _CLIENT_SECRET configure provider P; _AUTHORIZE_URL,
+    _TOKEN_URL and _USERINFO_URL replace its real endpoints."""
+    apps = []
+    for provider in OAUTH_PROVIDERS:
+        prefix = f"MEETSRV_OAUTH_{provider.upper()}_"
+        read = {name: (environ.get(prefix + name.upper()) or "").strip() or None
+                for name in ("client_id", "client_secret", "authorize_url", "token_url", "userinfo_url")}
+        if not any(read.values()):
+            continue
+        if not read["client_id"] or not read["client_secret"]:
+            raise ConfigError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET are both needed to sign in with {provider}")
+        apps.append(OAuthApp(provider, **read))
+    return tuple(apps)
+
+
+def _validate_oauth(app: OAuthApp) -> None:
+    if app.provider not in OAUTH_PROVIDERS:
+        raise ConfigError(f"OAuth provider {app.provider!r}: expected one of {', '.join(OAUTH_PROVIDERS)}")
+    env = f"MEETSRV_OAUTH_{app.provider.upper()}_"
+    for name in ("authorize_url", "token_url", "userinfo_url"):
+        url = getattr(app, name)
+        if url is None:
+            continue
+        u = urlparse(url)
+        # the code and the access token travel to these: TLS, except to a provider on this
+        # machine (a local fake); the browser is sent to the authorization URL, so always TLS
+        plain_ok = u.scheme == "http" and u.hostname in _LOOPBACK and name != "authorize_url"
+        if not u.netloc or not (u.scheme == "https" or plain_ok):
+            allowed = "https://..." if name == "authorize_url" else "https://... (http:// only to a loopback host)"
+            raise ConfigError(f"{env}{name.upper()}: expected {allowed}, got {url!r}")
 
 
 def validate(settings: Settings) -> None:
@@ -161,6 +215,8 @@ def validate(settings: Settings) -> None:
         p = urlparse(settings.public_url)
         if p.scheme not in ("http", "https") or not p.netloc:
             raise ConfigError(f"--public-url: expected http(s)://host[:port], got {settings.public_url!r}")
+    for app in settings.oauth_apps:
+        _validate_oauth(app)
     for origin in settings.allowed_origins:
         if "://" not in origin and origin != "*":
             raise ConfigError(f"--allowed-origins: expected scheme://host:port, got {origin!r}")

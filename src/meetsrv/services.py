@@ -10,6 +10,7 @@ from meetsrv.core.accounts.credentials import CredentialService
 from meetsrv.core.accounts.email import DirectoryAccounts
 from meetsrv.core.accounts.jwt import JwtTokens
 from meetsrv.core.accounts.limiter import LoginLimiter
+from meetsrv.core.accounts.oauth import OAuthSignIn
 from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.accounts.phone import PhoneAccountService
 from meetsrv.core.accounts.sms import PhoneCodes, build_gateway
@@ -114,6 +115,7 @@ class Services:
             self.social_store, self.social_identities, self.user_store, self.credentials, self.social_verifier,
             settings.secret or "", SOCIAL_NAME,
         )
+        self.oauth = OAuthSignIn(settings.oauth_apps, self.social_identities, ephemeral, reactor, clock)
         self.jwt_tokens = JwtTokens(settings.secret, clock, self.credentials)
         self.directory_accounts = DirectoryAccounts(
             self.directory_account_store, self.passwords, self.jwt_tokens, clock, self.login_limiter

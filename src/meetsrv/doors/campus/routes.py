@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import urlsplit
 
 from klein import Klein
 from twisted.internet import defer
@@ -22,6 +23,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from meetsrv.core.accounts.limiter import LoginLimited
+from meetsrv.core.accounts.oauth import STATE_LIFE
 from meetsrv.core.meetings.campus import EventNotFound
 from meetsrv.core.media import BadImage
 from meetsrv.core.errors import (
@@ -60,6 +62,34 @@ SESSION_TTL = 14 * 24 * 3600  # Django's default session age
 SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
+# a secret of the browser that starts an OAuth sign-in; its state is bound to it (allauth kept
+# the state in the session)
+OAUTH_BROWSER_COOKIE = b"oauthbrowser"
+_OAUTH_BROWSER = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+MAX_NEXT = 2048
+
+
+def local_next(value: str | None) -> str:
+    """`next` as allauth kept it: a path on this site. Anything else (another site, `//host`,
+    a scheme, a backslash that browsers read as a slash, control characters) is ignored for `/`."""
+    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
+        return "/"
+    if any(not 33 <= ord(c) <= 126 or c == "\\" for c in value) or value.startswith("//"):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def query_arg(request, name: bytes) -> str | None:
+    values = request.args.get(name)
+    if not values:
+        return None
+    try:
+        return values[-1].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -321,6 +351,62 @@ class CampusDoor(Door):
         if token and caller is not None:
             if (await self.services.credentials.authenticate(token, (SESSION_KIND,))) is not None:
                 await self.services.credentials.revoke(token)
+
+    # -- sign-in with OAuth providers (django-allauth's social login; CONTRACT.md) -------------
+    def oauth_callback_url(self, provider: str) -> str:
+        return f"{self.services.base_url}/accounts/{provider}/login/callback/"
+
+    @app.route("/accounts/<provider>/login/", strict_slashes=False)
+    def oauth_login(self, request, provider):
+        return defer.ensureDeferred(self._oauth_login(request, provider))
+
+    async def _oauth_login(self, request, provider: str):
+        """302 to the provider's authorization URL, with a one-time state bound to this browser."""
+        if not self.services.oauth.known(provider):
+            return self.not_found(request)
+        if request.method not in SAFE_METHODS:
+            return shapes.envelope(request, NOT_PERMITTED, "Method not allowed")
+        browser = (request.getCookie(OAUTH_BROWSER_COOKIE) or b"").decode("latin-1")
+        if not _OAUTH_BROWSER.match(browser):
+            browser = secrets.token_urlsafe(32)
+        try:
+            url = await self.services.oauth.begin(provider, browser, local_next(query_arg(request, b"next")),
+                                                  self.oauth_callback_url(provider))
+        except DomainError as e:
+            return shapes.envelope(request, NOT_PERMITTED, e.message)
+        secure = (self.services.base_url or "").startswith("https://")
+        # Lax: sent on the provider's top-level redirect back to the callback
+        request.addCookie(OAUTH_BROWSER_COOKIE, browser.encode(), path=b"/accounts/",
+                          max_age=str(int(STATE_LIFE)).encode(), httpOnly=True, sameSite="lax",
+                          secure=secure or None)
+        request.redirect(url.encode("ascii"))
+        return b""
+
+    @app.route("/accounts/<provider>/login/callback/", strict_slashes=False)
+    def oauth_callback(self, request, provider):
+        return defer.ensureDeferred(self._oauth_callback(request, provider))
+
+    async def _oauth_callback(self, request, provider: str):
+        """The provider sends the browser back here with `code` and `state` (or `error`): sign in
+        the linked user, set the session cookies and 302 to the `next` kept at the start."""
+        if not self.services.oauth.known(provider):
+            return self.not_found(request)
+        if request.method not in SAFE_METHODS:
+            return shapes.envelope(request, NOT_PERMITTED, "Method not allowed")
+        browser = request.getCookie(OAUTH_BROWSER_COOKIE)
+        try:
+            user_id, next_path = await self.services.oauth.finish(
+                provider, browser.decode("latin-1") if browser else None, query_arg(request, b"state"),
+                query_arg(request, b"code"), query_arg(request, b"error"), self.oauth_callback_url(provider),
+            )
+            await self.start_session(request, user_id)
+        except DomainError as e:
+            return shapes.envelope(request, NOT_PERMITTED, e.message)
+        except Exception:
+            log.failure("campus OAuth sign-in failed")
+            return shapes.envelope(request, UNKNOWN_ERROR, "Unknown error")
+        request.redirect(local_next(next_path).encode("ascii"))
+        return b""
 
     @app.route("/api/auth/GetCurrentUserId")
     @endpoint("GET", login=False)
