@@ -470,3 +470,48 @@ async def test_vk_user_is_one_user_on_the_campus_and_social_doors(start, provide
     github = Browser(http, server)
     await github.sign_in(provider, "github", {"id": 500, "login": "five"})
     assert await github.user_id() not in (campus_id, social_id)
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+def test_providers_are_configured_from_the_environment():
+    from meetsrv.config import build_settings
+
+    settings = build_settings({}, {
+        "MEETSRV_OAUTH_VK_CLIENT_ID": "5123", "MEETSRV_OAUTH_VK_CLIENT_SECRET": "vk-s",
+        "MEETSRV_OAUTH_GITHUB_CLIENT_ID": "gh", "MEETSRV_OAUTH_GITHUB_CLIENT_SECRET": "gh-s",
+        "MEETSRV_OAUTH_GITHUB_AUTHORIZE_URL": "https://ghe.example/login/oauth/authorize",
+        "MEETSRV_OAUTH_GITHUB_TOKEN_URL": "http://127.0.0.1:9/token",
+        "MEETSRV_OAUTH_GITHUB_USERINFO_URL": "https://ghe.example/api/v3/user",
+        "MEETSRV_OAUTH_GOOGLE_CLIENT_ID": "",  # empty is unset
+    })
+    assert settings.oauth_apps == (
+        OAuthApp("vk", "5123", "vk-s"),
+        OAuthApp("github", "gh", "gh-s", "https://ghe.example/login/oauth/authorize", "http://127.0.0.1:9/token",
+                 "https://ghe.example/api/v3/user"),
+    )
+    assert build_settings({}, {}).oauth_apps == ()
+
+    # the real endpoints stand where none is given
+    from meetsrv.core.accounts.oauth import OAuthSignIn
+
+    signin = OAuthSignIn(settings.oauth_apps, None, None, None, None)
+    assert signin.configured("vk").token_url == "https://oauth.vk.com/access_token"
+    assert signin.configured("github").token_url == "http://127.0.0.1:9/token"
+
+
+@pytest.mark.parametrize("environ,message", [
+    ({"MEETSRV_OAUTH_VK_CLIENT_ID": "1"}, "MEETSRV_OAUTH_VK_CLIENT_SECRET are both needed"),
+    ({"MEETSRV_OAUTH_GOOGLE_CLIENT_SECRET": "s"}, "MEETSRV_OAUTH_GOOGLE_CLIENT_ID and"),
+    ({"MEETSRV_OAUTH_GOOGLE_CLIENT_ID": "1", "MEETSRV_OAUTH_GOOGLE_CLIENT_SECRET": "s",
+      "MEETSRV_OAUTH_GOOGLE_TOKEN_URL": "http://tokens.example/token"}, "MEETSRV_OAUTH_GOOGLE_TOKEN_URL"),
+    ({"MEETSRV_OAUTH_GOOGLE_CLIENT_ID": "1", "MEETSRV_OAUTH_GOOGLE_CLIENT_SECRET": "s",
+      "MEETSRV_OAUTH_GOOGLE_AUTHORIZE_URL": "http://127.0.0.1/auth"}, "MEETSRV_OAUTH_GOOGLE_AUTHORIZE_URL"),
+    ({"MEETSRV_OAUTH_VK_CLIENT_ID": "1", "MEETSRV_OAUTH_VK_CLIENT_SECRET": "s",
+      "MEETSRV_OAUTH_VK_USERINFO_URL": "ftp://x/"}, "MEETSRV_OAUTH_VK_USERINFO_URL"),
+])
+def test_bad_provider_configuration_stops_the_start(environ, message):
+    from meetsrv.config import ConfigError, build_settings
+
+    with pytest.raises(ConfigError, match=message):
+        build_settings({}, environ)

@@ -374,12 +374,15 @@ class CampusDoor(Door):
                                                   self.oauth_callback_url(provider))
         except DomainError as e:
             return shapes.envelope(request, NOT_PERMITTED, e.message)
+        except Exception:
+            log.failure("campus OAuth sign-in could not start")
+            return shapes.envelope(request, UNKNOWN_ERROR, "Unknown error")
         secure = (self.services.base_url or "").startswith("https://")
         # Lax: sent on the provider's top-level redirect back to the callback
         request.addCookie(OAUTH_BROWSER_COOKIE, browser.encode(), path=b"/accounts/",
                           max_age=str(int(STATE_LIFE)).encode(), httpOnly=True, sameSite="lax",
                           secure=secure or None)
-        request.redirect(url.encode("ascii"))
+        request.redirect(url.encode("utf-8"))
         return b""
 
     @app.route("/accounts/<provider>/login/callback/", strict_slashes=False)
