@@ -112,8 +112,8 @@ class Services:
         self.social_identities = SocialIdentities(self.social_store, settings.secret or "", clock)
         self.social_verifier = make_verifier(settings, reactor)
         self.social_login = SocialLoginService(
-            self.social_store, self.social_identities, self.user_store, self.credentials, self.social_verifier,
-            settings.secret or "", SOCIAL_NAME,
+            self.social_identities, self.user_store, self.credentials, self.social_verifier, settings.secret or "",
+            SOCIAL_NAME,
         )
         self.oauth = OAuthSignIn(settings.oauth_apps, self.social_identities, ephemeral, reactor, clock)
         self.jwt_tokens = JwtTokens(settings.secret, clock, self.credentials)

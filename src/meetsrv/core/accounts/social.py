@@ -141,9 +141,8 @@ class SocialIdentities:
 
 
 class SocialLoginService:
-    def __init__(self, store: SocialStore, identities: SocialIdentities, users, credentials, verifier, secret: str,
+    def __init__(self, identities: SocialIdentities, users, credentials, verifier, secret: str,
                  name_rule: DisplayNameRule):
-        self.store = store
         self.identities = identities
         self.name_rule = name_rule
         self.users = users
