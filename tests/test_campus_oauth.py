@@ -206,6 +206,9 @@ USERS = [
     ("github", {"id": 583231, "login": "octocat", "name": "The Octocat", "type": "User"},
      "583231", "The Octocat", "read:user"),
     ("github", {"id": 9919, "login": "no-name", "name": None, "type": "User"}, "9919", "no-name", "read:user"),
+    # a name longer than the campus allows (128) is cut; none at all names the provider account
+    ("google", {"sub": "77", "name": "Я" * 200}, "77", "Я" * 128, "openid profile"),
+    ("google", {"sub": "78"}, "78", "google 78", "openid profile"),
 ]
 
 

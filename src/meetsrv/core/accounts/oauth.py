@@ -29,6 +29,7 @@ from twisted.logger import Logger
 from meetsrv.config import OAUTH_PROVIDERS, OAuthApp
 from meetsrv.core.accounts.social import SocialIdentities
 from meetsrv.core.errors import NotPermitted
+from meetsrv.core.people.names import CAMPUS_NAME
 
 log = Logger()
 
@@ -37,7 +38,6 @@ PROVIDER_TIMEOUT = 10.0  # seconds for one call to a provider
 MAX_ANSWER = 256 * 1024  # a provider's answer larger than this is refused
 MAX_STATE = 128
 MAX_EXTERNAL_ID = 64  # social_identities.external_id
-MAX_NAME = 255  # users.name
 VK_API_VERSION = "5.131"  # users.get needs one; fields read here are stable across versions
 
 
@@ -231,7 +231,8 @@ class OAuthSignIn:
             raise OAuthRefused(f"{provider} sent no authorization code")
         token = await self._exchange(configured, code, redirect_uri)
         user = await self._read_user(configured, token)
-        name = (user.name or f"{provider} {user.external_id}")[:MAX_NAME]
+        # the campus door's name rule holds for a name the provider gives (cut, not refused)
+        name = (user.name or f"{provider} {user.external_id}")[:CAMPUS_NAME.max_length]
         user_id, _ = await self.identities.user_for(provider, user.external_id, name)
         return user_id, saved["next"]
 
