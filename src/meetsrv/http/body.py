@@ -93,6 +93,14 @@ def parse_multipart(raw: bytes, header: bytes) -> tuple[dict, dict]:
     return _form_dict(pairs), files
 
 
+def json_object(request) -> dict:
+    """The body as a JSON object, whatever its content type; BodyError otherwise."""
+    value = parse_json(raw_body(request))
+    if not isinstance(value, dict):
+        raise BodyError("a JSON object expected")
+    return value
+
+
 def read_body(request) -> Body:
     """Parse the request body by its Content-Type. Raises BodyError on a malformed body."""
     raw = raw_body(request)

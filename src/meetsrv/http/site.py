@@ -10,8 +10,16 @@ from io import BytesIO
 
 from twisted.web import http, server
 
+from meetsrv.store.db import is_unavailable
+
 # Bodies up to this size are kept in memory; larger ones spill to a temporary file.
 _MEMORY_BODY = 1024 * 1024
+
+
+def _redis_unavailable(exc) -> bool:
+    import txredisapi  # imported once a request has failed: never at start (it imports the reactor)
+
+    return isinstance(exc, txredisapi.ConnectionError)
 
 
 class MeetRequest(server.Request):
@@ -60,7 +68,7 @@ class MeetRequest(server.Request):
                           method=self.method, uri=self.uri)
         if self.finished or self._disconnected:
             return reason
-        unavailable = type(reason.value).__name__ in ("OperationalError", "InterfaceError", "ConnectionError")
+        unavailable = is_unavailable(reason.value) or _redis_unavailable(reason.value)
         body = json.dumps(
             {"detail": "Service temporarily unavailable." if unavailable else "Internal server error."}
         ).encode()

@@ -61,6 +61,17 @@ def _as_conflict(failure, desc: str):
     return failure
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (or lost the connection): worth trying again later."""
+    if isinstance(exc, (sqlite3.OperationalError, sqlite3.InterfaceError, ConnectionError)):
+        return True
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover - psycopg2 is a dependency
+        return False
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
+
+
 class DatabaseUnavailable(Exception):
     """The database could not be reached at start."""
 

@@ -9,26 +9,32 @@ from twisted.internet import defer
 
 from meetsrv.core.chats.service import chat_channel
 from meetsrv.doors.rooms import shapes
+from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
 from meetsrv.ws.protocol import DoorSocket, json_frame
 
 
 class RoomChatSocket(DoorSocket):
-    @defer.inlineCallbacks
+    credentials = (Query("session_id"),)
+
     def authorize(self, request):
+        return defer.ensureDeferred(self._authorize(request))
+
+    async def _authorize(self, request):
         door = self.factory.door
         raw_id = self.route_args.get("room_id", "")
-        user_id = yield door.services.credentials.authenticate(self.query.get("session_id"), ("rooms",))
-        if user_id is None:
+        try:
+            user_id = await authenticate(request, self.credentials, door.check)
+        except (CredentialMissing, CredentialRefused):
             raise ConnectionDeny(401, "unauthorized")
         if not raw_id.isdigit() or len(raw_id) > 18:
             raise ConnectionDeny(422, "room_not_found")
-        room = yield door.services.chats.chat_for_member(int(raw_id), user_id)
+        room = await door.services.chats.chat_for_member(int(raw_id), user_id)
         if room is None or room["kind"] != "room":
             raise ConnectionDeny(422, "room_not_found")
         self.user_id = user_id
         self.room_id = room["id"]
         # subscribed before the handshake completes, so nothing sent after it is missed
-        yield self.join(chat_channel(self.room_id))
+        await self.join(chat_channel(self.room_id))
 
     def received(self, text):
         value = json_frame(text)

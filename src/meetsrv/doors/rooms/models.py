@@ -1,0 +1,39 @@
+"""What the rooms door accepts (strict JSON types: anything else is invalid_json)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, StrictInt, StrictStr
+
+from meetsrv.http.models import RequestModel, first, problem
+
+MAX_LOGIN = 150
+
+
+class Credentials(RequestModel):
+    login: StrictStr = Field(min_length=1, max_length=MAX_LOGIN)
+    password: StrictStr = Field(min_length=1, max_length=1024)
+
+
+class Member(RequestModel):
+    id: StrictInt
+
+
+class NewRoom(RequestModel):
+    users: list[Member] = Field(max_length=10000)
+
+
+def _message_id(values):
+    value = first(values)
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise problem("invalid_before")
+    return int(value)
+
+
+class History(RequestModel):
+    """GET /v1/rooms/<id>/messages/?before=<message id>"""
+
+    before: Annotated[int | None, BeforeValidator(_message_id)] = None

@@ -1,0 +1,132 @@
+"""Request models: pydantic models that declare what a door accepts, one `parse()` for all.
+
+A model's fields carry their rules (types, lengths, the door's own leniencies as validators);
+a refused request raises RequestInvalid with field-level problems, which each door renders once
+in its own style (`drf_errors` for the DRF doors). Field order is the order problems are
+reported in, so it is part of a door's answer: declare fields in the order the door checks them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
+
+M = TypeVar("M", bound=BaseModel)
+
+NON_FIELD = ""  # the field name of a problem with the request as a whole
+
+
+class RequestModel(BaseModel):
+    """Unknown fields are ignored (as DRF serializers and the upstream servers did)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True,
+                              populate_by_name=True, hide_input_in_errors=True)
+
+
+class Problem(NamedTuple):
+    field: str  # the name the client sent; NON_FIELD for the request as a whole
+    code: str  # pydantic's error type ("missing", "string_too_long", ...) or a model's own
+    message: str  # a model's own wording, or pydantic's
+    ctx: dict  # the code's details (max_length, ...)
+
+
+class RequestInvalid(Exception):
+    """What is wrong with a request, field by field, in the order the model checks them."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        self.problems = problems
+
+    def fields(self) -> dict[str, list[Problem]]:
+        out: dict[str, list[Problem]] = {}
+        for p in self.problems:
+            out.setdefault(p.field, []).append(p)
+        return out
+
+    def first(self) -> Problem:
+        return self.problems[0]
+
+
+def problem(code: str, message: str | None = None, **ctx) -> PydanticCustomError:
+    """The error a model's validator raises: a code and the door's own message."""
+    return PydanticCustomError(code, message if message is not None else code, ctx or None)
+
+
+def parse(model: type[M], data: Any, **context) -> M:
+    """`data` (a body's fields or a query's parameters) validated by `model`; RequestInvalid."""
+    try:
+        return model.model_validate(data if data is not None else {}, context=context or None)
+    except ValidationError as e:
+        problems = []
+        for error in e.errors(include_url=False, include_input=False):
+            loc = error.get("loc") or ()
+            field = str(loc[0]) if loc else NON_FIELD
+            problems.append(Problem(field, error["type"], error["msg"], dict(error.get("ctx") or {})))
+        raise RequestInvalid(problems) from None
+
+
+# -- DRF's field errors: {"field": ["message"]} -------------------------------------------------
+
+# pydantic's own error types in DRF's words; a model's own problems keep their message
+DRF_MESSAGES = {
+    "missing": "This field is required.",
+    "string_type": "Not a valid string.",
+    "string_too_short": "This field may not be blank.",
+    "string_too_long": "Ensure this field has no more than {max_length} characters.",
+    "int_type": "A valid integer is required.",
+    "int_parsing": "A valid integer is required.",
+    "bool_type": "Must be a valid boolean.",
+    "bool_parsing": "Must be a valid boolean.",
+    "list_type": "Expected a list of items.",
+    "dict_type": "Invalid data.",
+}
+
+
+def drf_message(p: Problem, messages: dict | None = None) -> str:
+    """A problem in DRF's words: the door's table by code, then DRF's, then its own message."""
+    template = (messages or {}).get(p.code) or DRF_MESSAGES.get(p.code)
+    if template is None:
+        return p.message
+    return template.format(**p.ctx) if p.ctx else template
+
+
+def drf_errors(error: RequestInvalid, messages: dict | None = None, non_field: str = "non_field_errors") -> dict:
+    """{field: [message, ...]}, a field's first problem only (DRF stops at a field's first)."""
+    out: dict[str, list[str]] = {}
+    for field, problems in error.fields().items():
+        out[field or non_field] = [drf_message(problems[0], messages)]
+    return out
+
+
+# -- query strings ------------------------------------------------------------------------------
+
+def query(request) -> dict[str, list[str | None]]:
+    """Every query parameter as a list of its values (a value that is not UTF-8 is None)."""
+    out: dict[str, list[str | None]] = {}
+    for key, values in request.args.items():
+        try:
+            name = key.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        decoded = []
+        for v in values:
+            try:
+                decoded.append(v.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+        out[name] = decoded
+    return out
+
+
+def first(values):
+    """The first of a query parameter's values (None when not UTF-8)."""
+    return values[0] if isinstance(values, list) else values
+
+
+def given(values) -> list[str]:
+    """A query parameter's values that are UTF-8."""
+    if not isinstance(values, list):
+        return [] if values is None else [values]
+    return [v for v in values if v is not None]
