@@ -186,7 +186,7 @@ class AdminResource(Resource):
             org = await s.organizations.get(self._id(segments[1]))
             return org["title"], pages.organization_page(org)
         if segments == ["events"]:
-            from meetsrv.doors.directory.shapes import parse_day
+            from meetsrv.doors.directory.models import parse_day
 
             values = {k: query_arg(request, k) or "" for k in ("q", "date__gte", "date__lte", "ordering")}
             filters = {"search": values["q"].strip()[:100] or None}

@@ -13,6 +13,23 @@ class BodyError(ValueError):
     """The body could not be read as the content type it claims."""
 
 
+class UnsupportedMediaType(BodyError):
+    """A body of a content type no door reads."""
+
+    def __init__(self, media_type: str, header: str):
+        super().__init__(media_type)
+        self.media_type = media_type  # without parameters, lower-case
+        self.header = header  # the Content-Type header as sent
+
+
+class NotAnObject(BodyError):
+    """A JSON body that is not an object (its Python type name, as DRF's message has it)."""
+
+    def __init__(self, type_name: str):
+        super().__init__(type_name)
+        self.type_name = type_name
+
+
 @dataclass
 class Upload:
     filename: str
@@ -91,6 +108,35 @@ def parse_multipart(raw: bytes, header: bytes) -> tuple[dict, dict]:
             charset = part.get_content_charset() or "utf-8"
             pairs.append((name, payload.decode(charset, "replace")))
     return _form_dict(pairs), files
+
+
+@dataclass
+class Fields:
+    """A body's named values for a request model: a JSON object's members, or a form's fields
+    (a repeated field is a list of its values). `files` are a multipart body's uploads."""
+
+    data: dict
+    form: bool = False
+    files: dict = field(default_factory=dict)
+
+    def context(self) -> dict:
+        return {"form": self.form, "files": self.files}
+
+
+def fields(request) -> Fields:
+    """The body's fields: {} when empty; BodyError when malformed, UnsupportedMediaType for a
+    content type other than JSON and forms, NotAnObject for JSON that is not an object."""
+    body = read_body(request)
+    if body.kind == "other":
+        header = (request.getHeader(b"content-type") or b"").decode("latin-1")
+        raise UnsupportedMediaType(content_type(request), header)
+    if body.kind == "empty":
+        return Fields({})
+    if body.kind == "json":
+        if not isinstance(body.data, dict):
+            raise NotAnObject(type(body.data).__name__)
+        return Fields(body.data)
+    return Fields(body.data, form=True, files=body.files)
 
 
 def json_object(request) -> dict:

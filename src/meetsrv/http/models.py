@@ -22,7 +22,7 @@ class RequestModel(BaseModel):
     """Unknown fields are ignored (as DRF serializers and the upstream servers did)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True,
-                              populate_by_name=True, hide_input_in_errors=True)
+                              hide_input_in_errors=True)
 
 
 class Problem(NamedTuple):
@@ -130,3 +130,16 @@ def given(values) -> list[str]:
     if not isinstance(values, list):
         return [] if values is None else [values]
     return [v for v in values if v is not None]
+
+
+# -- what validators know of the request ---------------------------------------------------------
+
+def is_form(info) -> bool:
+    """The value came from a form (repeated fields are lists), not from JSON."""
+    return bool(info.context and info.context.get("form"))
+
+
+def uploaded(info, name: str | None = None):
+    """The multipart upload under the field's name, or None."""
+    files = (info.context or {}).get("files") or {}
+    return files.get(name or info.field_name)

@@ -12,36 +12,33 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
 from meetsrv.core.chats.service import chat_channel
+from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, Query, authenticate
 from meetsrv.ws.protocol import DoorSocket, json_frame
 
 MAX_MESSAGE = 4000
 
 
-def bearer(value: str | None) -> str | None:
-    """`Bearer <jwt>` or a bare `<jwt>`."""
-    if not value:
-        return None
-    parts = value.strip().split(None, 1)
-    if len(parts) == 2 and parts[0].lower() in ("bearer", "jwt"):
-        return parts[1].strip()
-    if len(parts) == 1:
-        return parts[0]
-    return None
-
-
 class LobbySocket(DoorSocket):
-    @defer.inlineCallbacks
+    # a JWT in the authorization header (an unreadable header leaves it to ?token=), or ?token=
+    credentials = (BearerHeader(bare=True, skip_other=True), Query("token"))
+
     def authorize(self, request):
-        services = self.factory.door.services
-        token = bearer(request.headers.get("authorization")) or self.query.get("token")
-        user_id = services.directory_accounts.authenticate(token)
-        user = (yield services.accounts.get(user_id)) if user_id is not None else None
+        return defer.ensureDeferred(self._authorize(request))
+
+    async def _authorize(self, request):
+        door = self.factory.door
+        services = door.services
+        try:
+            user_id = await authenticate(request, self.credentials, door.check)
+        except (CredentialMissing, CredentialRefused):
+            user_id = None
+        user = (await services.accounts.get(user_id)) if user_id is not None else None
         if user is None:
             raise ConnectionDeny(401, "unauthorized")
         self.user_id = user_id
         self.email = user["email"] or user["username"] or str(user_id)
-        chat_id = yield services.lobby.chat_id()
-        yield self.join(chat_channel(chat_id))
+        chat_id = await services.lobby.chat_id()
+        await self.join(chat_channel(chat_id))
 
     def received(self, text):
         value = json_frame(text)

@@ -1,132 +1,15 @@
-"""The directory door's JSON shapes, DRF-style errors and request value parsing."""
+"""The directory door's JSON shapes and its pagination (what it accepts: models.py)."""
 
 from __future__ import annotations
 
-import re
-from datetime import date as Date, datetime, timezone
 from urllib.parse import urlencode
 
 from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.meetings.organizations import full_address
 from meetsrv.http.answers import json_answer, query_arg
 
-REQUIRED = "This field is required."
-BLANK = "This field may not be blank."
-NOT_STRING = "Not a valid string."
-DATE_FORMAT = ("Datetime has wrong format. Use one of these formats instead: "
-               "YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].")
-DATE_FILTER = "Enter a valid date."
-NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
-BAD_IMAGE = "Upload a valid image. The file you uploaded was either not an image or a corrupted image."
-EMPTY_FILE = "The submitted file is empty."
-
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class ApiError(Exception):
-    """An answer other than success: status and DRF-style body."""
-
-    def __init__(self, status: int, body):
-        super().__init__(status)
-        self.status = status
-        self.body = body
-
-
-def bad_request(errors: dict) -> ApiError:
-    return ApiError(400, errors)
-
-
-def not_found() -> ApiError:
-    return ApiError(404, {"detail": "Not found."})
-
-
-def max_length(n: int) -> str:
-    return f"Ensure this field has no more than {n} characters."
-
-
-# -- values -------------------------------------------------------------------------------------
-def text_field(errors: dict, data, name: str, required: bool = False, limit: int = 255, blank: bool = True):
-    value = data.get(name) if isinstance(data, dict) else None
-    if value is None:
-        if required:
-            errors[name] = [REQUIRED]
-        return None
-    if isinstance(value, list):
-        value = value[0] if len(value) == 1 else value
-    if not isinstance(value, str):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        else:
-            errors[name] = [NOT_STRING]
-            return None
-    value = value.strip()
-    if not value and (required or not blank):
-        errors[name] = [BLANK]
-        return None
-    if len(value) > limit:
-        errors[name] = [max_length(limit)]
-        return None
-    return value
-
-
-def email_field(errors: dict, data, name: str = "email"):
-    value = text_field(errors, data, name, required=True, limit=254)
-    if value is not None and not _EMAIL.match(value):
-        errors[name] = ["Enter a valid email address."]
-        return None
-    return value
-
-
-def parse_when(raw) -> tuple[str, float | None] | None:
-    """An ISO 8601 date or date-time: (UTC day, epoch seconds or None for a bare date); None if bad."""
-    if not isinstance(raw, str):
-        return None
-    raw = raw.strip()
-    try:
-        if _DAY.match(raw):
-            return Date.fromisoformat(raw).isoformat(), None
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    try:
-        when = when.astimezone(timezone.utc)
-        return when.date().isoformat(), when.timestamp()
-    except (OverflowError, ValueError):
-        return None
-
-
-def parse_day(raw: str) -> str | None:
-    parsed = parse_when(raw)
-    return parsed[0] if parsed else None
-
-
-def id_items(errors: dict, name: str, items) -> list[int]:
-    """A list of ids given as objects with "id", bare integers, or digit strings."""
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        errors[name] = ['Expected a list of items but got type "%s".' % type(items).__name__]
-        return []
-    ids = []
-    for item in items:
-        value = item.get("id") if isinstance(item, dict) else item
-        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
-            value = int(value.strip())
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value >= 2**31:
-            errors[name] = ["Each item must be an object with an integer id."]
-            return []
-        ids.append(value)
-    if len(ids) > 1000:
-        errors[name] = ["Too many items."]
-        return []
-    return ids
-
 
 # -- pagination ---------------------------------------------------------------------------------
 def _positive(raw, default, cutoff=None, strict=True):

@@ -1,0 +1,219 @@
+"""What the directory door accepts, as DRF's serializers of the upstream API read it.
+
+Texts are trimmed; numbers are read as text; a list of one value is that value (form fields);
+null is as if absent. Problems are DRF's messages (http.models.DRF_MESSAGES and the ones here).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Optional
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, model_validator
+
+from meetsrv.http.body import Upload
+from meetsrv.http.models import RequestModel, first, is_form, problem, uploaded
+
+REQUIRED = "This field is required."
+NOT_STRING = "Not a valid string."
+DATE_FORMAT = ("Datetime has wrong format. Use one of these formats instead: "
+               "YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].")
+DATE_FILTER = "Enter a valid date."
+NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
+EMPTY_FILE = "The submitted file is empty."
+NOT_IDS = "Each item must be an object with an integer id."
+ORDERINGS = ("date", "-date")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _text(value, required: bool):
+    if value is None:
+        if required:
+            raise problem("missing", REQUIRED)
+        return None
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else value
+    if not isinstance(value, str):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        else:
+            raise problem("string", NOT_STRING)
+    return value.strip()
+
+
+def Text(limit: int = 255, required: bool = False):
+    """A trimmed text of at most `limit` characters; required ones may not be blank."""
+    text = Annotated[str, StringConstraints(min_length=1 if required else 0, max_length=limit)]
+    if required:
+        return Annotated[text, BeforeValidator(lambda v: _text(v, True))]
+    return Annotated[Optional[text], BeforeValidator(lambda v: _text(v, False))]
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise problem("invalid_email", "Enter a valid email address.")
+    return value
+
+
+def _id_items(items) -> list[int]:
+    """A list of ids given as objects with "id", bare integers, or digit strings."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise problem("not_a_list", 'Expected a list of items but got type "%s".' % type(items).__name__)
+    ids = []
+    for item in items:
+        value = item.get("id") if isinstance(item, dict) else item
+        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value >= 2**31:
+            raise problem("not_ids", NOT_IDS)
+        ids.append(value)
+    if len(ids) > 1000:
+        raise problem("too_many", "Too many items.")
+    return ids
+
+
+def _ids(value, info: ValidationInfo) -> list[int]:
+    """A JSON list, or repeated form fields (each an id, or JSON: an object or a list)."""
+    if not is_form(info):
+        return _id_items(value)
+    items = []
+    for raw in value if isinstance(value, list) else [value]:
+        raw = raw.strip()
+        if raw.startswith("[") or raw.startswith("{"):
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                raise problem("not_ids", NOT_IDS)
+            items.extend(decoded if isinstance(decoded, list) else [decoded])
+        elif raw:
+            items.append(raw)
+    return _id_items(items)
+
+
+Ids = Annotated[list[int], BeforeValidator(_ids)]
+
+
+# -- dates ----------------------------------------------------------------------------------------
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_when(raw) -> tuple[str, float | None] | None:
+    """An ISO 8601 date or date-time: (UTC day, epoch seconds or None for a bare date); None if bad."""
+    from datetime import date as Date, datetime, timezone
+
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    try:
+        if _DAY.match(raw):
+            return Date.fromisoformat(raw).isoformat(), None
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        when = when.astimezone(timezone.utc)
+        return when.date().isoformat(), when.timestamp()
+    except (OverflowError, ValueError):
+        return None
+
+
+def parse_day(raw: str) -> str | None:
+    parsed = parse_when(raw)
+    return parsed[0] if parsed else None
+
+
+def _when(value):
+    if value in (None, ""):
+        return None
+    parsed = parse_when(value)
+    if parsed is None:
+        raise problem("datetime", DATE_FORMAT)
+    return parsed
+
+
+def _day(values):
+    raw = first(values)
+    if not raw:
+        return None
+    day = parse_day(raw)
+    if day is None:
+        raise problem("date", DATE_FILTER)
+    return day
+
+
+Day = Annotated[Optional[str], BeforeValidator(_day)]
+
+
+def _image(value, info: ValidationInfo):
+    """The bytes of the multipart file `image`; a value that is not a file is refused."""
+    upload = uploaded(info)
+    if upload is not None:
+        if not upload.data:
+            raise problem("empty_file", EMPTY_FILE)
+        return upload.data
+    if value not in (None, ""):
+        raise problem("not_a_file", NOT_A_FILE)
+    return None
+
+
+# -- requests -------------------------------------------------------------------------------------
+class SignUp(RequestModel):
+    email: Annotated[Text(254, required=True), AfterValidator(_email)]
+    password: Text(1024, required=True)
+    # the phone is read from `telephone` when given, else from `phone` (and the problem named so)
+    telephone: Text(32) = None
+    phone: Text(32) = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_phone(cls, data):
+        if isinstance(data, dict):
+            drop = "phone" if data.get("telephone") is not None else "telephone"
+            data = {k: v for k, v in data.items() if k != drop}
+        return data
+
+    @property
+    def given_phone(self) -> str | None:
+        return self.telephone or self.phone or None
+
+
+class SignIn(RequestModel):
+    email: Text(254, required=True)
+    password: Text(1024, required=True)
+
+
+class Refresh(RequestModel):
+    refresh: Text(2048, required=True)
+
+
+class NewOrganization(RequestModel):
+    title: Text(required=True)
+    description: Text(10000) = None
+    postcode: Text(16) = None
+    address: Text() = None
+    users: Ids = []
+
+
+class NewEvent(RequestModel):
+    title: Text(required=True)
+    description: Text(10000) = None
+    # (UTC day, epoch seconds or None for a bare date)
+    date: Annotated[Optional[tuple[str, Optional[float]]], BeforeValidator(_when)] = None
+    organizations: Ids = []
+    image: Annotated[Optional[bytes], BeforeValidator(_image), Field(validate_default=True)] = None
+
+
+class Events(RequestModel):
+    """GET /api/events/ filters (a date that cannot be read is refused; the rest is lenient)."""
+
+    date: Day = None
+    date_gte: Day = Field(None, alias="date__gte")
+    date_lte: Day = Field(None, alias="date__lte")
+    ordering: Annotated[str, BeforeValidator(lambda v: first(v) if first(v) in ORDERINGS else "date")] = "date"
+    search: Annotated[Optional[str], BeforeValidator(lambda v: (first(v) or "").strip()[:255] or None)] = None
