@@ -48,6 +48,13 @@ class RequestInvalid(Exception):
     def first(self) -> Problem:
         return self.problems[0]
 
+    def adding(self, more: dict[str, list[str]]) -> "RequestInvalid":
+        """These problems too ({field: [code]}, checked elsewhere), for fields that have none."""
+        known = {p.field for p in self.problems}
+        extra = [Problem(field, code, code, {}) for field, codes in more.items() if field not in known
+                 for code in codes]
+        return RequestInvalid(self.problems + extra)
+
 
 def problem(code: str, message: str | None = None, **ctx) -> PydanticCustomError:
     """The error a model's validator raises: a code and the door's own message."""

@@ -48,6 +48,15 @@ FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 THROTTLED = {"detail": "Request was throttled."}
 
 
+def request_errors(error) -> dict:
+    """A refused request (http.models.RequestInvalid) in DRF's words."""
+    out: dict[str, list[str]] = {}
+    for p in error.problems:
+        code = "required" if p.code == "missing" else p.code
+        out.setdefault(p.field, []).append(MESSAGES.get(code, p.message))
+    return out
+
+
 def field_errors(problems: dict) -> dict:
     """{field: [code or message]} -> {field: [message]}."""
     return {field: [MESSAGES.get(c, c) for c in codes] for field, codes in problems.items()}
