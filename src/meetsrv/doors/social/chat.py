@@ -7,27 +7,31 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
 from meetsrv.core.chats.service import chat_channel
-from meetsrv.core.accounts.social import TOKEN_KIND
+from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
 from meetsrv.ws.protocol import DoorSocket
 
 
 class SocialChatSocket(DoorSocket):
-    @defer.inlineCallbacks
+    credentials = (Query("token"),)
+
     def authorize(self, request):
-        services = self.factory.door.services
-        token = self.query.get("token")
-        if not token:
+        return defer.ensureDeferred(self._authorize(request))
+
+    async def _authorize(self, request):
+        door = self.factory.door
+        try:
+            user_id = await authenticate(request, self.credentials, door.check)
+        except CredentialMissing:
             raise ConnectionDeny(400, "token is required")
-        user_id = yield services.credentials.authenticate(token, (TOKEN_KIND,))
-        if user_id is None:
+        except CredentialRefused:
             raise ConnectionDeny(401, "invalid token")
-        chat = yield services.social_chats.socket_chat(user_id, self.route_args.get("slug", ""))
+        chat = await door.services.social_chats.socket_chat(user_id, self.route_args.get("slug", ""))
         if chat is None:
             raise ConnectionDeny(403, "not a member of this chat")
         self.user_id = user_id
         self.chat_id = chat["id"]
         # subscribed before the handshake completes, so nothing sent after it is missed
-        yield self.join(chat_channel(self.chat_id))
+        await self.join(chat_channel(self.chat_id))
 
     def received(self, text):
         if not text:
