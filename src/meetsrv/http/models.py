@@ -35,9 +35,10 @@ class Problem(NamedTuple):
 class RequestInvalid(Exception):
     """What is wrong with a request, field by field, in the order the model checks them."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], model: type | None = None):
         super().__init__(problems)
         self.problems = problems
+        self.model = model  # the model that refused it (a door may render some models' problems apart)
 
     def fields(self) -> dict[str, list[Problem]]:
         out: dict[str, list[Problem]] = {}
@@ -53,7 +54,7 @@ class RequestInvalid(Exception):
         known = {p.field for p in self.problems}
         extra = [Problem(field, code, code, {}) for field, codes in more.items() if field not in known
                  for code in codes]
-        return RequestInvalid(self.problems + extra)
+        return RequestInvalid(self.problems + extra, self.model)
 
 
 def problem(code: str, message: str | None = None, **ctx) -> PydanticCustomError:
@@ -71,7 +72,7 @@ def parse(model: type[M], data: Any, **context) -> M:
             loc = error.get("loc") or ()
             field = str(loc[0]) if loc else NON_FIELD
             problems.append(Problem(field, error["type"], error["msg"], dict(error.get("ctx") or {})))
-        raise RequestInvalid(problems) from None
+        raise RequestInvalid(problems, model) from None
 
 
 # -- DRF's field errors: {"field": ["message"]} -------------------------------------------------

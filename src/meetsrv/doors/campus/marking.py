@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from meetsrv.core.meetings.marking import MARK_ME, MARKING, MarkingError, MarkingRefused, event_channel, user_channel
+from meetsrv.http.credentials import read
 from meetsrv.ws.protocol import DoorSocket, json_frame
 
 log = Logger()
@@ -62,14 +63,6 @@ def error(message: str) -> dict:
     return {"result": "error", "message": message}
 
 
-def _cookie(header_value: str | None, name: str) -> str | None:
-    for part in (header_value or "").split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep and key == name:
-            return value.strip().strip('"')
-    return None
-
-
 class CampusSocket(DoorSocket):
     kind = ""
 
@@ -80,19 +73,14 @@ class CampusSocket(DoorSocket):
         self._live = False
         self._held_frames = []
 
-    @defer.inlineCallbacks
     def caller(self, request):
-        from meetsrv.doors.campus.routes import SESSION_KIND, TOKEN_KINDS
-
-        credentials = self.factory.door.services.credentials
-        auth = request.headers.get("authorization") or ""
-        parts = auth.split(None, 1)
-        if len(parts) == 2 and parts[0].lower() == "token":
-            return (yield credentials.authenticate(parts[1].strip(), TOKEN_KINDS))
-        session = _cookie(request.headers.get("cookie"), "sessionid")
-        if session and self.same_site(request):
-            return (yield credentials.authenticate(session, (SESSION_KIND,)))
-        return None
+        """The user of the door's credential (a Token header, or the session cookie from a page
+        of this site); None without one."""
+        door = self.factory.door
+        credential = read(request, door.credentials)
+        if credential is None or (credential.source == "cookie" and not self.same_site(request)):
+            return defer.succeed(None)
+        return door.check(credential)
 
     def same_site(self, request) -> bool:
         """A browser sends the session cookie with a socket that any page opens; without an

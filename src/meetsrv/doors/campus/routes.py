@@ -10,33 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hmac
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit
 
 from klein import Klein
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.accounts.oauth import STATE_LIFE
-from meetsrv.core.meetings.campus import EventNotFound
+from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotPermitted, UserNotFound, WrongCredentials
 from meetsrv.core.media import BadImage
-from meetsrv.core.errors import (
-    AlreadyExists,
-    DomainError,
-    Invalid,
-    NotFound,
-    NotPermitted,
-    UserNotFound,
-    WrongCredentials,
-)
+from meetsrv.core.meetings.campus import EventNotFound
 from meetsrv.doors.base import Door
-from meetsrv.doors.campus import shapes
+from meetsrv.doors.campus import models, shapes
 from meetsrv.doors.campus.marking import MarkingSocket, MarkMeSocket
 from meetsrv.doors.campus.shapes import (
     INVALID_ARGUMENT,
@@ -45,10 +35,20 @@ from meetsrv.doors.campus.shapes import (
     NOT_PERMITTED,
     UNKNOWN_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
-    CampusError,
 )
-from meetsrv.http.answers import authorization
-from meetsrv.http.body import BodyError, Upload, content_type, parse_json, parse_multipart, raw_body
+from meetsrv.http.body import BodyError, UnsupportedMediaType, Upload, content_type, parse_json, parse_multipart, raw_body
+from meetsrv.http.credentials import (
+    CredentialMissing,
+    CredentialRefused,
+    CsrfCheck,
+    CsrfRefused,
+    SAFE_METHODS,
+    SessionCookie,
+    TokenHeader,
+    authenticate,
+    read,
+)
+from meetsrv.http.models import RequestInvalid, parse
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -59,7 +59,6 @@ TOKEN_KINDS = (SESSION_KIND, "social", "phone")
 SESSION_COOKIE = b"sessionid"
 CSRF_COOKIE = b"csrftoken"
 SESSION_TTL = 14 * 24 * 3600  # Django's default session age
-SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
 # a secret of the browser that starts an OAuth sign-in; its state is bound to it (allauth kept
@@ -92,33 +91,7 @@ def query_arg(request, name: bytes) -> str | None:
         return None
 
 
-# -- arguments -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Arg:
-    name: str
-    cast: Callable | None = None
-    required: bool = True
-
-
-def as_int(value):
-    """int() as upstream's cast_arguments applied it; its message on failure."""
-    if isinstance(value, bool):
-        raise CampusError(INVALID_ARGUMENT, f"invalid literal for int() with base 10: '{value}'")
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError) as e:
-        raise CampusError(INVALID_ARGUMENT, str(e))
-
-
-def as_text(name):
-    def cast(value):
-        if not isinstance(value, str):
-            raise CampusError(INVALID_ARGUMENT, f"{name} must be a string")
-        return value
-
-    return cast
-
+# -- arguments: doors/campus/models.py -----------------------------------------------------
 
 def user_id_arg(value) -> int:
     """A user id as GetProfile read it: anything that is not an id is an unknown profile."""
@@ -146,27 +119,28 @@ def image_bytes(value) -> bytes:
     if isinstance(value, Upload):
         return value.data
     if not isinstance(value, str):
-        raise CampusError(INVALID_ARGUMENT, "Invalid image")
+        raise Invalid("Invalid image")
     text = _DATA_URL.sub("", value.strip(), count=1)
     text = "".join(text.split())
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise CampusError(INVALID_ARGUMENT, "Invalid image")
+        raise Invalid("Invalid image")
 
 
 def _last(value):
     return value[-1] if isinstance(value, list) and value else value
 
 
-def endpoint(method: str, *args: Arg, login: bool = True, content: bool = True, accounts: bool = False):
-    """Route body: fn(self, request, caller, params) returning the `response` value (or None).
-    `accounts`: the /accounts/ answers (CONTRACT.md): a missing argument is bad input (1)."""
+def endpoint(method: str, arguments: type[models.Arguments] = models.NoArguments, login: bool = True,
+             content: bool = True):
+    """Route body: fn(self, request, caller, params) returning the `response` value (or None),
+    or an answer of its own (bytes); `params` is the `arguments` model."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def route(self, request):
-            return defer.ensureDeferred(self.run(request, fn, method.encode(), args, login, content, accounts))
+            return defer.ensureDeferred(self.run(request, fn, method.encode(), arguments, login, content))
 
         return route
 
@@ -185,26 +159,21 @@ class CampusDoor(Door):
         self.marking_factory = make_factory(self.settings, MarkingSocket, door=self, hub=s.hub, clock=s.clock)
 
     # -- credentials -------------------------------------------------------------------------
-    @defer.inlineCallbacks
-    def identify(self, request):
-        """(user id or None, authenticated by the session cookie)."""
-        token = authorization(request, "Token")
-        if token is not None:
-            user_id = yield self.services.credentials.authenticate(token, TOKEN_KINDS)
-            return user_id, False
-        session = request.getCookie(SESSION_COOKIE)
-        if session:
-            user_id = yield self.services.credentials.authenticate(session.decode("latin-1"), (SESSION_KIND,))
-            return user_id, user_id is not None
-        return None, False
+    # a Token of this door, the social or the phone door; else the session cookie (then unsafe
+    # methods need Django's CSRF token)
+    credentials = (TokenHeader(strict=False), SessionCookie(
+        SESSION_COOKIE.decode(), CsrfCheck(CSRF_COOKIE.decode(), "x-csrftoken")))
 
-    def check_csrf(self, request) -> None:
-        cookie = request.getCookie(CSRF_COOKIE) or b""
-        sent = (request.getHeader(b"x-csrftoken") or b"")
-        if isinstance(sent, str):
-            sent = sent.encode("latin-1")
-        if not cookie or not hmac.compare_digest(cookie, sent):
-            raise CampusError(NOT_PERMITTED, "CSRF verification failed")
+    def check(self, credential):
+        kinds = (SESSION_KIND,) if credential.source == "cookie" else TOKEN_KINDS
+        return self.services.credentials.authenticate(credential.token, kinds)
+
+    async def identify(self, request):
+        """The user id, or None for a caller without a valid credential."""
+        try:
+            return await authenticate(request, self.credentials, self.check, required=False)
+        except CredentialRefused:
+            return None
 
     # -- the pipeline ------------------------------------------------------------------------
     def params(self, request, content: bool) -> dict:
@@ -214,7 +183,7 @@ class CampusDoor(Door):
                 try:
                     out[key.decode("utf-8")] = values[-1].decode("utf-8")
                 except UnicodeDecodeError:
-                    raise CampusError(INVALID_ARGUMENT, "Invalid query string")
+                    raise BodyError("Invalid query string")
             return out
         kind = content_type(request)
         raw = raw_body(request)
@@ -226,9 +195,9 @@ class CampusDoor(Door):
             try:
                 value = parse_json(raw)
             except BodyError:
-                raise CampusError(INVALID_ARGUMENT, "Invalid JSON")
+                raise BodyError("Invalid JSON")
             if not isinstance(value, dict):
-                raise CampusError(INVALID_ARGUMENT, "A JSON object expected")
+                raise BodyError("A JSON object expected")
             return value
         if kind == "application/x-www-form-urlencoded":
             from urllib.parse import parse_qsl
@@ -236,12 +205,12 @@ class CampusDoor(Door):
             try:
                 return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
             except UnicodeDecodeError:
-                raise CampusError(INVALID_ARGUMENT, "Invalid form")
+                raise BodyError("Invalid form")
         if kind == "multipart/form-data":
             try:
                 fields, files = parse_multipart(raw, request.getHeader(b"content-type"))
             except Exception:
-                raise CampusError(INVALID_ARGUMENT, "Invalid multipart body")
+                raise BodyError("Invalid multipart body")
             out = {k: _last(v) for k, v in fields.items()}
             for name, upload in files.items():
                 out[name] = upload
@@ -249,45 +218,58 @@ class CampusDoor(Door):
             if image is not None and "name" not in out and image.filename:
                 out["name"] = image.filename
             return out
-        raise CampusError(UNSUPPORTED_MEDIA_TYPE, "json content expected")
+        raise UnsupportedMediaType(kind, "")
 
-    async def run(self, request, fn, method: bytes, args, login: bool, content: bool, accounts: bool = False):
-        try:
-            caller, by_cookie = await self.identify(request)
-            if by_cookie and request.method not in SAFE_METHODS:
-                self.check_csrf(request)
-            params = self.params(request, content)
-            for arg in args:
-                if arg.cast is not None and params.get(arg.name) is not None:
-                    params[arg.name] = arg.cast(params[arg.name])
-            for arg in args:
-                if arg.required and params.get(arg.name) is None:
-                    if accounts:
-                        raise CampusError(INVALID_ARGUMENT, f"{arg.name} is required")
-                    raise CampusError(MISSING_ARGUMENT, arg.name)
-            if request.method != method and not (method == b"GET" and request.method == b"HEAD"):
-                raise CampusError(NOT_PERMITTED, "Method not allowed")
-            if login and caller is None:
-                raise CampusError(NOT_PERMITTED, "Login required")
-            response = await defer.ensureDeferred(fn(self, request, caller, params))
-            return shapes.envelope(request, response=response)
-        except CampusError as e:
-            return shapes.envelope(request, e.code, e.msg)
-        except DomainError as e:
-            return shapes.envelope(request, self.domain_code(e), e.message)
-        except Exception:
-            log.failure("campus request failed")
-            return shapes.envelope(request, UNKNOWN_ERROR, "Unknown error")
+    async def run(self, request, fn, method: bytes, arguments, login: bool, content: bool):
+        caller = await self.identify(request)
+        params = parse(arguments, self.params(request, content))
+        if request.method != method and not (method == b"GET" and request.method == b"HEAD"):
+            raise MethodNotAllowed()
+        if login and caller is None:
+            raise CredentialMissing()
+        response = await defer.ensureDeferred(fn(self, request, caller, params))
+        if isinstance(response, bytes):
+            return response
+        return shapes.envelope(request, response=response)
+
+    # -- errors: one handler, every answer HTTP 200 with the envelope ---------------------------
+    @app.handle_errors(Exception)
+    def _error(self, request, failure):
+        e = failure.value
+        code, message = self.error_code(e)
+        if code == UNKNOWN_ERROR and not isinstance(e, DomainError):
+            log.failure("campus request failed", failure)
+        return shapes.envelope(request, code, message)
 
     @staticmethod
-    def domain_code(e: DomainError) -> int:
+    def error_code(e) -> tuple[int, str]:
+        if isinstance(e, RequestInvalid):
+            wrong = next((p for p in e.problems if p.code != "missing"), None)
+            if wrong is not None:
+                return INVALID_ARGUMENT, wrong.message  # a cast refused it: checked before presence
+            missing = e.first().field
+            if e.model is not None and e.model.missing_is_invalid:
+                return INVALID_ARGUMENT, f"{missing} is required"
+            return MISSING_ARGUMENT, missing
+        if isinstance(e, CsrfRefused):
+            return NOT_PERMITTED, "CSRF verification failed"
+        if isinstance(e, CredentialMissing):
+            return NOT_PERMITTED, "Login required"
+        if isinstance(e, MethodNotAllowed):
+            return NOT_PERMITTED, "Method not allowed"
+        if isinstance(e, UnsupportedMediaType):
+            return UNSUPPORTED_MEDIA_TYPE, "json content expected"
+        if isinstance(e, BodyError):
+            return INVALID_ARGUMENT, str(e)
         if isinstance(e, AlreadyExists):
-            return UNKNOWN_ERROR  # upstream: a duplicate event name is "Could not create new event"
+            return UNKNOWN_ERROR, e.message  # upstream: a duplicate event name is "Could not create new event"
         if isinstance(e, NotPermitted):
-            return NOT_PERMITTED
-        if isinstance(e, (Invalid, NotFound)):
-            return INVALID_ARGUMENT  # upstream answers 1 for an unknown user or event
-        return INVALID_ARGUMENT
+            return NOT_PERMITTED, e.message
+        if isinstance(e, DomainError):
+            return INVALID_ARGUMENT, e.message  # upstream answers 1 for an unknown user or event
+        if isinstance(e, HTTPException) and e.code == 404:
+            return NOT_FOUND, "Not found"
+        return UNKNOWN_ERROR, "Unknown error"
 
     def not_found(self, request):
         return shapes.envelope(request, NOT_FOUND, "Not found", status=404)
@@ -297,11 +279,11 @@ class CampusDoor(Door):
 
     # -- accounts ----------------------------------------------------------------------------
     def _credentials(self, params) -> tuple[str, str]:
-        username, password = params["username"], params["password"]
+        username, password = params.username, params.password
         if not username.strip() or len(username) > MAX_USERNAME or any(ord(c) < 32 for c in username):
-            raise CampusError(INVALID_ARGUMENT, "Invalid username")
+            raise Invalid("Invalid username")
         if not password or len(password) > MAX_PASSWORD:
-            raise CampusError(INVALID_ARGUMENT, "Invalid password")
+            raise Invalid("Invalid password")
         return username, password
 
     @defer.inlineCallbacks
@@ -315,36 +297,33 @@ class CampusDoor(Door):
                           sameSite="lax", secure=secure or None)
 
     @app.route("/accounts/signup/", strict_slashes=False)
-    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False,
-              accounts=True)
+    @endpoint("POST", models.Credentials, login=False)
     async def signup(self, request, caller, params):
         username, password = self._credentials(params)
         try:
             user_id = await self.services.accounts.register(username, password)
         except AlreadyExists:
-            raise CampusError(INVALID_ARGUMENT, "Username is already taken")
+            raise Invalid("Username is already taken")
         await self.start_session(request, user_id)
 
     @app.route("/accounts/login/", strict_slashes=False)
-    @endpoint("POST", Arg("username", as_text("username")), Arg("password", as_text("password")), login=False,
-              accounts=True)
+    @endpoint("POST", models.Credentials, login=False)
     async def login(self, request, caller, params):
         username, password = self._credentials(params)
         try:
             user = await self.services.accounts.password_login.check(username, password)
         except LoginLimited:
-            raise CampusError(NOT_PERMITTED, "Too many failed logins, try again later")
+            raise NotPermitted("Too many failed logins, try again later")
         except (UserNotFound, WrongCredentials):
-            raise CampusError(NOT_PERMITTED, "Wrong username or password")
+            raise NotPermitted("Wrong username or password")
         await self.start_session(request, user["id"])
 
     @app.route("/accounts/logout/", strict_slashes=False)
-    @endpoint("POST", login=False, accounts=True)
+    @endpoint("POST", models.AccountsCall, login=False)
     async def logout(self, request, caller, params):
-        token = authorization(request, "Token")
-        if token is None:
-            session = request.getCookie(SESSION_COOKIE)
-            token = session.decode("latin-1") if session else None
+        credential = read(request, self.credentials)
+        token = credential.token if credential is not None else None
+        if credential is None or credential.source == "cookie":
             request.addCookie(SESSION_COOKIE, b"", path=b"/", max_age=b"0",
                               expires=b"Thu, 01 Jan 1970 00:00:00 GMT", httpOnly=True, sameSite="lax")
         # only a campus session ends here; a social or phone token belongs to its own door
@@ -418,42 +397,41 @@ class CampusDoor(Door):
 
     # -- profile -----------------------------------------------------------------------------
     @app.route("/api/profile/GetProfile")
-    @endpoint("GET", Arg("user_id"))
+    @endpoint("GET", models.UserId)
     async def get_profile(self, request, caller, params):
-        user = await self.services.profiles.get(user_id_arg(params["user_id"]))
+        user = await self.services.profiles.get(user_id_arg(params.user_id))
         return shapes.profile(user, self.services.base_url)
 
     @app.route("/api/profile/UpdateProfilePicture")
-    @endpoint("POST", Arg("image"), Arg("name", as_text("name")))
+    @endpoint("POST", models.Picture)
     async def update_picture(self, request, caller, params):
-        data = await decode_image(self.services.reactor, params["image"])
+        data = await decode_image(self.services.reactor, params.image)
         try:
             await self.services.profiles.set_picture(caller, data)
         except BadImage:
-            raise CampusError(INVALID_ARGUMENT, "Invalid image")
+            raise Invalid("Invalid image")
 
     @app.route("/api/profile/UploadProfileConfirmation")
-    @endpoint("POST", Arg("image"), Arg("name", as_text("name"), required=False))
+    @endpoint("POST", models.Confirmation)
     async def upload_confirmation(self, request, caller, params):
-        data = await decode_image(self.services.reactor, params["image"])
+        data = await decode_image(self.services.reactor, params.image)
         try:
             await self.services.profiles.upload_confirmation(caller, data)
         except BadImage:
-            raise CampusError(INVALID_ARGUMENT, "Invalid image")
+            raise Invalid("Invalid image")
 
     @app.route("/api/profile/UpdateProfileInfo")
-    @endpoint("POST", Arg("display_name", as_text("display_name"), required=False),
-              Arg("bio", as_text("bio"), required=False))
+    @endpoint("POST", models.ProfileInfo)
     async def update_info(self, request, caller, params):
-        name, bio = params.get("display_name"), params.get("bio")
+        name, bio = params.display_name, params.bio
         if name is None and bio is None:
-            raise CampusError(MISSING_ARGUMENT, "Bio or name are required")
+            return shapes.envelope(request, MISSING_ARGUMENT, "Bio or name are required")
         await self.services.profiles.update_info(caller, name, bio)
 
     @app.route("/api/profile/FindByName")
-    @endpoint("GET", Arg("display_name_part", as_text("display_name_part"), required=False), login=False)
+    @endpoint("GET", models.NamePart, login=False)
     async def find_by_name(self, request, caller, params):
-        rows = await self.services.profiles.find_by_name(params.get("display_name_part"))
+        rows = await self.services.profiles.find_by_name(params.display_name_part)
         return {"users": [shapes.user_item(r) for r in rows]}
 
     # -- friends -----------------------------------------------------------------------------
@@ -464,9 +442,9 @@ class CampusDoor(Door):
         return {"friends": [dict(shapes.user_item(r), pending=not r["accepted"]) for r in rows]}
 
     @app.route("/api/friends/SendFriendRequest")
-    @endpoint("POST", Arg("user_id"))
+    @endpoint("POST", models.UserId)
     async def send_friend_request(self, request, caller, params):
-        await self.services.friends.send_request(caller, user_id_arg(params["user_id"]))
+        await self.services.friends.send_request(caller, user_id_arg(params.user_id))
 
     @app.route("/api/friends/GetFriendRequests")
     @endpoint("GET")
@@ -474,48 +452,48 @@ class CampusDoor(Door):
         return {"requests": await self.services.friends.requests(caller)}
 
     @app.route("/api/friends/RemoveFriend")
-    @endpoint("POST", Arg("user_id"))
+    @endpoint("POST", models.UserId)
     async def remove_friend(self, request, caller, params):
-        await self.services.friends.remove(caller, user_id_arg(params["user_id"]))
+        await self.services.friends.remove(caller, user_id_arg(params.user_id))
 
     # -- events ------------------------------------------------------------------------------
     @app.route("/api/events/CreateEvent")
-    @endpoint("POST", Arg("name", as_text("name")), Arg("time_from", as_int), Arg("time_to", as_int))
+    @endpoint("POST", models.NewEvent)
     async def create_event(self, request, caller, params):
         event_id = await self.services.campus_events.create(
-            caller, params["name"], params["time_from"], params["time_to"]
+            caller, params.name, params.time_from, params.time_to
         )
         return {"event_id": event_id}
 
     @app.route("/api/events/GetEventByID")
-    @endpoint("GET", Arg("event_id"), login=False)
+    @endpoint("GET", models.EventId, login=False)
     async def get_event(self, request, caller, params):
         try:
-            view = await self.services.campus_events.get(params["event_id"])
+            view = await self.services.campus_events.get(params.event_id)
         except EventNotFound as e:
-            raise CampusError(NOT_FOUND, e.message)
+            return shapes.envelope(request, NOT_FOUND, e.message)
         return shapes.event(view)
 
     @app.route("/api/events/GetEvents")
-    @endpoint("GET", Arg("name", as_text("name"), required=False), login=False, content=False)
+    @endpoint("GET", models.EventName, login=False, content=False)
     async def get_events(self, request, caller, params):
-        views = await self.services.campus_events.search(params.get("name"))
+        views = await self.services.campus_events.search(params.name)
         return [shapes.event(v) for v in views]
 
     @app.route("/api/events/JoinEvent")
-    @endpoint("POST", Arg("event_id"))
+    @endpoint("POST", models.EventId)
     async def join_event(self, request, caller, params):
-        await self.services.campus_events.join(caller, params["event_id"])
+        await self.services.campus_events.join(caller, params.event_id)
 
     @app.route("/api/events/LeaveEvent")
-    @endpoint("POST", Arg("event_id"))
+    @endpoint("POST", models.EventId)
     async def leave_event(self, request, caller, params):
-        await self.services.campus_events.leave(caller, params["event_id"])
+        await self.services.campus_events.leave(caller, params.event_id)
 
     @app.route("/api/events/DeleteEvent")
-    @endpoint("POST", Arg("event_id"))
+    @endpoint("POST", models.EventId)
     async def delete_event(self, request, caller, params):
-        await self.services.campus_events.delete(caller, params["event_id"])
+        await self.services.campus_events.delete(caller, params.event_id)
 
     @app.route("/api/events/GetCreatedEvents")
     @endpoint("GET")

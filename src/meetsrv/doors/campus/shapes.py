@@ -15,15 +15,6 @@ UNKNOWN_ERROR = -1
 DEFAULT_PIC = "https://i.imgur.com/erdtqth.jpg"  # upstream's default picture
 
 
-class CampusError(Exception):
-    """Answer with this envelope error (HTTP 200)."""
-
-    def __init__(self, code: int, msg: str):
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-
-
 def envelope(request, code: int = OK, msg: str = "", response=None, status: int = 200) -> bytes:
     value = {"error": code, "error_msg": msg}
     if response is not None:

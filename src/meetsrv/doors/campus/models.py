@@ -1,0 +1,102 @@
+"""The arguments of the campus door's methods, read as upstream's cast_arguments did.
+
+An argument that is absent or null is missing (code 2 with its name; on /accounts/ it is bad
+input, code 1, "<name> is required"); one that cannot be cast is code 1 with the cast's own
+message (Python's int(), or "<name> must be a string"). Casts are checked before presence.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Optional
+
+from pydantic import BeforeValidator, ValidationInfo
+
+from meetsrv.http.models import RequestModel, problem
+
+
+def _present(value):
+    if value is None:
+        raise problem("missing")
+    return value
+
+
+def as_int(value):
+    """int() as upstream's cast_arguments applied it; its message on failure."""
+    if isinstance(value, bool):
+        raise problem("int", f"invalid literal for int() with base 10: '{value}'")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise problem("int", str(e))
+
+
+def as_text(value, info: ValidationInfo):
+    if not isinstance(value, str):
+        raise problem("text", f"{info.field_name} must be a string")
+    return value
+
+
+def _optional(cast):
+    return lambda value, info: None if value is None else cast(value, info)
+
+
+Required = Annotated[Any, BeforeValidator(_present)]
+Text = Annotated[str, BeforeValidator(lambda v, info: as_text(_present(v), info))]
+OptionalText = Annotated[Optional[str], BeforeValidator(_optional(as_text))]
+Int = Annotated[int, BeforeValidator(lambda v: as_int(_present(v)))]
+
+
+class Arguments(RequestModel):
+    # /accounts/ answers a missing argument as bad input (CONTRACT.md)
+    missing_is_invalid: ClassVar[bool] = False
+
+
+class NoArguments(Arguments):
+    pass
+
+
+class Credentials(Arguments):
+    missing_is_invalid: ClassVar[bool] = True
+    username: Text
+    password: Text
+
+
+class AccountsCall(Arguments):
+    missing_is_invalid: ClassVar[bool] = True
+
+
+class UserId(Arguments):
+    user_id: Required
+
+
+class Picture(Arguments):
+    image: Required  # a multipart file, or base64 text
+    name: Text
+
+
+class Confirmation(Arguments):
+    image: Required
+    name: OptionalText = None
+
+
+class ProfileInfo(Arguments):
+    display_name: OptionalText = None
+    bio: OptionalText = None
+
+
+class NamePart(Arguments):
+    display_name_part: OptionalText = None
+
+
+class NewEvent(Arguments):
+    name: Text
+    time_from: Int
+    time_to: Int
+
+
+class EventId(Arguments):
+    event_id: Required
+
+
+class EventName(Arguments):
+    name: OptionalText = None
