@@ -1,4 +1,4 @@
-"""JSON answers and small request helpers shared by the doors."""
+"""JSON answers shared by the doors, and reading one query parameter."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ def empty_answer(request, status: int = 204) -> bytes:
     return b""
 
 
-def header(request, name: str) -> str | None:
-    value = request.getHeader(name.encode())
-    if value is None:
-        return None
-    return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
 def query_arg(request, name: str) -> str | None:
     values = request.args.get(name.encode())
     if not values:
@@ -35,24 +28,3 @@ def query_arg(request, name: str) -> str | None:
         return values[0].decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def query_args(request, name: str) -> list[str]:
-    out = []
-    for v in request.args.get(name.encode(), []):
-        try:
-            out.append(v.decode("utf-8"))
-        except UnicodeDecodeError:
-            pass
-    return out
-
-
-def authorization(request, scheme: str) -> str | None:
-    """The credential after `scheme` in the Authorization header (case-insensitive scheme)."""
-    value = header(request, "authorization")
-    if not value:
-        return None
-    parts = value.split(None, 1)
-    if len(parts) == 2 and parts[0].lower() == scheme.lower():
-        return parts[1].strip()
-    return None

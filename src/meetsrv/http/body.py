@@ -50,17 +50,6 @@ class Body:
             return self.data.get(name, default)
         return default
 
-    def getlist(self, name) -> list:
-        if self.kind in ("form", "multipart") and isinstance(self.data, dict):
-            value = self.data.get(name)
-            if value is None:
-                return []
-            return value if isinstance(value, list) else [value]
-        value = self.get(name)
-        if value is None:
-            return []
-        return value if isinstance(value, list) else [value]
-
 
 def content_type(request) -> str:
     raw = request.getHeader(b"content-type") or b""

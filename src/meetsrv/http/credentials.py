@@ -16,6 +16,8 @@ from typing import Awaitable, Callable
 
 from autobahn.websocket.types import ConnectionRequest
 
+from meetsrv.http.answers import query_arg
+
 SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
 
 
@@ -61,13 +63,7 @@ def query_value(request, name: str) -> str | None:
     if isinstance(request, ConnectionRequest):
         values = request.params.get(name)
         return values[0] if values else None
-    values = request.args.get(name.encode())
-    if not values:
-        return None
-    try:
-        return values[0].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return query_arg(request, name)
 
 
 def cookie(request, name: str) -> str | None:

@@ -286,9 +286,8 @@ class CampusDoor(Door):
             raise Invalid("Invalid password")
         return username, password
 
-    @defer.inlineCallbacks
-    def start_session(self, request, user_id: int):
-        token = yield self.services.credentials.issue(user_id, SESSION_KIND, ttl=SESSION_TTL)
+    async def start_session(self, request, user_id: int):
+        token = await self.services.credentials.issue(user_id, SESSION_KIND, ttl=SESSION_TTL)
         secure = (self.services.base_url or "").startswith("https://")
         request.addCookie(SESSION_COOKIE, token.encode(), path=b"/", max_age=str(SESSION_TTL).encode(),
                           httpOnly=True, sameSite="lax", secure=secure or None)

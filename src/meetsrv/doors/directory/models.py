@@ -12,7 +12,6 @@ from typing import Annotated, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, model_validator
 
-from meetsrv.http.body import Upload
 from meetsrv.http.models import RequestModel, first, is_form, problem, uploaded
 
 REQUIRED = "This field is required."

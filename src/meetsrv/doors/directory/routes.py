@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from klein import Klein
 
 from meetsrv.core.clock import utc_iso_micro
