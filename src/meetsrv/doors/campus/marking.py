@@ -95,21 +95,23 @@ class CampusSocket(DoorSocket):
         public = urlparse(door.services.base_url or "").netloc.lower()
         return bool(netloc) and netloc in (host, public)
 
-    @defer.inlineCallbacks
     def authorize(self, request):
+        return defer.ensureDeferred(self._authorize(request))
+
+    async def _authorize(self, request):
         services = self.factory.door.services
-        user_id = yield self.caller(request)
+        user_id = await self.caller(request)
         try:
-            self.event = yield services.marking.check_open(self.kind, request.params.get("event_id", []), user_id)
+            self.event = await services.marking.check_open(self.kind, request.params.get("event_id", []), user_id)
         except MarkingRefused as e:
             self.refusal = REFUSALS.get(e.code, REFUSALS["not_permitted"])
             return
         self.user_id = user_id
         # listening before the handshake completes: nothing published from now on is missed
-        yield self.listen()
+        await self.listen()
 
-    def listen(self):
-        return None
+    async def listen(self):
+        pass
 
     # frames from the hub wait until this socket has said what it must say first
     def sendPreparedMessage(self, prepared):
@@ -130,9 +132,9 @@ class CampusSocket(DoorSocket):
             self.send_json(error(self.refusal))
             self.sendClose(code=1000)
             return None
-        return self.started()
+        return defer.ensureDeferred(self.started())
 
-    def started(self):
+    async def started(self):
         self.go_live()
 
 
@@ -141,14 +143,13 @@ class MarkMeSocket(CampusSocket):
 
     kind = MARK_ME
 
-    @defer.inlineCallbacks
-    def listen(self):
+    async def listen(self):
         # listed before the handshake completes: once the client sees the socket open, every
         # marker can see it (and a marking that comes at once waits in the held frames)
         channel = user_channel(self.event["uuid"], self.user_id)
-        yield self.join(channel)
+        await self.join(channel)
         try:
-            yield self.factory.door.services.marking.ask_to_be_marked(self.event, self.user_id, Frames)
+            await self.factory.door.services.marking.ask_to_be_marked(self.event, self.user_id, Frames)
         except MarkingRefused as e:  # a second socket of the same user won the race
             self.leave(channel)
             self.refusal = REFUSALS[e.code]
@@ -169,14 +170,13 @@ class MarkingSocket(CampusSocket):
     kind = MARKING
     marker = None
 
-    def listen(self):
-        return self.join(event_channel(self.event["uuid"]))
+    async def listen(self):
+        await self.join(event_channel(self.event["uuid"]))
 
-    @defer.inlineCallbacks
-    def started(self):
+    async def started(self):
         marking = self.factory.door.services.marking
         self.marker = marking.marker(self.event, self.user_id, self.conn_id, Frames)
-        waiting = yield marking.waiting(self.event)
+        waiting = await marking.waiting(self.event)
         self.send_json({"result": "ok", "message": "marking_list", "params": {"marking_list": waiting}})
         self._held_frames = self._news_since(waiting, self._held_frames)
         self.go_live()
