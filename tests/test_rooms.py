@@ -159,6 +159,7 @@ async def _two_users_in_a_room(http, server):
 async def test_websocket_chat_and_history(server, http, ws):
     a, b, room = await _two_users_in_a_room(http, server)
     alice = (await http.get(server.url + "/v1/info", headers=auth(a))).json
+    bob = (await http.get(server.url + "/v1/info", headers=auth(b))).json
     url = f"{server.ws_url}/v1/rooms/{room['id']}/chat"
     sock_a = await ws(f"{url}?session_id={a}")
     sock_b = await ws(f"{url}/?session_id={b}")
@@ -180,7 +181,7 @@ async def test_websocket_chat_and_history(server, http, ws):
 
     r = await http.get(server.url + f"/v1/rooms/{room['id']}/messages", headers=auth(b))
     assert r.code == 200
-    assert [(m["text"], m["user_id"]) for m in r.json] == [("Привет", alice["id"]), ("И тебе привет", r.json[1]["user_id"])]
+    assert [(m["text"], m["user_id"]) for m in r.json] == [("Привет", alice["id"]), ("И тебе привет", bob["id"])]
     assert set(r.json[0]) == {"id", "text", "user_id", "room_id", "created_at"}
 
 

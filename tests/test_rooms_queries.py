@@ -45,3 +45,15 @@ async def test_rooms_list_and_detail_in_one_read(server, http):
     assert (r.code, r.json) == (422, {"error": {"code": "room_not_found"}})
     r = await http.get(server.url + "/v1/rooms", headers={"X-Session-Id": "nope"})
     assert r.code == 401
+
+    # counted at the database: the credentials are cached by now, so the list and a detail are
+    # one statement each, however many rooms and members
+    statements: list[str] = []
+    server.db.add_statement_observer(statements.append)
+    r = await http.get(server.url + "/v1/rooms", headers=auth(sessions[0]))
+    assert r.code == 200 and len(r.json) == 3
+    assert len(statements) == 1, statements
+    del statements[:]
+    r = await http.get(server.url + f"/v1/rooms/{made[1]['id']}", headers=auth(sessions[0]))
+    assert r.code == 200
+    assert len(statements) == 2, statements  # one transaction: the room if a member, its members
