@@ -47,6 +47,11 @@ def query_args(request, name: str) -> list[str]:
     return out
 
 
+def client_host(request) -> str | None:
+    """The client's IP address (None on a UNIX socket)."""
+    return getattr(request.getClientAddress(), "host", None)
+
+
 def authorization(request, scheme: str) -> str | None:
     """The credential after `scheme` in the Authorization header (case-insensitive scheme)."""
     value = header(request, "authorization")

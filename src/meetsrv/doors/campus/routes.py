@@ -48,7 +48,7 @@ from meetsrv.doors.campus.shapes import (
     CampusError,
 )
 from meetsrv.http.answers import authorization
-from meetsrv.http.body import BodyError, Upload, content_type, parse_json, parse_multipart, raw_body
+from meetsrv.http.body import BodyError, Upload, content_type, parse_form, parse_json, parse_multipart, raw_body
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -177,6 +177,8 @@ class CampusDoor(Door):
     name = "campus"
     app = Klein()
     path_prefixes = ("/api/auth/", "/api/profile/", "/api/friends/", "/accounts/")
+    multipart_routes = frozenset({"POST /api/profile/UpdateProfilePicture",
+                                  "POST /api/profile/UploadProfileConfirmation"})
 
     def __init__(self, services):
         super().__init__(services)
@@ -231,16 +233,14 @@ class CampusDoor(Door):
                 raise CampusError(INVALID_ARGUMENT, "A JSON object expected")
             return value
         if kind == "application/x-www-form-urlencoded":
-            from urllib.parse import parse_qsl
-
             try:
-                return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-            except UnicodeDecodeError:
+                return dict(parse_form(request, raw.decode("utf-8")))
+            except (UnicodeDecodeError, BodyError):
                 raise CampusError(INVALID_ARGUMENT, "Invalid form")
         if kind == "multipart/form-data":
             try:
-                fields, files = parse_multipart(raw, request.getHeader(b"content-type"))
-            except Exception:
+                fields, files = parse_multipart(request)
+            except BodyError:
                 raise CampusError(INVALID_ARGUMENT, "Invalid multipart body")
             out = {k: _last(v) for k, v in fields.items()}
             for name, upload in files.items():
@@ -294,6 +294,12 @@ class CampusDoor(Door):
 
     def method_not_allowed(self, request):
         return shapes.envelope(request, NOT_PERMITTED, "Method not allowed", status=405)
+
+    def unsupported_media_type(self, request):
+        return shapes.envelope(request, UNSUPPORTED_MEDIA_TYPE, "json content expected")
+
+    def upgrade_required(self, request):
+        return shapes.envelope(request, NOT_PERMITTED, "WebSocket upgrade required", status=426)
 
     # -- accounts ----------------------------------------------------------------------------
     def _credentials(self, params) -> tuple[str, str]:

@@ -70,6 +70,7 @@ class DirectoryDoor(Door):
     name = "directory"
     app = Klein()
     path_prefixes = ("/api/user/", "/api/organizations/", "/api/events/", "/api/chat/", "/ws/chat")
+    multipart_routes = frozenset({"POST /api/events/create/"})
 
     def __init__(self, services):
         super().__init__(services)

@@ -87,6 +87,7 @@ class PhoneDoor(Door):
         "/api/auth/code", "/api/auth/users", "/api/account", "/api/users", "/api/blacklist",
         "/api/contacts", "/api/meetings",
     )
+    multipart_routes = frozenset({"POST /api/auth/users/", "PATCH /api/account/", "POST /api/meetings/"})
 
     def __init__(self, services):
         super().__init__(services)

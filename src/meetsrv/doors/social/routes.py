@@ -56,6 +56,7 @@ class SocialDoor(Door):
         "/meetings-list", "/meeting-detail", "/meeting-types", "/meeting-confirm", "/confirms-list",
         "/confirm-action", "/unread-confirms", "/chats-list", "/message-list", "/chat/",
     )
+    multipart_routes = frozenset({"PUT /upload-photo/<filename>"})
 
     def __init__(self, services):
         super().__init__(services)
