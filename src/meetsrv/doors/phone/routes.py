@@ -14,7 +14,7 @@ from meetsrv.core.meetings.phone import field_problems
 from meetsrv.doors.base import Door
 from meetsrv.doors.phone import fields, shapes
 from meetsrv.doors.phone.fields import MISSING, FieldError
-from meetsrv.http.answers import empty_answer, header, json_answer, query_args
+from meetsrv.http.answers import client_host, empty_answer, header, json_answer, query_args
 from meetsrv.http.body import Body, BodyError, content_type, read_body
 
 
@@ -156,7 +156,7 @@ class PhoneDoor(Door):
         form = Form(parse_body(request))
         phone = form.take("phone", fields.phone)
         form.check()
-        is_new = yield self.accounts.send_code(phone)
+        is_new = yield self.accounts.send_code(phone, client_host(request))
         return json_answer(request, {"is_new": is_new}, 201)
 
     @app.route("/api/auth/users/", methods=["POST"], strict_slashes=False)
