@@ -49,10 +49,22 @@ class Settings:
     # Largest WebSocket message a client may send.
     max_ws_message: int = 64 * 1024
     ws_ping_interval: float = 30.0
-    # Largest decoded image, in pixels (decompression bombs).
-    max_image_pixels: int = 40_000_000
+    # Largest image accepted, in pixels, read from its header before it is decoded (a 4000x4000
+    # photo; decompression bombs).
+    max_image_pixels: int = 16_000_000
+    # The most parts of a multipart body (fields and files), and fields of a url-encoded form.
+    max_multipart_parts: int = 100
+    max_form_fields: int = 1000
     sms_gateway_url: str | None = None
+    # SMS codes sent per minute to one client address, and in total (0: no limit); besides the
+    # 5 attempts per phone number in 5 minutes.
+    sms_per_client: int = 5
+    sms_per_minute: int = 60
     social_verifier_url: str | None = None
+    # Take a social login client's word without a verifier (also in --debug); a loud warning.
+    social_trust_client: bool = False
+    # VK's users.get, asked by the built-in verifier of `vk` logins (a fake one in tests).
+    social_vk_url: str = "https://api.vk.com/method/users.get"
     # Cost of the password hash (scrypt N); tests lower it.
     password_cost: int = 2**14
     # Processes sharing the port (meetsrv.workers); a worker knows its index (1..N), else 0.
@@ -115,6 +127,13 @@ def _number(name: str, value, kind):
     return number
 
 
+def _positive(name: str, value) -> int:
+    number = _number(name, value, int)
+    if number < 1:
+        raise ConfigError(f"--{name}: must be at least 1, got {value!r}")
+    return number
+
+
 # option name -> (Settings field, converter)
 OPTIONS = {
     "port": ("port", str),
@@ -132,8 +151,15 @@ OPTIONS = {
     ),
     "access-log": ("access_log", _bool),
     "redis-prefix": ("redis_prefix", str),
+    "max-image-pixels": ("max_image_pixels", lambda v: _positive("max-image-pixels", v)),
+    "max-multipart-parts": ("max_multipart_parts", lambda v: _positive("max-multipart-parts", v)),
+    "max-form-fields": ("max_form_fields", lambda v: _positive("max-form-fields", v)),
     "sms-gateway-url": ("sms_gateway_url", str),
+    "sms-per-client": ("sms_per_client", lambda v: _number("sms-per-client", v, int)),
+    "sms-per-minute": ("sms_per_minute", lambda v: _number("sms-per-minute", v, int)),
     "social-verifier-url": ("social_verifier_url", str),
+    "social-trust-client": ("social_trust_client", _bool),
+    "social-vk-url": ("social_vk_url", str),
     "workers": ("workers", lambda v: _workers(v)),
     "worker-index": ("worker_index", lambda v: _number("worker-index", v, int)),
 }
@@ -217,6 +243,12 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"--public-url: expected http(s)://host[:port], got {settings.public_url!r}")
     for app in settings.oauth_apps:
         _validate_oauth(app)
+    for name, url in (("social-verifier-url", settings.social_verifier_url),
+                      ("social-vk-url", settings.social_vk_url)):
+        if url is not None:
+            u = urlparse(url)
+            if u.scheme not in ("http", "https") or not u.netloc:
+                raise ConfigError(f"--{name}: expected an http(s) URL, got {url!r}")
     for origin in settings.allowed_origins:
         if "://" not in origin and origin != "*":
             raise ConfigError(f"--allowed-origins: expected scheme://host:port, got {origin!r}")

@@ -75,7 +75,7 @@ class MeetServer:
         from meetsrv.web import build_root
 
         settings = self.settings
-        os.makedirs(settings.media, exist_ok=True)
+        os.makedirs(settings.media, mode=0o700, exist_ok=True)
         self.db = Database(settings.db, self.reactor)
         yield self.db.create_schema()
         if settings.redis:
@@ -93,7 +93,9 @@ class MeetServer:
         public_url = PublicUrl(settings.base_url())
         self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock, public_url)
         root = build_root(self.services)
-        self.site = MeetSite(root, settings.max_body, settings.access_log)
+        self.site = MeetSite(root, settings.max_body, settings.access_log,
+                             max_multipart_parts=settings.max_multipart_parts,
+                             max_form_fields=settings.max_form_fields)
         if settings.worker_index:
             from meetsrv.workers import listen_reuse_port
 

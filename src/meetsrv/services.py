@@ -102,7 +102,8 @@ class Services:
         self.accounts = AccountService(self.user_store, self.passwords, clock, self.login_limiter)
         self.media_files = MediaFiles(reactor, settings.media, settings.max_image_pixels)
         self.sms = build_gateway(settings, reactor)
-        self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug)
+        self.phone_codes = PhoneCodes(ephemeral, self.sms, settings.debug, settings.sms_per_client,
+                                      settings.sms_per_minute)
         self.phone_accounts = PhoneAccountService(
             PhoneAccountStore(db), self.user_store, self.credentials, self.media_files, self.phone_codes, clock,
             PHONE_NAME,

@@ -7,18 +7,25 @@ request to the first door that knows the path. A path no door knows answers 404 
 from __future__ import annotations
 
 from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.static import File
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from meetsrv.http import multipart
 from meetsrv.http.answers import json_answer
 
+# what the media folder holds (core/media.py names files by their real format); anything else
+# is served as bytes to download, never as something a browser would render
+MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+               ".webp": "image/webp", ".bmp": "image/bmp"}
+GET_HEAD = (b"GET", b"HEAD")
 
-class _Static(File):
-    """Media files: no directory listings."""
 
-    def directoryListing(self):
-        return _NotFoundLeaf()
+def _method_not_allowed(request, allow: bytes = b"GET, HEAD"):
+    request.setHeader(b"allow", allow)
+    method = request.method.decode("ascii", "replace")
+    return json_answer(request, {"detail": f'Method "{method}" not allowed.'}, 405)
 
 
 class _NotFoundLeaf(Resource):
@@ -26,6 +33,47 @@ class _NotFoundLeaf(Resource):
 
     def render(self, request):
         return json_answer(request, {"detail": "Not found."}, 404)
+
+
+_NOT_FOUND = _NotFoundLeaf()
+
+
+class _Static(File):
+    """Media files: GET and HEAD of files only (no directory listings, no redirects), answers
+    in JSON otherwise; image types by extension, octet-stream for anything else, nosniff."""
+
+    contentTypes = MEDIA_TYPES
+    contentEncodings: dict = {}
+    childNotFound = _NOT_FOUND
+    forbidden = _NOT_FOUND
+
+    def __init__(self, path, defaultType="application/octet-stream", *args, **kwargs):
+        super().__init__(path, defaultType, *args, **kwargs)
+
+    def directoryListing(self):
+        return _NOT_FOUND
+
+    def getChild(self, path, request):
+        # a NUL byte made os.stat raise (500); dot files are never ours to serve
+        if b"\x00" in path or path.startswith(b"."):
+            return _NOT_FOUND
+        try:
+            return super().getChild(path, request)
+        except (OSError, ValueError):
+            return _NOT_FOUND
+
+    def render(self, request):
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        request.setHeader(b"content-security-policy", b"default-src 'none'; sandbox")
+        if request.method not in GET_HEAD:
+            return _method_not_allowed(request)
+        try:
+            self.restat(False)
+            if not self.isfile():
+                return _NOT_FOUND.render(request)
+        except (OSError, ValueError):
+            return _NOT_FOUND.render(request)
+        return super().render(request)
 
 
 class _Health(Resource):
@@ -37,18 +85,28 @@ class _Health(Resource):
         super().__init__()
         self.answer = {"status": "ok", "worker": worker_index} if worker_index else {"status": "ok"}
 
-    def render_GET(self, request):
+    def render(self, request):
+        if any(request.postpath):
+            return _NOT_FOUND.render(request)
+        if request.method not in GET_HEAD:
+            return _method_not_allowed(request)
         return json_answer(request, self.answer)
 
 
 class DoorsResource(Resource):
-    """Dispatches to the door whose Klein URL map matches the path."""
+    """Dispatches to the door whose Klein URL map matches the path.
+
+    A multipart body is parsed here, on a thread, before the door's route runs, and only for a
+    route its door lists in `multipart_routes`; elsewhere the door refuses it."""
 
     isLeaf = True
     SEEN_PATHS = 4096
 
-    def __init__(self, doors):
+    def __init__(self, doors, reactor=None):
         super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.doors = doors
         self._adapters = [(door, door.app.url_map.bind("localhost")) for door in doors]
         self._resources = {id(door): door.resource() for door in doors}
@@ -58,23 +116,32 @@ class DoorsResource(Resource):
 
     def render(self, request):
         key = (request.method, request.path)
-        resource = self._seen.get(key)
-        if resource is not None:
+        with_body = multipart.is_multipart(request.getHeader(b"content-type"))
+        resource = None if with_body else self._seen.get(key)
+        if resource is not None and _readable(request):
             return resource.render(request)
         path = request.path.decode("utf-8", "replace")
         method = request.method.decode("ascii", "replace")
-        wrong_method = None
+        wrong_method = redirected = None
         for door, adapter in self._adapters:
             try:
-                adapter.match(path, method=method)
+                rule, _ = adapter.match(path, method=method, return_rule=True)
             except NotFound:
                 continue
             except MethodNotAllowed:
                 wrong_method = wrong_method or door
                 continue
             except RequestRedirect:
-                pass
+                # werkzeug would redirect (308) a path with doubled slashes to the merged one,
+                # with an HTML body; as upstream's Django, such a path is not found
+                redirected = redirected or door
+                continue
             resource = self._resources[id(door)]
+            if not _readable(request):
+                # Klein answers a path or Host that is not UTF-8 with a 400 in plain text
+                return door.not_found(request)
+            if with_body:
+                return self._render_multipart(door, resource, f"{method} {rule.rule}", request)
             if len(request.path) <= 256:
                 if len(self._seen) >= self.SEEN_PATHS:
                     self._seen.clear()
@@ -86,10 +153,33 @@ class DoorsResource(Resource):
             wrong_method = self._wrong_method(path + "/", method)
         if wrong_method is not None:
             return wrong_method.method_not_allowed(request)
+        if redirected is not None:
+            return redirected.not_found(request)
         for door in self.doors:
             if any(path.startswith(p) for p in door.path_prefixes):
                 return door.not_found(request)
         return json_answer(request, {"detail": "Not found."}, 404)
+
+    def _render_multipart(self, door, resource, route: str, request):
+        """Parse the body on a thread, then let the door's route read it; a door refuses a
+        multipart body where it takes no file, unparsed."""
+        if not _has_body(request):
+            return resource.render(request)
+        if route not in door.multipart_routes:
+            return door.unsupported_media_type(request)
+        d = multipart.prepare(request, self.reactor)
+
+        def render(_):
+            if request._disconnected or request.finished:
+                return
+            body = resource.render(request)
+            if body is not NOT_DONE_YET:
+                request.write(body)
+                request.finish()
+
+        d.addCallback(render)
+        d.addErrback(request.processingFailed)
+        return NOT_DONE_YET
 
     def _wrong_method(self, path, method):
         for door, adapter in self._adapters:
@@ -102,10 +192,32 @@ class DoorsResource(Resource):
         return None
 
 
+def _readable(request) -> bool:
+    """Whether the path (percent-decoded) and the Host header are UTF-8, as Klein needs."""
+    try:
+        if b"%" in request.path:
+            b"/".join(request.prepath + request.postpath).decode("utf-8")
+        host = request.getRequestHostname()
+        if not host.isascii():
+            host.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _has_body(request) -> bool:
+    content = request.content
+    position = content.tell()
+    content.seek(0, 2)
+    size = content.tell()
+    content.seek(position)
+    return size > 0
+
+
 class Root(Resource):
     def __init__(self, services, doors, extra: dict | None = None):
         super().__init__()
-        self.doors_resource = DoorsResource(doors)
+        self.doors_resource = DoorsResource(doors, services.reactor)
         media = services.settings.media
         self.putChild(b"media", _Static(media))
         self.putChild(b"healthz", _Health(services.settings.worker_index))

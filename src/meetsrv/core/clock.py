@@ -2,6 +2,19 @@
 
 from datetime import datetime, timezone
 
+# The instants every output can render (a datetime of years 1 to 9999 in UTC): meeting and
+# event times outside them are refused when given, not stored to break every later answer.
+FIRST_INSTANT = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
+LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+
+
+def renderable(ts) -> bool:
+    """Whether epoch seconds `ts` fall within FIRST_INSTANT..LAST_INSTANT."""
+    try:
+        return FIRST_INSTANT <= ts <= LAST_INSTANT
+    except TypeError:
+        return False
+
 
 def utc_iso_seconds(ts: float) -> str:
     """2015-08-05T22:18:45 (UTC, no zone): the rooms door's created_at."""

@@ -1,6 +1,7 @@
 """Uploaded images for every door: checked with Pillow and written under --media, on a thread.
 
-The size is read from the header before decoding, so a decompression bomb is refused undecoded;
+The size is read from the header before decoding (Image.open reads only the header), so a
+decompression bomb or any image over --max-image-pixels is refused undecoded;
 then the image is decoded whole, so a truncated or corrupt file is refused too. A file takes the
 extension of what it is, not of what it is called, so nothing under /media/ is served as HTML.
 """
@@ -18,6 +19,9 @@ from meetsrv.core.errors import Invalid
 
 # formats a browser shows -> file extension
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp"}
+# uploads are the server's to read (it serves them at /media/): not other local users'
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
 
 
 class BadImage(Invalid):
@@ -55,11 +59,11 @@ def safe_stem(name: str, default: str = "image") -> str:
 
 def _write_new(folder: str, stem: str, ext: str, data: bytes, suffix: bool) -> str:
     """Write data as a new file folder/stem[_random]ext; the name used."""
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, mode=FOLDER_MODE, exist_ok=True)
     name = f"{stem}_{secrets.token_hex(8)}{ext}" if suffix else stem + ext
     for _ in range(20):
         try:
-            fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         except FileExistsError:
             name = f"{stem}_{secrets.token_hex(8)}{ext}"
             continue

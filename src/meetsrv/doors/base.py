@@ -1,4 +1,4 @@
-"""What every door has: a Klein app, the services, and its own 404/405 answers."""
+"""What every door has: a Klein app, the services, and its own 404/405/415/426 answers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ class Door:
     app = None
     # paths under these prefixes that no route knows get this door's own 404
     path_prefixes: tuple[str, ...] = ()
+    # "METHOD /rule" of the routes that take a file: only these read a multipart body (parsed
+    # on a thread before the route runs); anywhere else one is refused unread
+    multipart_routes: frozenset[str] = frozenset()
 
     def __init__(self, services):
         self.services = services
@@ -25,3 +28,12 @@ class Door:
 
     def method_not_allowed(self, request) -> bytes:
         return json_answer(request, {"detail": f'Method "{request.method.decode()}" not allowed.'}, 405)
+
+    def unsupported_media_type(self, request) -> bytes:
+        """A body of a type the route does not read (a multipart body where no file is taken)."""
+        header = (request.getHeader(b"content-type") or b"").decode("latin-1")
+        return json_answer(request, {"detail": f'Unsupported media type "{header}" in request.'}, 415)
+
+    def upgrade_required(self, request) -> bytes:
+        """A plain HTTP request to a WebSocket path."""
+        return json_answer(request, {"detail": "Upgrade Required: this path serves a WebSocket."}, 426)

@@ -28,3 +28,8 @@ def query_arg(request, name: str) -> str | None:
         return values[0].decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def client_host(request) -> str | None:
+    """The client's IP address (None on a UNIX socket)."""
+    return getattr(request.getClientAddress(), "host", None)

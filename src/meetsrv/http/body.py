@@ -1,11 +1,12 @@
-"""Reading request bodies: JSON, url-encoded forms and multipart (with files)."""
+"""Reading request bodies: JSON, url-encoded forms and multipart (with files).
+
+A multipart body is parsed before the route runs, on a thread, and only for routes that take a
+file (http/multipart.py); here it is only picked up."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 
@@ -80,23 +81,30 @@ def parse_json(raw: bytes):
         raise BodyError("JSON parse error")
 
 
-def parse_multipart(raw: bytes, header: bytes) -> tuple[dict, dict]:
-    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + header + b"\r\n\r\n" + raw)
-    if not message.is_multipart():
-        raise BodyError("multipart body expected")
-    pairs, files = [], {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        payload = part.get_payload(decode=True) or b""
-        filename = part.get_filename()
-        if filename is not None:
-            files[name] = Upload(filename, part.get_content_type(), payload)
-        else:
-            charset = part.get_content_charset() or "utf-8"
-            pairs.append((name, payload.decode(charset, "replace")))
-    return _form_dict(pairs), files
+# Django's DATA_UPLOAD_MAX_NUMBER_FIELDS: the most fields of a url-encoded form
+MAX_FORM_FIELDS = 1000
+
+
+def _site_value(request, name: str, default):
+    site = getattr(request.channel, "site", None) if getattr(request, "channel", None) else None
+    return getattr(site, name, default)
+
+
+def parse_form(request, text: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a url-encoded form; BodyError past the site's field limit."""
+    try:
+        return parse_qsl(text, keep_blank_values=True,
+                         max_num_fields=_site_value(request, "max_form_fields", MAX_FORM_FIELDS) or None)
+    except ValueError:
+        raise BodyError("Too many fields in the form")
+
+
+def parse_multipart(request) -> tuple[dict, dict]:
+    """(fields, files) of the request's multipart body, parsed before the route ran."""
+    from meetsrv.http import multipart
+
+    parsed = multipart.parsed(request)
+    return parsed.fields, parsed.files
 
 
 @dataclass
@@ -138,8 +146,11 @@ def json_object(request) -> dict:
 
 def read_body(request) -> Body:
     """Parse the request body by its Content-Type. Raises BodyError on a malformed body."""
-    raw = raw_body(request)
     kind = content_type(request)
+    if kind == "multipart/form-data":
+        fields, files = parse_multipart(request)
+        return Body("multipart", fields, files)
+    raw = raw_body(request)
     if kind == "application/json" or (kind.endswith("+json")):
         if not raw.strip():
             return Body("empty", None)
@@ -149,10 +160,7 @@ def read_body(request) -> Body:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BodyError("form is not UTF-8")
-        return Body("form", _form_dict(parse_qsl(text, keep_blank_values=True)))
-    if kind == "multipart/form-data":
-        fields, files = parse_multipart(raw, request.getHeader(b"content-type"))
-        return Body("multipart", fields, files)
+        return Body("form", _form_dict(parse_form(request, text)))
     if not raw.strip():
         return Body("empty", None)
     return Body("other", raw)

@@ -1,11 +1,13 @@
 """The Site, channel and Request every door is served by: a raw UTF-8 request target read as
-UTF-8, a request body limit, no access log by default."""
+UTF-8, body limits (size, multipart parts, form fields), no Server banner, no access log by
+default."""
 
 from __future__ import annotations
 
 import json
 import re
 import tempfile
+from http import HTTPStatus
 from io import BytesIO
 
 from twisted.web import http, server
@@ -21,12 +23,40 @@ def _redis_unavailable(exc) -> bool:
 
     return isinstance(exc, txredisapi.ConnectionError)
 
+def _reason_phrases() -> dict[int, bytes]:
+    phrases = {int(s): s.phrase.encode("ascii") for s in HTTPStatus}
+    # the names the clients' libraries know (RFC 4918 / RFC 9110 renamed 422 later)
+    phrases[422] = b"Unprocessable Entity"
+    phrases[413] = b"Request Entity Too Large"
+    return phrases
+
+
+REASONS = _reason_phrases()
+
 
 class MeetRequest(server.Request):
-    """A Request that refuses (413) a body larger than the site's max_body, without buffering it."""
+    """The Request of every door: refuses (413) a body larger than the site's max_body without
+    buffering it; leaves form and multipart bodies to the doors (Twisted would parse them into
+    request.args on the reactor thread, with no limit on parts); sends no Server banner; gives
+    every status its reason phrase."""
 
     _too_large = False
     _received = 0
+
+    def __init__(self, channel, *args, **kwargs):
+        kwargs["parsePOSTFormSubmission"] = False
+        super().__init__(channel, *args, **kwargs)
+
+    def setHeader(self, name, value):
+        # Twisted sets `Server: TwistedWeb/<version>` on every answer: no banner
+        if name.lower() in (b"server", "server"):
+            return
+        super().setHeader(name, value)
+
+    def setResponseCode(self, code, message=None):
+        if message is None:
+            message = REASONS.get(code)
+        super().setResponseCode(code, message)
 
     def gotLength(self, length):
         limit = self.channel.site.max_body if self.channel and self.channel.site else None
@@ -123,10 +153,15 @@ class MeetSite(server.Site):
     requestFactory = MeetRequest
     noisy = False
 
-    def __init__(self, resource, max_body: int, access_log: bool = False, **kwargs):
+    def __init__(self, resource, max_body: int, access_log: bool = False, max_multipart_parts: int = 100,
+                 max_form_fields: int = 1000, **kwargs):
+        kwargs.setdefault("parsePOSTFormSubmission", False)
         super().__init__(resource, **kwargs)
         self.max_body = max_body
         self.access_log = access_log
+        # read by http.multipart and http.body: the most parts / form fields of a body
+        self.max_multipart_parts = max_multipart_parts
+        self.max_form_fields = max_form_fields
 
     def log(self, request):
         # The default access log halves throughput; it is an option.

@@ -7,6 +7,7 @@ dialects. A raw DB-API cursor does no SQLAlchemy type conversion, so the one con
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -134,6 +135,18 @@ class Txn:
         return None if raw is None else raw[0]
 
 
+def create_private(path: str) -> None:
+    """Create the SQLite file readable by its owner only (0600), before SQLite would create it
+    under the umask (world-readable); its -wal and -shm files take the same mode. An existing
+    file, ":memory:" or a missing folder is left to SQLite."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass
+
+
 def _sqlite_open(conn):
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -156,6 +169,7 @@ class Database:
                 raise ConfigError(f"--db: no file in {url!r}")
             self.name = "sqlite"
             self.path = path
+            create_private(path)
             self.dialect = sqlite.dialect(paramstyle="named")
             kwargs = dict(
                 cp_min=1,
@@ -264,6 +278,7 @@ class Database:
             if not folder.is_dir():
                 raise DatabaseUnavailable(f"--db: folder {folder} does not exist")
             try:
+                create_private(self.path)
                 sqlite3.connect(self.path, timeout=5).close()
             except sqlite3.Error as e:
                 raise DatabaseUnavailable(f"--db: cannot open {self.path}: {e}")

@@ -10,9 +10,13 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 
 def make_factory(settings, protocol, **attrs) -> WebSocketServerFactory:
     """A server factory for `protocol`; `attrs` (services, hub, ...) are set on the factory."""
-    factory = WebSocketServerFactory()
+    # no Server banner (Autobahn names itself and its version by default)
+    factory = WebSocketServerFactory(server=None)
     factory.protocol = protocol
     factory.setProtocolOptions(
+        # a plain GET is answered by the door (websocket_resource), never by Autobahn's HTML
+        # status page, which names its version
+        webStatus=False,
         maxMessagePayloadSize=settings.max_ws_message,
         maxFramePayloadSize=settings.max_ws_message,
         autoPingInterval=settings.ws_ping_interval or None,
@@ -64,6 +68,31 @@ class _RouteBoundFactory:
         return proto
 
 
+class DoorWebSocketResource(WebSocketResource):
+    """A WebSocketResource that answers a request without a WebSocket upgrade itself: 426 in the
+    door's style (the factory's `door`), with `Upgrade: websocket`."""
+
+    def __init__(self, factory, door=None):
+        super().__init__(factory)
+        self._door = door
+
+    def render(self, request):
+        if not _asks_for_websocket(request):
+            request.setHeader(b"upgrade", b"websocket")
+            request.setHeader(b"connection", b"Upgrade")
+            if self._door is not None:
+                return self._door.upgrade_required(request)
+            request.setResponseCode(426)
+            request.setHeader(b"content-type", b"application/json")
+            return b'{"detail":"Upgrade Required"}'
+        return super().render(request)
+
+
+def _asks_for_websocket(request) -> bool:
+    upgrade = request.getHeader(b"upgrade") or b""
+    return b"websocket" in upgrade.lower()
+
+
 def websocket_resource(factory, **route_args) -> WebSocketResource:
     """What a Klein route returns to serve a WebSocket at its path."""
-    return WebSocketResource(_RouteBoundFactory(factory, route_args))
+    return DoorWebSocketResource(_RouteBoundFactory(factory, route_args), getattr(factory, "door", None))

@@ -96,13 +96,27 @@ class DoorSocket(WebSocketServerProtocol):
         return None
 
     # -- messages ----------------------------------------------------------------------------
-    def onMessage(self, payload, isBinary):
-        if self._closed:
+    def _over_rate(self) -> bool:
+        """Take a token for a received frame; past the rate, close the socket (True)."""
+        if self._bucket is None or self._bucket.take():
+            return False
+        # Autobahn lets applications close only with 1000 or 3000-4999: 4029 is "429"
+        self.sendClose(code=CLOSE_RATE_LIMITED, reason="rate limit")
+        self._closed = True
+        return True
+
+    def onPing(self, payload):
+        # a ping costs a pong: pings count against the same rate as messages
+        if self._closed or self._over_rate():
             return
-        if not self._bucket.take():
-            # Autobahn lets applications close only with 1000 or 3000-4999: 4029 is "429"
-            self.sendClose(code=CLOSE_RATE_LIMITED, reason="rate limit")
-            self._closed = True
+        super().onPing(payload)
+
+    def onPong(self, payload):
+        if not self._closed:
+            self._over_rate()
+
+    def onMessage(self, payload, isBinary):
+        if self._closed or self._over_rate():
             return
         if isBinary:
             try:

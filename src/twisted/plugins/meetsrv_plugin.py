@@ -14,6 +14,7 @@ class Options(usage.Options):
     optFlags = [
         ["debug", None, "Debug mode: SMS code 00000 is accepted and SMS texts go to the log."],
         ["access-log", None, "Write an access log line per request (off by default: it is slow)."],
+        ["social-trust-client", None, "Log social clients in without verifying their token (warned at start)."],
     ]
     optParameters = [
         ["port", None, None, "strports description to listen on (default tcp:8080)."],
@@ -26,8 +27,14 @@ class Options(usage.Options):
         ["max-body", None, None, "Largest request body in bytes (default 10 MB)."],
         ["allowed-origins", None, None, "Comma-separated WebSocket Origin allowlist (scheme://host:port)."],
         ["redis-prefix", None, None, "Prefix of Redis keys and channels (default meetsrv:)."],
+        ["max-image-pixels", None, None, "Largest image accepted, in pixels (default 16000000)."],
+        ["max-multipart-parts", None, None, "Most parts of a multipart body (default 100)."],
+        ["max-form-fields", None, None, "Most fields of a url-encoded form (default 1000)."],
         ["sms-gateway-url", None, None, "HTTP SMS gateway to post codes to (unset: written to the log)."],
-        ["social-verifier-url", None, None, "Social token verifier (unset: trusted, with a warning)."],
+        ["sms-per-client", None, None, "SMS codes per minute to one client address (default 5; 0: no limit)."],
+        ["sms-per-minute", None, None, "SMS codes per minute in total (default 60; 0: no limit)."],
+        ["social-verifier-url", None, None, "Social token verifier for every provider (unset: vk's built-in, others refused)."],
+        ["social-vk-url", None, None, "VK users.get URL of the built-in vk verifier (default VK's)."],
         ["workers", None, None, "Processes sharing the port: a number or 'auto' (cores); default 1. Needs --redis."],
         ["worker-index", None, None, "(internal) set by the supervisor of --workers for each worker."],
     ]

@@ -32,11 +32,12 @@ class PhoneAccountService:
 
     # -- codes -------------------------------------------------------------------------------
     @defer.inlineCallbacks
-    def send_code(self, phone: str):
-        """Text a new code; True when no user has this phone yet ("is_new")."""
+    def send_code(self, phone: str, client: str | None = None):
+        """Text a new code; True when no user has this phone yet ("is_new"). `client` is the
+        asking client's address (codes per client are limited)."""
         if not is_valid_phone(phone):
             raise InvalidPhone("Invalid phone number.")
-        yield self.codes.send(phone)
+        yield self.codes.send(phone, client)
         user = yield self.store.by_phone(phone)
         return user is None
 

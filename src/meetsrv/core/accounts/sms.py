@@ -5,10 +5,15 @@ from the injected clock, so the limits hold across processes and tests drive the
 Rules (as upstream meetrack): a code is 5 digits and lives 5 minutes; a new code voids the old;
 at most 5 attempts (code sends plus wrong codes) per phone in 5 minutes; in debug mode the code
 00000 is always accepted, without touching the counters.
+
+Texts cost money, and a client that asks codes for many numbers pumps SMS (one sent 400 in
+3 s): besides the per-number limit, codes sent per minute are limited per client address
+(--sms-per-client) and in total (--sms-per-minute).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 
@@ -26,6 +31,8 @@ CODE_LIFE_TIME = 5 * 60
 ATTEMPTS_LIMIT = 5
 ATTEMPTS_LIFE_TIME = 5 * 60
 DEBUG_CODE = "00000"
+# the window of the per-client and total send limits
+SEND_WINDOW = 60
 
 
 class InvalidPhone(Invalid):
@@ -109,19 +116,42 @@ def _attempts_key(phone: str) -> str:
     return f"phone:{phone}:attempts"
 
 
+def client_key(address: str | None) -> str:
+    """The limit key of a client address: an IPv6 client by its /64 (one subscriber's block,
+    whose addresses cost nothing to change), any other by its address."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return f"sms:client:{address or '-'}"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return f"sms:client:{ip.ipv4_mapped}"
+        return f"sms:client:{ipaddress.ip_network((ip, 64), strict=False)}"
+    return f"sms:client:{ip}"
+
+
 class PhoneCodes:
-    def __init__(self, ephemeral, gateway, debug: bool = False):
+    def __init__(self, ephemeral, gateway, debug: bool = False, per_client: int = 5, per_minute: int = 60):
         self.ephemeral = ephemeral
         self.gateway = gateway
         self.debug = debug
+        self.per_client = per_client
+        self.per_minute = per_minute
 
     @defer.inlineCallbacks
-    def send(self, phone: str):
-        """Store a new code (voiding the old) and text it; RateLimited past the attempt limit.
-        Each send counts as an attempt."""
+    def _within(self, key: str, limit: int):
+        if limit and (yield self.ephemeral.incr(key, SEND_WINDOW)) > limit:
+            raise RateLimited("too many codes")
+
+    @defer.inlineCallbacks
+    def send(self, phone: str, client: str | None = None):
+        """Store a new code (voiding the old) and text it; RateLimited past the client's, the
+        phone's or the total limit. Each send counts as an attempt of the phone."""
+        yield self._within(client_key(client), self.per_client)
         attempts = yield self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
         if attempts > ATTEMPTS_LIMIT:
             raise RateLimited("too many attempts")
+        yield self._within("sms:total", self.per_minute)
         code = new_code()
         # stored with a prefix: the Redis client turns number-like replies ("01234") into ints
         yield self.ephemeral.set(_code_key(phone), "c" + code, CODE_LIFE_TIME)

@@ -1,5 +1,9 @@
 """Social sign-up and login by (provider, external id), with a pluggable token verifier.
 
+Logins fail closed: a provider nothing can verify is refused. VK tokens are verified by a
+built-in verifier (users.get); --social-verifier-url verifies every provider; only --debug or
+--social-trust-client takes the client's word.
+
 The social door's token is the same on every login (upstream's DRF authtoken never changed).
 Only hashes are stored, so the token is derived: HMAC(secret, "social:<user id>"), 40 hex, and
 its hash is stored once.
@@ -31,6 +35,12 @@ class SocialTokenRefused(DomainError):
     code = "social_token_refused"
 
 
+class NoVerifier(SocialTokenRefused):
+    """No verifier is configured for the provider: the login is refused (fails closed)."""
+
+    code = "no_social_verifier"
+
+
 class VerifierUnavailable(DomainError):
     code = "verifier_unavailable"
 
@@ -38,16 +48,18 @@ class VerifierUnavailable(DomainError):
 class ISocialVerifier(Interface):
     def verify(provider: str, external_id: str, token: str):
         """A Deferred firing True when `token` belongs to (provider, external_id), False when the
-        provider says it does not; it fails with VerifierUnavailable when it cannot tell."""
+        provider says it does not; it fails with VerifierUnavailable when it cannot tell, with
+        NoVerifier when nothing can verify the provider."""
 
 
 @implementer(ISocialVerifier)
 class TrustingVerifier:
-    """No provider configured: the client's word is taken (upstream did the same)."""
+    """The client's word is taken (upstream did the same): only with --debug or
+    --social-trust-client."""
 
     def warn(self):
-        log.warn(
-            "social logins are not verified: --social-verifier-url is unset, so any client can "
+        log.critical(
+            "SOCIAL LOGINS ARE NOT VERIFIED (--debug or --social-trust-client): any client can "
             "log in as any (social_slug, external_id)"
         )
 
@@ -72,33 +84,96 @@ class HttpVerifier:
 
     @defer.inlineCallbacks
     def verify(self, provider, external_id, token):
-        import treq
-
         body = json.dumps({"social_slug": provider, "external_id": external_id, "token": token}).encode()
-        try:
-            response = yield treq.post(
-                self.url, data=body, headers={b"Content-Type": [b"application/json"]},
-                timeout=self.timeout, reactor=self.reactor, persistent=False,
-            )
-            raw = yield treq.content(response)
-        except Exception as e:
-            log.warn("social verifier unreachable: {error}", error=e)
-            raise VerifierUnavailable("the social provider could not be reached")
-        if response.code != 200:
-            return False
-        try:
-            answer = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return False
-        if not isinstance(answer, dict):
+        code, answer = yield _ask(self.reactor, "POST", self.url, self.timeout, data=body,
+                                  headers={b"Content-Type": [b"application/json"]})
+        if code != 200 or not isinstance(answer, dict):
             return False
         return str(answer.get("external_id")) == str(external_id)
 
 
+@implementer(ISocialVerifier)
+class VkVerifier:
+    """VK's users.get asked with the client's access token: the token belongs to the user
+    users.get answers for, whose id must be the external_id."""
+
+    API_VERSION = "5.131"
+
+    def __init__(self, url: str, reactor, timeout: float = 10.0):
+        self.url = url
+        self.reactor = reactor
+        self.timeout = timeout
+
+    def warn(self):
+        return None
+
+    @defer.inlineCallbacks
+    def verify(self, provider, external_id, token):
+        # a form POST: the token stays out of URLs (and the logs of anything in between)
+        code, answer = yield _ask(self.reactor, "POST", self.url, self.timeout,
+                                  data={"access_token": token, "v": self.API_VERSION})
+        if code != 200 or not isinstance(answer, dict):
+            return False
+        users = answer.get("response")  # an invalid token is answered {"error": {...}}
+        if not isinstance(users, list) or not users or not isinstance(users[0], dict):
+            return False
+        return str(users[0].get("id")) == str(external_id)
+
+
+@defer.inlineCallbacks
+def _ask(reactor, method: str, url: str, timeout: float, **kwargs):
+    """(status, JSON answer or None) of one request to a provider; VerifierUnavailable when it
+    cannot be reached."""
+    import treq
+
+    try:
+        response = yield treq.request(method, url, timeout=timeout, reactor=reactor, persistent=False, **kwargs)
+        raw = yield treq.content(response)
+    except Exception as e:
+        log.warn("social verifier unreachable: {error}", error=e)
+        raise VerifierUnavailable("the social provider could not be reached")
+    try:
+        return response.code, json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return response.code, None
+
+
+@implementer(ISocialVerifier)
+class ProviderVerifiers:
+    """The verifier of each login's provider. --social-verifier-url verifies every provider;
+    without it, --debug or --social-trust-client trusts the client, or else a built-in
+    verifier (vk) verifies its provider and any other provider is refused."""
+
+    def __init__(self, builtin: dict, generic=None, trust: bool = False):
+        self.builtin = builtin
+        self.generic = generic
+        self.trust = TrustingVerifier() if trust and generic is None else None
+
+    def for_provider(self, provider: str):
+        return self.generic or self.trust or self.builtin.get(provider)
+
+    def warn(self):
+        if self.trust is not None:
+            self.trust.warn()
+        elif self.generic is None:
+            log.warn(
+                "social logins: only {providers} logins are verified (built in); any other provider is "
+                "refused: set --social-verifier-url to verify them", providers=", ".join(sorted(self.builtin)),
+            )
+
+    def verify(self, provider, external_id, token):
+        verifier = self.for_provider(provider)
+        if verifier is None:
+            return defer.fail(NoVerifier(f"no verifier for social provider {provider!r}"))
+        return verifier.verify(provider, external_id, token)
+
+
 def make_verifier(settings, reactor) -> ISocialVerifier:
-    if settings.social_verifier_url:
-        return HttpVerifier(settings.social_verifier_url, reactor)
-    return TrustingVerifier()
+    generic = HttpVerifier(settings.social_verifier_url, reactor) if settings.social_verifier_url else None
+    return ProviderVerifiers(
+        {"vk": VkVerifier(settings.social_vk_url, reactor)}, generic,
+        trust=settings.debug or settings.social_trust_client,
+    )
 
 
 class SocialIdentities:

@@ -7,13 +7,14 @@ import uuid as uuidlib
 from twisted.internet import defer
 
 from meetsrv.store.db import Conflict
+from meetsrv.core.clock import LAST_INSTANT
 from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted
 from meetsrv.store.meetings.campus import CampusEventStore
 
 MAX_NAME = 32  # upstream's CharField(32, unique=True)
 MIN_SEARCH = 3
-# unix seconds accepted for event times (year 9999 is the end of datetime)
-MAX_TIME = 253402300799
+# unix seconds accepted for event times (1970 to the end of year 9999, what every output renders)
+MAX_TIME = int(LAST_INSTANT)
 
 
 class EventNotFound(NotFound):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core.errors import NotFound
+from meetsrv.core.clock import renderable
+from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.store.meetings.directory import DirectoryEventStore
 from meetsrv.store.meetings.organizations import OrganizationStore
 from meetsrv.store.meetings.pending_events import PendingEventStore
@@ -25,7 +26,11 @@ class DirectoryEventService:
     @defer.inlineCallbacks
     def create(self, creator_id: int, event: dict, image: bytes | None = None):
         """Write the pending event and arm its save. `event`: title, description, date (ISO day or
-        None), starts_at (epoch seconds or None), organizations (ids). Returns {"id", "due_at"}."""
+        None), starts_at (epoch seconds or None), organizations (ids). Returns {"id", "due_at"}.
+        Invalid(time_range) for a start outside years 1-9999 (UTC)."""
+        starts_at = event.get("starts_at")
+        if starts_at is not None and not renderable(starts_at):
+            raise Invalid("Date is out of range: years 1 to 9999 (UTC).", fields={"date": ["time_range"]})
         orgs = sorted(set(event.get("organizations") or ()))
         yield self.organizations.check_exist(orgs)
         path = None

@@ -9,13 +9,14 @@
 - A meeting is visible only to its members (others get NotFound).
 
 Field problems: Invalid(fields={field: [code]}); codes required, blank, max_length, no_file,
-invalid_image, self, no_user, not_true.
+invalid_image, self, no_user, not_true, time_range.
 """
 
 from __future__ import annotations
 
 from twisted.internet import defer
 
+from meetsrv.core.clock import renderable
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted
 from meetsrv.core.people.graph import retry_on_race
 from meetsrv.store.meetings.phone import PhoneMeetingStore
@@ -24,9 +25,11 @@ TITLE_MAX = 255
 LOGO_FOLDER = "images"
 
 
-def field_problems(title, description, logo) -> dict:
+def field_problems(title, description, logo, starts_at=None) -> dict:
     """What is wrong with a new meeting's fields, before its logo is decoded."""
     problems = {}
+    if starts_at is not None and not renderable(starts_at):
+        problems["time"] = ["time_range"]
     if title is None:
         problems["title"] = ["required"]
     elif not title.strip():
@@ -50,7 +53,7 @@ class PhoneMeetingService:
     @defer.inlineCallbacks
     def create(self, creator: int, title, logo, description=None, starts_at=None, user_ids=()):
         """`logo` is (bytes, filename) or None; `title` None when missing."""
-        problems = field_problems(title, description, logo)
+        problems = field_problems(title, description, logo, starts_at)
         path = None
         if logo is not None:
             try:

@@ -4,9 +4,11 @@ A user seen by a viewer (upstream meetrack's UserSerializer):
 - in the viewer's contacts: named by the viewer's contact name, phone always shown;
 - the viewer themself: the full account;
 - otherwise: the phone is left out when the user hides it or has blocked the viewer.
+A phone is only ever shown for a user who signed up through the phone door: the directory
+door's sign-up telephone is its user's, never shown to others.
 
 Field problems are raised as Invalid(fields={field: [code]}); codes: self, no_user, duplicates,
-own_phone, length_mismatch.
+own_phone, length_mismatch, too_many_ids.
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ from meetsrv.store.db import Conflict
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.store.people.graph import GraphStore
 from meetsrv.store.accounts.users import UserStore
+
+# the most users one lookup names (GET /api/users/?users=...)
+MAX_LOOKUP = 100
+
+
+def signed_up_by_phone(row) -> bool:
+    """Whether the user signed up through the phone door (with an SMS-checked phone): the only
+    other door that stores a phone, the directory, stores it beside the user's email."""
+    return row.get("phone") is not None and row.get("email") is None
 
 
 @defer.inlineCallbacks
@@ -46,20 +57,28 @@ class GraphService:
         out = []
         for row in rows:
             uid = row["id"]
+            phone = row["phone"] if signed_up_by_phone(row) else None
             if uid in names:
                 name = names[uid] if names[uid] is not None else row["name"]
-                out.append({"id": uid, "name": name, "phone": row["phone"], "avatar": row["avatar"]})
+                view = {"id": uid, "name": name, "avatar": row["avatar"]}
+                if phone is not None:
+                    view["phone"] = phone
+                out.append(view)
             elif uid == viewer:
                 out.append({"account": row})
             else:
                 view = {"id": uid, "name": row["name"], "avatar": row["avatar"]}
-                if not row["hidden_phone"] and uid not in blockers:
-                    view["phone"] = row["phone"]
+                if not row["hidden_phone"] and uid not in blockers and phone is not None:
+                    view["phone"] = phone
                 out.append(view)
         return out
 
     @defer.inlineCallbacks
-    def users_by_ids(self, viewer: int, ids):
+    def users_by_ids(self, viewer: int, ids, field: str = "users"):
+        """The users of up to MAX_LOOKUP distinct ids, as the viewer sees them (unknown ids are
+        left out); Invalid(too_many_ids) for more."""
+        if len(set(ids)) > MAX_LOOKUP:
+            raise Invalid(f"at most {MAX_LOOKUP} users at once", fields={field: ["too_many_ids"]})
         rows = yield self.users.get_many(ids)
         views = yield self.views(viewer, rows)
         return views

@@ -36,7 +36,16 @@ from meetsrv.doors.campus.shapes import (
     UNKNOWN_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
 )
-from meetsrv.http.body import BodyError, UnsupportedMediaType, Upload, content_type, parse_json, parse_multipart, raw_body
+from meetsrv.http.body import (
+    BodyError,
+    UnsupportedMediaType,
+    Upload,
+    content_type,
+    parse_form,
+    parse_json,
+    parse_multipart,
+    raw_body,
+)
 from meetsrv.http.credentials import (
     CredentialMissing,
     CredentialRefused,
@@ -151,6 +160,8 @@ class CampusDoor(Door):
     name = "campus"
     app = Klein()
     path_prefixes = ("/api/auth/", "/api/profile/", "/api/friends/", "/accounts/")
+    multipart_routes = frozenset({"POST /api/profile/UpdateProfilePicture",
+                                  "POST /api/profile/UploadProfileConfirmation"})
 
     def __init__(self, services):
         super().__init__(services)
@@ -200,16 +211,14 @@ class CampusDoor(Door):
                 raise BodyError("A JSON object expected")
             return value
         if kind == "application/x-www-form-urlencoded":
-            from urllib.parse import parse_qsl
-
             try:
-                return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-            except UnicodeDecodeError:
+                return dict(parse_form(request, raw.decode("utf-8")))
+            except (UnicodeDecodeError, BodyError):
                 raise BodyError("Invalid form")
         if kind == "multipart/form-data":
             try:
-                fields, files = parse_multipart(raw, request.getHeader(b"content-type"))
-            except Exception:
+                fields, files = parse_multipart(request)
+            except BodyError:
                 raise BodyError("Invalid multipart body")
             out = {k: _last(v) for k, v in fields.items()}
             for name, upload in files.items():
@@ -276,6 +285,12 @@ class CampusDoor(Door):
 
     def method_not_allowed(self, request):
         return shapes.envelope(request, NOT_PERMITTED, "Method not allowed", status=405)
+
+    def unsupported_media_type(self, request):
+        return shapes.envelope(request, UNSUPPORTED_MEDIA_TYPE, "json content expected")
+
+    def upgrade_required(self, request):
+        return shapes.envelope(request, NOT_PERMITTED, "WebSocket upgrade required", status=426)
 
     # -- accounts ----------------------------------------------------------------------------
     def _credentials(self, params) -> tuple[str, str]:

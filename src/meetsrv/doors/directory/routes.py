@@ -46,6 +46,7 @@ class DirectoryDoor(Door):
     path_prefixes = ("/api/user/", "/api/organizations/", "/api/events/", "/api/chat/", "/ws/chat")
     # the REST routes' credential: a JWT, with or without `Bearer`
     credentials = (BearerHeader(bare=True),)
+    multipart_routes = frozenset({"POST /api/events/create/"})
 
     def __init__(self, services):
         super().__init__(services)

@@ -12,7 +12,7 @@ from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, Ra
 from meetsrv.core.meetings.phone import field_problems
 from meetsrv.doors.base import Door
 from meetsrv.doors.phone import models, shapes
-from meetsrv.http.answers import empty_answer, json_answer
+from meetsrv.http.answers import client_host, empty_answer, json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
 from meetsrv.http.models import RequestInvalid, parse, query
@@ -37,6 +37,7 @@ class PhoneDoor(Door):
         "/api/contacts", "/api/meetings",
     )
     credentials = (TokenHeader(),)
+    multipart_routes = frozenset({"POST /api/auth/users/", "PATCH /api/account/", "POST /api/meetings/"})
 
     def __init__(self, services):
         super().__init__(services)
@@ -89,7 +90,7 @@ class PhoneDoor(Door):
     @app.route("/api/auth/code/", methods=["POST"], strict_slashes=False)
     async def send_code(self, request):
         given = _body(models.SendCode, request)
-        is_new = await self.accounts.send_code(given.phone)
+        is_new = await self.accounts.send_code(given.phone, client_host(request))
         return json_answer(request, {"is_new": is_new}, 201)
 
     @app.route("/api/auth/users/", methods=["POST"], strict_slashes=False)

@@ -32,6 +32,8 @@ MESSAGES = {
     "code_short": "Ensure this field has at least 5 characters.",
     "code_long": "Ensure this field has no more than 5 characters.",
     "too_many": "Ensure this field has no more than 1000 elements.",
+    "too_many_ids": "Ensure this field has no more than 100 elements.",
+    "time_range": "Ensure this value is between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.",
 }
 
 def drf_time(ts: float | None) -> str | None:

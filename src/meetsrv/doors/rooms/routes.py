@@ -68,6 +68,12 @@ class RoomsDoor(Door):
     def method_not_allowed(self, request):
         return shapes.error(request, "method_not_allowed", 405)
 
+    def unsupported_media_type(self, request):
+        return shapes.error(request, "invalid_json")  # the document: a body that is not JSON
+
+    def upgrade_required(self, request):
+        return shapes.error(request, "upgrade_required", 426)
+
     # -- accounts ----------------------------------------------------------------------------
     @app.route("/v1/register/", methods=["POST"], strict_slashes=False)
     async def register(self, request):

@@ -57,6 +57,7 @@ class SocialDoor(Door):
         "/confirm-action", "/unread-confirms", "/chats-list", "/message-list", "/chat/",
     )
     credentials = (TokenHeader(),)
+    multipart_routes = frozenset({"PUT /upload-photo/<filename>"})
 
     def __init__(self, services):
         super().__init__(services)
