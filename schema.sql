@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS users (
 	confirmed BOOLEAN DEFAULT false NOT NULL, 
 	hidden_phone BOOLEAN DEFAULT false NOT NULL, 
 	is_staff BOOLEAN DEFAULT false NOT NULL, 
+	active BOOLEAN DEFAULT true NOT NULL, 
+	door VARCHAR(16), 
+	sessions_ended DOUBLE PRECISION, 
 	created DOUBLE PRECISION NOT NULL, 
 	PRIMARY KEY (id), 
 	UNIQUE (username), 
@@ -36,6 +39,8 @@ CREATE TABLE IF NOT EXISTS users (
 );
 
 CREATE INDEX IF NOT EXISTS ix_users_name_folded ON users (name_folded);
+
+CREATE INDEX IF NOT EXISTS ix_users_sessions_ended ON users (sessions_ended);
 
 CREATE INDEX IF NOT EXISTS ix_users_username_folded ON users (username_folded);
 
@@ -167,6 +172,23 @@ CREATE TABLE IF NOT EXISTS social_identities (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE TABLE IF NOT EXISTS staff_actions (
+	id SERIAL NOT NULL, 
+	staff_id INTEGER, 
+	staff_label VARCHAR(255) DEFAULT '' NOT NULL, 
+	action VARCHAR(32) NOT NULL, 
+	target_id INTEGER, 
+	target_label VARCHAR(255) DEFAULT '' NOT NULL, 
+	detail TEXT DEFAULT '' NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(staff_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_staff_actions_created ON staff_actions (created);
+
+CREATE INDEX IF NOT EXISTS ix_staff_actions_target ON staff_actions (target_id, created);
+
 CREATE TABLE IF NOT EXISTS chats (
 	id SERIAL NOT NULL, 
 	kind VARCHAR(16) NOT NULL, 
@@ -280,3 +302,5 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX IF NOT EXISTS ix_users_username_folded_trgm ON users USING gin (username_folded gin_trgm_ops);
 
 CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm ON users USING gin (name_folded gin_trgm_ops);
+
+CREATE COLLATION IF NOT EXISTS natural_order (provider = icu, locale = 'und-u-kn-true');

@@ -74,7 +74,7 @@ async def test_list_approve_and_reject(start_server, http, clock):
 
     # approve: 303 back to the list, the user is confirmed, the scan is gone from the list
     r = await decide(client, server, headers, sveta.id, "approve", csrf)
-    assert r.code == 303 and r.header("location") == "/admin/confirmations"
+    assert r.code == 303 and r.header("location") == "/admin/confirmations?done=approve"
     assert await confirmed(sveta) is True
     page = (await client.get(server.url + "/admin/confirmations", headers=headers)).body.decode()
     assert "sveta" not in page and "petr" in page
@@ -84,11 +84,15 @@ async def test_list_approve_and_reject(start_server, http, clock):
 
     # reject: stays unconfirmed and leaves the list
     r = await decide(client, server, headers, petr.id, "reject", csrf)
-    assert r.code == 303 and r.header("location") == "/admin/confirmations"
+    assert r.code == 303 and r.header("location") == "/admin/confirmations?done=reject"
     assert await confirmed(petr) is False
     page = (await client.get(server.url + "/admin/confirmations", headers=headers)).body.decode()
     assert "petr" not in page and "No scans are waiting for review." in page
     assert all(s["reviewed"] is not None for s in await server.services.profiles.store.confirmations(petr.id))
+    # both decisions are in the staff log, newest first
+    log = (await client.get(server.url + "/admin/log", headers=headers)).body.decode()
+    assert log.index("rejected the confirmation scan of") < log.index("approved the confirmation scan of")
+    assert f'href="/admin/users/{petr.id}"' in log and "Светлана &lt;b&gt;" in log
 
     # unknown user or a malformed id: 404
     assert (await decide(client, server, headers, 999999, "approve", csrf)).code == 404

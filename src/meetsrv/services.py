@@ -34,6 +34,7 @@ from meetsrv.core.people.graph import GraphService
 from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME
 from meetsrv.core.people.photos import PhotoService
 from meetsrv.core.people.profiles import ProfileService
+from meetsrv.core.staff import StaffService
 from meetsrv.store.accounts.credentials import CredentialStore
 from meetsrv.store.accounts.email import DirectoryAccountStore
 from meetsrv.store.accounts.phone import PhoneAccountStore
@@ -54,6 +55,7 @@ from meetsrv.store.people.friends import FriendStore
 from meetsrv.store.people.graph import GraphStore
 from meetsrv.store.people.photos import PhotoStore
 from meetsrv.store.people.profiles import ProfileStore
+from meetsrv.store.staff import StaffStore
 from meetsrv.ws.hub import SocketHub
 
 
@@ -147,6 +149,12 @@ class Services:
         self.directory_events = DirectoryEventService(
             DirectoryEventStore(db), pending_events, self.organizations, self.organization_store,
             self.media_files, self.event_jobs, clock, settings.event_delay,
+        )
+
+        # -- staff (the /admin/ pages): reads across doors, actions on accounts, the action log
+        self.staff = StaffService(
+            StaffStore(db), self.user_store, self.credentials, self.directory_accounts,
+            self.phone_accounts.delete, self.profiles, clock,
         )
 
     @property

@@ -1,15 +1,19 @@
-"""The /admin/ resource: staff sign-in (cookie session), lists with search and filters, detail pages.
+"""The /admin/ resource: staff sign-in (cookie session), lists with search, filters and sortable
+columns, detail pages, and the actions on accounts. Like a door, it parses requests, makes one
+call to core (`services.staff`) and shapes HTML; the rules and the data stay in core.
 
 Sessions are credentials of kind "admin" (hashed at rest, 12 hours); the cookie is HttpOnly and
-SameSite=Lax, and the state-changing forms (sign-out, confirmation review) carry a CSRF value derived from the
-session. A one-time sign-in link (credential kind "admin_link", see `issue_login_link`) lets a
-script or a headless browser open a page as a staff member without typing a password.
+SameSite=Lax, and every state-changing form (sign-out, confirmation review, the actions on an
+account) carries a CSRF value derived from the session and answers 303 back to its page. A
+one-time sign-in link (see `issue_login_link`) lets a script or a headless browser open a page
+as a staff member without typing a password.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import date
 from urllib.parse import quote
 
 from twisted.internet import defer
@@ -19,22 +23,23 @@ from twisted.web.server import NOT_DONE_YET
 from twisted.web.template import flattenString
 
 from meetsrv.admin import pages
-from meetsrv.core.accounts.limiter import LoginLimited
-from meetsrv.core.errors import NotFound, WrongCredentials
+from meetsrv.core.errors import Invalid, NotFound, NotPermitted, RateLimited, WrongCredentials
+from meetsrv.core.staff import SESSION_TTL
 from meetsrv.http.answers import query_arg
 from meetsrv.http.body import BodyError, read_body
 
 log = Logger()
 
 COOKIE = b"meetsrv_admin"
-SESSION_KIND = "admin"
-LINK_KIND = "admin_link"
-SESSION_TTL = 12 * 3600.0
+# the posted actions on an account: /admin/users/<id>/<action>
+USER_ACTIONS = ("name", "deactivate", "reactivate", "make-staff", "remove-staff", "end-sessions", "delete")
+# the doors' words for chat kinds, in the chats filter
+CHAT_KIND_OF_DOOR = {"rooms": "room", "social": "meeting", "directory": "lobby"}
 
 
 def issue_login_link(services, user_id: int, next_path: str = "/admin/", ttl: float = 300.0):
     """A Deferred path (/admin/login/link?...) that signs a staff member in once."""
-    d = services.credentials.issue(user_id, LINK_KIND, ttl=ttl)
+    d = defer.ensureDeferred(services.staff.login_link(user_id, ttl))
     return d.addCallback(lambda token: f"/admin/login/link?token={quote(token)}&next={quote(next_path)}")
 
 
@@ -49,6 +54,20 @@ def _page_no(request) -> int:
     return int(raw) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
 
 
+def _day(raw: str) -> str | None:
+    """An ISO day (YYYY-MM-DD) from a date field, or None."""
+    try:
+        return date.fromisoformat(raw).isoformat() if len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise NotFound()
+    return int(raw)
+
+
 class _Redirect(Exception):
     def __init__(self, location: str, cookie: tuple | None = None):
         self.location = location
@@ -61,6 +80,7 @@ class AdminResource(Resource):
     def __init__(self, services):
         super().__init__()
         self.services = services
+        self.staff = services.staff
 
     # -- plumbing ----------------------------------------------------------------------------
     def render(self, request):
@@ -103,31 +123,22 @@ class AdminResource(Resource):
         request.addCookie(COOKIE, value.encode(), path=b"/admin", max_age=str(max_age).encode(),
                           httpOnly=True, secure=secure, sameSite="lax")
 
-    async def _html(self, status: int, title: str, body, staff=None, csrf=None):
-        html = await flattenString(None, pages.page(title, body, staff, csrf))
+    async def _html(self, status: int, title: str, body, staff=None, csrf=None, notice=None):
+        html = await flattenString(None, pages.page(title, body, staff, csrf, notice))
         return status, b"<!DOCTYPE html>\n" + html
 
     def _csrf(self, session: str) -> str:
         key = (self.services.settings.secret or "").encode()
         return hmac.new(key, b"admin-csrf:" + session.encode(), hashlib.sha256).hexdigest()[:32]
 
-    async def _staff(self, request):
+    async def _session(self, request):
         """(staff user, session token) or None."""
         token = request.getCookie(COOKIE)
         if not token:
             return None
         token = token.decode("latin-1")
-        user_id = await self.services.credentials.authenticate(token, (SESSION_KIND,))
-        if user_id is None:
-            return None
-        user = await self.services.accounts.get(user_id)
-        if user is None or not user["is_staff"]:
-            return None
-        return user, token
-
-    async def _start_session(self, user_id: int, next_path: str):
-        token = await self.services.credentials.issue(user_id, SESSION_KIND, ttl=SESSION_TTL)
-        raise _Redirect(next_path, (token, int(SESSION_TTL)))
+        user = await self.staff.session_user(token)
+        return None if user is None else (user, token)
 
     # -- routing -----------------------------------------------------------------------------
     async def _dispatch(self, request):
@@ -141,78 +152,96 @@ class AdminResource(Resource):
             return await self._html(200, "Sign in", pages.login(None, _safe_next(query_arg(request, "next"))))
         if segments == ["login", "link"]:
             return await self._login_link(request)
-        session = await self._staff(request)
+        session = await self._session(request)
         if session is None:
             path = request.uri.decode("latin-1")
             raise _Redirect("/admin/login?next=" + quote(_safe_next(path), safe=""))
         staff, token = session
         csrf = self._csrf(token)
-        if segments == ["logout"] and method == b"POST":
-            return await self._logout(request, token, csrf)
-        if len(segments) == 2 and segments[0] == "confirmations" and method == b"POST":
-            return await self._review(request, segments[1], staff, csrf)
-        if method not in (b"GET", b"HEAD"):
-            return await self._html(405, "Not allowed", pages.message("Not allowed", "Method not allowed."), staff, csrf)
         try:
-            title, body = await self._page(request, segments, csrf)
+            if method == b"POST":
+                return await self._post(request, segments, staff, token, csrf)
+            if method not in (b"GET", b"HEAD"):
+                return await self._html(405, "Not allowed", pages.message("Not allowed", "Method not allowed."),
+                                        staff, csrf)
+            title, body = await self._page(request, segments, staff, csrf)
         except NotFound:
             return await self._html(404, "Not found", pages.message("Not found", "There is no such page."), staff, csrf)
-        return await self._html(200, title, body, staff, csrf)
+        return await self._html(200, title, body, staff, csrf, pages.NOTICES.get(query_arg(request, "done") or ""))
 
-    async def _page(self, request, segments, csrf=None):
-        s = self.services
+    async def _page(self, request, segments, staff, csrf):
+        s = self.staff
+        if not segments:
+            return "Dashboard", pages.dashboard(await s.counts())
         if segments == ["confirmations"]:
-            rows = await s.profiles.waiting_confirmations()
+            rows = await s.waiting_confirmations()
             return "Confirmations", pages.confirmations_page(
                 [dict(r, image=f"/media/{quote(r['path'])}") for r in rows], csrf)
-        if not segments:
-            users, _ = await s.directory_account_store.search(None, None, 1, 0)
-            orgs, _ = await s.organizations.page(1, 0)
-            events, _ = await s.directory_events.page(1, 0)
-            return "Dashboard", pages.dashboard({"users": users, "organizations": orgs, "events": events})
+        if len(segments) == 2:
+            kind, object_id = segments[0], _id(segments[1])
+            if kind == "users":
+                user = await s.user(object_id)
+                return pages.who(user), pages.user_page(user, csrf, staff["id"])
+            if kind == "organizations":
+                org = await s.organization(object_id)
+                return org["title"], pages.organization_page(org)
+            if kind == "events":
+                row = await s.meeting(object_id)
+                image = f"/media/{quote(row['image'])}" if row["image"] else None
+                return row["title"], pages.event_page(row, image)
+            if kind == "chats":
+                raw = query_arg(request, "before") or ""
+                chat = await s.chat(object_id, int(raw) if raw.isdigit() and len(raw) < 18 else None)
+                return chat["title"] or f"Chat {chat['id']}", pages.chat_page(chat)
+            raise NotFound()
+        if len(segments) != 1:
+            raise NotFound()
         page_no = _page_no(request)
-        offset = (page_no - 1) * pages.PAGE_SIZE
+        values = {"sort": (query_arg(request, "sort") or "")[:32]}
+        paging = {"limit": pages.PAGE_SIZE, "offset": (page_no - 1) * pages.PAGE_SIZE}
+        if values["sort"]:
+            paging["sort"] = values["sort"]
+
+        def text(name: str) -> str | None:
+            values[name] = query_arg(request, name) or ""
+            return values[name].strip()[:100] or None
+
+        def choice(name: str, allowed) -> str | None:
+            raw = query_arg(request, name) or ""
+            values[name] = raw if raw in allowed else ""
+            return values[name] or None
+
+        yes_no = {"yes": True, "no": False}
         if segments == ["users"]:
-            values = {"q": query_arg(request, "q") or "", "staff": query_arg(request, "staff") or ""}
-            staff = {"yes": True, "no": False}.get(values["staff"])
-            count, rows = await s.directory_account_store.search(values["q"].strip()[:100] or None, staff,
-                                                                 pages.PAGE_SIZE, offset)
+            query = text("q")
+            door = choice("door", ("rooms", "campus", "social", "phone", "directory"))
+            staff_only = yes_no.get(choice("staff", yes_no) or "")
+            active = yes_no.get(choice("active", yes_no) or "")
+            count, rows = await s.users_page(query=query, staff=staff_only, active=active, door=door, **paging)
             return "Users", pages.users_page(rows, count, values, page_no)
         if segments == ["organizations"]:
-            values = {"q": query_arg(request, "q") or ""}
-            count, rows = await s.organizations.page(pages.PAGE_SIZE, offset, values["q"].strip()[:100] or None)
+            count, rows = await s.organizations_page(query=text("q"), **paging)
             return "Organizations", pages.organizations_page(rows, count, values, page_no)
-        if len(segments) == 2 and segments[0] == "organizations":
-            org = await s.organizations.get(self._id(segments[1]))
-            return org["title"], pages.organization_page(org)
         if segments == ["events"]:
-            from meetsrv.doors.directory.models import parse_day
-
-            values = {k: query_arg(request, k) or "" for k in ("q", "date__gte", "date__lte", "ordering")}
-            filters = {"search": values["q"].strip()[:100] or None}
-            for name, key in (("date__gte", "date_gte"), ("date__lte", "date_lte")):
-                if values[name]:
-                    filters[key] = parse_day(values[name])
-                    if filters[key] is None:
-                        values[name] = ""
-                        del filters[key]
-            ordering = values["ordering"] if values["ordering"] in ("date", "-date") else "-date"
-            values["ordering"] = ordering
-            count, rows = await s.directory_events.page(pages.PAGE_SIZE, offset, ordering, **filters)
-            return "Events", pages.events_page(rows, count, values, page_no)
-        if len(segments) == 2 and segments[0] == "events":
-            row = await s.directory_events.get(self._id(segments[1]))
-            image = f"/media/{quote(row['image'])}" if row["image"] else None
-            return row["title"], pages.event_page(row, image)
+            query = text("q")
+            kind = choice("door", ("social", "campus", "phone", "directory"))
+            days = {}
+            for name, key in (("date__gte", "day_gte"), ("date__lte", "day_lte")):
+                days[key] = _day(query_arg(request, name) or "")
+                values[name] = days[key] or ""
+            count, rows = await s.meetings_page(query=query, kind=kind, **days, **paging)
+            return "Meetings & events", pages.events_page(rows, count, values, page_no)
+        if segments == ["chats"]:
+            query = text("q")
+            door = choice("door", CHAT_KIND_OF_DOOR)
+            count, rows = await s.chats_page(query=query, kind=CHAT_KIND_OF_DOOR.get(door or ""), **paging)
+            return "Chats", pages.chats_page(rows, count, values, page_no)
+        if segments == ["log"]:
+            count, rows = await s.actions_page(**paging)
+            return "Staff log", pages.log_page(rows, count, values, page_no)
         raise NotFound()
 
-    @staticmethod
-    def _id(raw: str) -> int:
-        if not raw.isdigit() or len(raw) > 9:
-            raise NotFound()
-        return int(raw)
-
-    # -- confirmation scans ------------------------------------------------------------------
+    # -- posted forms ------------------------------------------------------------------------
     @staticmethod
     def _form(request, csrf: str):
         """The posted form if it carries the session's CSRF value, else None."""
@@ -225,23 +254,64 @@ class AdminResource(Resource):
             return None
         return body
 
-    async def _review(self, request, raw_id: str, staff, csrf: str):
-        """Approve or reject a user's waiting confirmation scan, then back to the list (303)."""
+    async def _post(self, request, segments, staff, token: str, csrf: str):
+        known = (segments == ["logout"]
+                 or (len(segments) == 2 and segments[0] == "confirmations")
+                 or (len(segments) == 3 and segments[0] == "users" and segments[2] in USER_ACTIONS))
+        if not known:
+            raise NotFound()
         body = self._form(request, csrf)
         if body is None:
             return await self._html(403, "Forbidden", pages.message("Forbidden", "The form has expired."), staff, csrf)
+        if segments == ["logout"]:
+            await self.staff.end_session(token)
+            raise _Redirect("/admin/login", ("", 0))
+        back = f"/admin/{segments[0]}/{segments[1]}" if segments[0] == "users" else "/admin/confirmations"
+        try:
+            if segments[0] == "confirmations":
+                done = await self._review(body, segments[1], staff)
+                raise _Redirect(f"/admin/confirmations?done={done}")
+            done = await self._user_action(body, _id(segments[1]), segments[2], staff)
+        except Invalid as e:
+            return await self._html(400, "Bad request", pages.message("Bad request", e.message, back), staff, csrf)
+        except NotPermitted as e:
+            return await self._html(403, "Not permitted", pages.message("Not permitted", e.message, back), staff,
+                                    csrf)
+        except NotFound as e:
+            text = e.message if e.message != "not_found" else "There is no such user."
+            return await self._html(404, "Not found", pages.message("Not found", text), staff, csrf)
+        if done == "delete":
+            raise _Redirect("/admin/users?done=delete")
+        raise _Redirect(f"/admin/users/{segments[1]}?done={done}")
+
+    async def _review(self, body, raw_id: str, staff) -> str:
+        """Approve or reject a user's waiting confirmation scan."""
         decision = body.get("decision")
         if decision not in ("approve", "reject"):
-            return await self._html(400, "Bad request", pages.message("Bad request", "Choose approve or reject."),
-                                    staff, csrf)
+            raise Invalid("Choose approve or reject.")
         try:
-            user_id = self._id(raw_id)
+            user_id = _id(raw_id)
         except NotFound:
-            user_id = None
-        if user_id is None or not await self.services.profiles.review_confirmation(user_id, decision == "approve"):
-            return await self._html(404, "Not found",
-                                    pages.message("Not found", "No scan of this user waits for review."), staff, csrf)
-        raise _Redirect("/admin/confirmations")
+            raise NotFound("No scan of this user waits for review.")
+        await self.staff.review_confirmation(staff, user_id, decision == "approve")
+        return decision
+
+    async def _user_action(self, body, user_id: int, action: str, staff) -> str:
+        s = self.staff
+        if action == "name":
+            name = body.get("name")
+            await s.rename(staff, user_id, name if isinstance(name, str) else None)
+        elif action in ("deactivate", "reactivate"):
+            await s.set_active(staff, user_id, action == "reactivate")
+        elif action in ("make-staff", "remove-staff"):
+            await s.set_staff(staff, user_id, action == "make-staff")
+        elif action == "end-sessions":
+            await s.end_sessions(staff, user_id)
+        elif action == "delete":
+            if body.get("confirm") != "yes":
+                raise Invalid("Tick the box to confirm the deletion.")
+            await s.delete(staff, user_id)
+        return action
 
     # -- sign-in and sign-out ----------------------------------------------------------------
     async def _login_post(self, request):
@@ -255,26 +325,16 @@ class AdminResource(Resource):
         if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
             return await self._html(400, "Sign in", pages.login("Enter an email and a password.", next_path))
         try:
-            user = await self.services.directory_accounts.password_login.check(email[:254], password[:1024])
-        except LoginLimited:
+            token = await self.staff.sign_in(email, password)
+        except RateLimited:
             return await self._html(429, "Sign in", pages.login("Too many attempts; try again later.", next_path))
-        except WrongCredentials:
-            user = None
-        if user is None or not user["is_staff"]:
+        except (WrongCredentials, NotPermitted):
             return await self._html(401, "Sign in", pages.login("Wrong email or password, or not a staff account.",
                                                                  next_path))
-        await self._start_session(user["id"], next_path)
+        raise _Redirect(next_path, (token, int(SESSION_TTL)))
 
     async def _login_link(self, request):
-        token = query_arg(request, "token") or ""
-        user_id = await self.services.credentials.consume(token, LINK_KIND) if token and len(token) < 200 else None
-        user = await self.services.accounts.get(user_id) if user_id is not None else None
-        if user is None or not user["is_staff"]:
+        token = await self.staff.use_login_link(query_arg(request, "token") or "")
+        if token is None:
             return await self._html(401, "Sign in", pages.login("This sign-in link is not valid.", "/admin/"))
-        await self._start_session(user["id"], _safe_next(query_arg(request, "next")))
-
-    async def _logout(self, request, token: str, csrf: str):
-        if self._form(request, csrf) is None:
-            return await self._html(403, "Forbidden", pages.message("Forbidden", "The form has expired."))
-        await self.services.credentials.revoke(token)
-        raise _Redirect("/admin/login", ("", 0))
+        raise _Redirect(_safe_next(query_arg(request, "next")), (token, int(SESSION_TTL)))

@@ -38,3 +38,9 @@ class Invalid(DomainError):
 
 class RateLimited(DomainError):
     code = "rate_limited"
+
+
+class AccountInactive(NotPermitted):
+    """The account is deactivated (or gone): no credential is issued to it."""
+
+    code = "account_inactive"

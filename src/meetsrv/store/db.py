@@ -8,6 +8,7 @@ dialects. A raw DB-API cursor does no SQLAlchemy type conversion, so the one con
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -147,7 +148,21 @@ def create_private(path: str) -> None:
         pass
 
 
+def natural_key(text: str) -> tuple:
+    """The sort key of natural order: digit runs compare as numbers, the rest case-insensitively
+    ("Org 2" before "Org 10", "org 3" between them)."""
+    parts = re.split(r"(\d+)", text.casefold())
+    return tuple((0, int(p), "") if i % 2 else (1, 0, p) for i, p in enumerate(parts) if p), text
+
+
+def _natural_compare(a: str | None, b: str | None) -> int:
+    ka, kb = natural_key(a or ""), natural_key(b or "")
+    return (ka > kb) - (ka < kb)
+
+
 def _sqlite_open(conn):
+    # the collation that PostgreSQL gets from ICU (EXTRA_DDL), here in Python on every connection
+    conn.create_collation(NATURAL_ORDER, _natural_compare)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -307,6 +322,8 @@ class Database:
             return [extra.name for extra in extras if _create_extra(t.cursor, self.name, extra)]
 
         def done(created):
+            if self.name == "sqlite":
+                created.append(NATURAL_ORDER)  # registered on each connection by _sqlite_open
             self.search_indexes = frozenset(created)
 
         return self.interact("schema.create", run).addCallback(done)
@@ -340,9 +357,14 @@ class ExtraDDL:
     fill: tuple[str, ...] = ()
     # a query whose first row says whether the group is already there (needed for `fill`)
     exists: str | None = None
+    # what works without it (for the warning)
+    without: str = "searches scan the table instead"
 
 
 USERS_SEARCH_FTS = "users_search"
+# the collation of natural order, for the staff pages' sortable lists ("Org 2" before "Org 10");
+# store modules use it when NATURAL_ORDER is in db.search_indexes, else the column's own order
+NATURAL_ORDER = "natural_order"
 
 EXTRA_DDL: dict[str, tuple[ExtraDDL, ...]] = {
     # pg_trgm GIN indexes: LIKE '%term%' (term of 3+ characters) on the folded columns uses them
@@ -354,6 +376,10 @@ EXTRA_DDL: dict[str, tuple[ExtraDDL, ...]] = {
             "CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm "
             "ON users USING gin (name_folded gin_trgm_ops)",
         )),
+        # ICU's numeric collation (PostgreSQL built with ICU, as Debian's and the official images are)
+        ExtraDDL(NATURAL_ORDER, (
+            f"CREATE COLLATION IF NOT EXISTS {NATURAL_ORDER} (provider = icu, locale = 'und-u-kn-true')",
+        ), without="lists sort in the column's own order"),
     ),
     # an FTS5 external-content table over the folded columns (trigram tokenizer, SQLite 3.34+),
     # kept in sync with users by triggers; store/users.py queries it with LIKE '%term%'
@@ -411,8 +437,8 @@ def _create_extra(cursor, dialect_name: str, extra: ExtraDDL) -> bool:
         if savepoint:
             cursor.execute("ROLLBACK TO SAVEPOINT extra_ddl")
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        log.warn("{name}: not created ({error}); searches scan the table instead",
-                 name=extra.name, error=first)
+        log.warn("{name}: not created ({error}); {without}",
+                 name=extra.name, error=first, without=extra.without)
         return False
     if savepoint:
         cursor.execute("RELEASE SAVEPOINT extra_ddl")

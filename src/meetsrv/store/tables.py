@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 metadata = MetaData()
@@ -60,9 +61,18 @@ users = Table(
     flag("confirmed"),
     flag("hidden_phone"),
     flag("is_staff"),
+    # False: deactivated by staff; no credential is issued to the user until reactivated
+    Column("active", Boolean, nullable=False, server_default=true()),
+    # the door the account was made through: "rooms", "campus", "social", "phone", "directory"
+    # (NULL for accounts made before it was recorded, and for staff made by the command)
+    Column("door", String(16)),
+    # when staff last ended all the user's sessions (or deactivated the account): stateless
+    # tokens (the directory door's JWT access tokens) issued until then are refused
+    Column("sessions_ended", Double),
     Column("created", Double, nullable=False),
 )
 Index("ix_users_username_folded", users.c.username_folded)
+Index("ix_users_sessions_ended", users.c.sessions_ended)
 Index("ix_users_name_folded", users.c.name_folded)
 
 social_identities = Table(
@@ -309,3 +319,25 @@ messages = Table(
     Column("created", Double, nullable=False),
 )
 Index("ix_messages_chat_id", messages.c.chat_id, messages.c.id)
+
+# -- staff ------------------------------------------------------------------------------------
+
+# What staff did on the /admin/ pages: who, what, on whom, when. The labels are copies taken at
+# the time, so a row still reads right after either account is renamed or deleted; target_id
+# has no foreign key for the same reason.
+staff_actions = Table(
+    "staff_actions",
+    metadata,
+    Id(),
+    ref("staff_id", "users.id", nullable=True, ondelete="SET NULL"),
+    Column("staff_label", String(255), nullable=False, server_default=""),
+    # "rename", "deactivate", "reactivate", "delete", "make_staff", "remove_staff",
+    # "end_sessions", "approve_confirmation", "reject_confirmation"
+    Column("action", String(32), nullable=False),
+    Column("target_id", Integer),
+    Column("target_label", String(255), nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("created", Double, nullable=False),
+)
+Index("ix_staff_actions_created", staff_actions.c.created)
+Index("ix_staff_actions_target", staff_actions.c.target_id, staff_actions.c.created)

@@ -3,6 +3,11 @@
 Tokens are random and long, so a fast hash (sha256) at rest is enough; the cache maps that hash
 to the user so an authenticated request costs no query in the common case. Revocations are
 published on the bus so every process drops the entry from its cache.
+
+No credential is issued to a deactivated account. Ending all of a user's sessions (staff, a
+deactivation, a deleted account) also notes the time, on the bus and in the database, so the
+stateless tokens issued until then (the directory door's JWT access tokens, which no row
+backs) are refused as well: `sessions_ended(user_id, issued_at)`.
 """
 
 from __future__ import annotations
@@ -13,9 +18,15 @@ from collections import OrderedDict
 
 from twisted.internet import defer
 
+from meetsrv.core.errors import AccountInactive
 from meetsrv.store.accounts.credentials import CredentialStore
 
 CHANNEL = "credentials"
+# bus items that say "every session of this user ended at this time": "user:<id>:<time>"
+# (the other items are token hashes, hex digits only)
+ENDED_PREFIX = "user:"
+# how long an ending is remembered: longer than any stateless token lives (JWT access: 5 min)
+ENDED_HORIZON = 3600.0
 
 
 def token_hash(token: str) -> str:
@@ -35,10 +46,21 @@ class CredentialService:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[int, str, float | None]] = OrderedDict()
         self._subscription = None
+        self._ended: dict[int, float] = {}  # user id -> when all their sessions were ended
 
     def start(self):
+        """Subscribe to revocations, then read the endings of the last hour (a process that
+        starts now must refuse the stateless tokens they voided too)."""
         self._subscription = self.bus.subscribe(CHANNEL, self._on_revoked)
-        return self._subscription.ready
+
+        def load(_):
+            return self.store.recent_ends(self.clock.seconds() - ENDED_HORIZON).addCallback(loaded)
+
+        def loaded(rows):
+            for row in rows:
+                self._note_ended(row["id"], row["sessions_ended"])
+
+        return self._subscription.ready.addCallback(load)
 
     def stop(self):
         if self._subscription is not None:
@@ -53,7 +75,25 @@ class CredentialService:
 
     def _on_revoked(self, payload: str) -> None:
         for h in payload.split(","):
-            self._cache.pop(h, None)
+            if h.startswith(ENDED_PREFIX):
+                _, user_id, when = h.split(":")
+                self._note_ended(int(user_id), float(when))
+            else:
+                self._cache.pop(h, None)
+
+    def _note_ended(self, user_id: int, when: float) -> None:
+        if when > self._ended.get(user_id, float("-inf")):
+            self._ended[user_id] = when
+        if len(self._ended) > 1000:
+            horizon = self.clock.seconds() - ENDED_HORIZON
+            self._ended = {u: t for u, t in self._ended.items() if t > horizon}
+
+    def sessions_ended(self, user_id: int, issued_at) -> bool:
+        """True when a stateless token of this user issued at `issued_at` (epoch seconds, whole
+        seconds in a JWT) was voided by ending all the user's sessions. A token issued in the same
+        second as the ending counts as voided: refusing is the safe side."""
+        ended = self._ended.get(user_id)
+        return ended is not None and (not isinstance(issued_at, (int, float)) or issued_at <= ended)
 
     def _forget(self, hashes) -> defer.Deferred:
         hashes = [h for h in hashes if h]
@@ -66,11 +106,14 @@ class CredentialService:
     # -- API ---------------------------------------------------------------------------------
     @defer.inlineCallbacks
     def issue(self, user_id: int, kind: str, ttl: float | None = None, single: bool = False, token: str | None = None):
-        """A new credential for user_id; with `single` it replaces the user's others of that kind."""
+        """A new credential for user_id; with `single` it replaces the user's others of that kind.
+        AccountInactive when the account is deactivated or gone."""
         token = token or new_token()
         now = self.clock.seconds()
         expires = None if ttl is None else now + ttl
         removed = yield self.store.insert(token_hash(token), user_id, kind, now, expires, single)
+        if removed is None:
+            raise AccountInactive("User inactive or deleted.")
         yield self._forget(removed)
         return token
 
@@ -110,9 +153,16 @@ class CredentialService:
 
     @defer.inlineCallbacks
     def revoke_all(self, user_id: int):
-        """Every credential of the user, of every door (a deleted account)."""
-        removed = yield self.store.delete_user(user_id)
-        yield self._forget(removed)
+        """Every credential of the user, of every door, and every stateless token issued until
+        now (staff ending the sessions, a deactivated or deleted account)."""
+        now = self.clock.seconds()
+        removed = yield self.store.end_all(user_id, now)
+        self._note_ended(user_id, now)
+        yield self._forget([*removed, f"{ENDED_PREFIX}{user_id}:{now!r}"])
+
+    def count_by_kind(self, user_id: int):
+        """The user's credentials counted by kind, for staff: (kind, count, newest, expires); no token."""
+        return self.store.kinds_of(user_id)
 
     @defer.inlineCallbacks
     def revoke(self, token: str):

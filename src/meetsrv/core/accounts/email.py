@@ -41,7 +41,7 @@ class DirectoryAccounts:
             raise AlreadyExists("phone taken", field="phone")
         password_hash = yield self.passwords.hash(password)
         try:
-            user_id = yield self.store.insert(self.clock.seconds(), email=email, phone=phone or None,
+            user_id = yield self.store.insert(self.clock.seconds(), email=email, phone=phone or None, door="directory",
                                               password_hash=password_hash, name=email.split("@")[0])
         except Conflict:
             raise AlreadyExists("email or phone taken", field="email")
@@ -53,7 +53,7 @@ class DirectoryAccounts:
         sign-ins go through `password_login`."""
         user = yield self.store.by_email(normalize_email(email))
         ok = yield self.passwords.verify(password, user["password_hash"] if user else None)
-        if user is None or not ok:
+        if user is None or not ok or not user["active"]:  # Django: an inactive user signs in nowhere
             raise WrongCredentials("no active account found with the given credentials")
         return user
 

@@ -48,6 +48,9 @@ class JwtTokens:
             return None
         if not isinstance(exp, (int, float)) or exp <= self.clock.seconds():
             return None
+        # staff ended the user's sessions (or deactivated the account) after this token was made
+        if self.credentials.sessions_ended(user_id, claims.get("iat")):
+            return None
         return user_id
 
     async def pair(self, user_id: int) -> dict:

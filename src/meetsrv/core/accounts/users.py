@@ -48,7 +48,7 @@ class AccountService:
         ok = yield self.passwords.verify(password, user["password_hash"] if user else None)
         if user is None:
             raise UserNotFound("user not found")
-        if not ok:
+        if not ok or not user["active"]:  # a deactivated account signs in nowhere
             raise WrongCredentials("wrong credentials")
         return user
 

@@ -315,7 +315,7 @@ class CampusDoor(Door):
     async def signup(self, request, caller, params):
         username, password = self._credentials(params)
         try:
-            user_id = await self.services.accounts.register(username, password)
+            user_id = await self.services.accounts.register(username, password, door="campus")
         except AlreadyExists:
             raise Invalid("Username is already taken")
         await self.start_session(request, user_id)

@@ -78,7 +78,7 @@ class RoomsDoor(Door):
     @app.route("/v1/register/", methods=["POST"], strict_slashes=False)
     async def register(self, request):
         given = parse(models.Credentials, json_object(request))
-        user_id = await self.services.accounts.register(given.login, given.password)
+        user_id = await self.services.accounts.register(given.login, given.password, door="rooms")
         return json_answer(request, {"session_id": await self.new_session(user_id)})
 
     @app.route("/v1/login/", methods=["POST"], strict_slashes=False)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from meetsrv.store.db import Database, Txn
-from meetsrv.store.tables import credentials
+from meetsrv.store.tables import credentials, users
 
 _lookup = select(credentials.c.user_id, credentials.c.kind, credentials.c.expires).where(
     credentials.c.token_hash == bindparam("token_hash")
@@ -26,11 +26,27 @@ _hashes_user = select(credentials.c.token_hash).where(credentials.c.user_id == b
 _hashes_user_kind = select(credentials.c.token_hash).where(
     (credentials.c.user_id == bindparam("user_id")) & (credentials.c.kind == bindparam("kind"))
 )
+# FOR SHARE on PostgreSQL: a deactivation (UPDATE users) waits for this transaction to commit, and
+# this one waits for a deactivation in progress, so a credential is never issued past one
+_user_active = select(users.c.active).where(users.c.id == bindparam("user_id")).with_for_update(read=True)
+_set_sessions_ended = update(users).where(users.c.id == bindparam("user_id")).values(
+    sessions_ended=bindparam("ended"))
+_recent_ends = select(users.c.id, users.c.sessions_ended).where(users.c.sessions_ended > bindparam("since"))
+_kinds_of_user = (
+    select(credentials.c.kind, func.count().label("count"), func.max(credentials.c.created).label("newest"),
+           func.max(credentials.c.expires).label("expires"))
+    .where(credentials.c.user_id == bindparam("user_id"))
+    .group_by(credentials.c.kind)
+    .order_by(credentials.c.kind)
+)
 
 
-def insert_credential_txn(t: Txn, token_hash, user_id, kind, created, expires=None, single=False) -> list[str]:
+def insert_credential_txn(t: Txn, token_hash, user_id, kind, created, expires=None, single=False) -> list[str] | None:
     """Insert; with `single`, first remove the user's other credentials of that kind.
-    Returns the hashes removed (so caches can drop them)."""
+    Returns the hashes removed (so caches can drop them), or None, inserting nothing, when the
+    user is deactivated or gone."""
+    if not t.scalar(_user_active, user_id=user_id):
+        return None
     removed = []
     if single:
         removed = [r["token_hash"] for r in t.rows(_hashes_user_kind, user_id=user_id, kind=kind)]
@@ -48,6 +64,14 @@ def delete_user_kind_txn(t: Txn, user_id, kind) -> list[str]:
 def delete_user_txn(t: Txn, user_id) -> list[str]:
     removed = [r["token_hash"] for r in t.rows(_hashes_user, user_id=user_id)]
     t.execute(_delete_user, user_id=user_id)
+    return removed
+
+
+def end_all_txn(t: Txn, user_id, now) -> list[str]:
+    """Remove every credential of the user and note when (stateless tokens issued until then are
+    refused); the hashes removed."""
+    removed = delete_user_txn(t, user_id)
+    t.execute(_set_sessions_ended, user_id=user_id, ended=now)
     return removed
 
 
@@ -77,6 +101,18 @@ class CredentialStore:
     def delete_user(self, user_id):
         """Remove every credential of the user; the hashes removed."""
         return self.db.interact("accounts.credentials.delete_user", delete_user_txn, user_id)
+
+    def end_all(self, user_id, now):
+        """Remove every credential of the user, noting the time; the hashes removed."""
+        return self.db.interact("accounts.credentials.end_all", end_all_txn, user_id, now)
+
+    def recent_ends(self, since: float):
+        """(user id, when) of every user whose sessions were all ended after `since`."""
+        return self.db.rows("accounts.credentials.recent_ends", _recent_ends, since=since)
+
+    def kinds_of(self, user_id):
+        """The user's credentials counted by kind (kind, count, newest, expires): no tokens."""
+        return self.db.rows("accounts.credentials.kinds_of", _kinds_of_user, user_id=user_id)
 
     def delete_token(self, token_hash):
         return self.db.execute("accounts.credentials.delete_token", _delete_token, token_hash=token_hash)

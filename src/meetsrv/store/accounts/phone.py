@@ -15,7 +15,7 @@ _insert_user = (
     insert(users)
     .values(
         phone=bindparam("phone"), name=bindparam("name"), name_folded=bindparam("name_folded"),
-        avatar=bindparam("avatar"), created=bindparam("created"),
+        avatar=bindparam("avatar"), created=bindparam("created"), door="phone",
     )
     .returning(users.c.id)
 )

@@ -30,7 +30,7 @@ _set_token = (
 
 def signup_txn(t: Txn, provider: str, external_id: str, token: str, name: str, username: str, now: float) -> int:
     """A new user with its social identity, in one transaction. Returns the user id."""
-    user_id = insert_user_txn(t, now, username=username, name=name)
+    user_id = insert_user_txn(t, now, username=username, name=name, door="social")
     t.execute(_insert_identity, user_id=user_id, provider=provider, external_id=external_id, token=token)
     return user_id
 
