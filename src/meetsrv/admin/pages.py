@@ -210,10 +210,11 @@ def table(headers, rows, empty: str = "Nothing found.") -> Tag:
     )
 
 
-def sorted_table(path: str, values: dict, columns, rows) -> Tag:
+def sorted_table(path: str, values: dict, columns, rows, default: str) -> Tag:
     """A table whose headers sort it: columns are (sort key or None, label). A header links to its
-    column ascending, or descending when it is already sorted ascending."""
-    current = values.get("sort") or ""
+    column ascending, or descending when it is already sorted ascending; `default` is the list's
+    order when none is asked for."""
+    current = values.get("sort") or default
     headers = []
     for key, label in columns:
         if key is None:
@@ -273,7 +274,7 @@ def users_page(rows, count, values, page_no) -> Tag:
             ("staff", "Staff"), ("active", "Status"), ("created", "Joined")], [
             [str(r["id"]), r["door"] or "", user_link(r["id"], r["name"] or r["username"] or f"user {r['id']}"),
              r["email"] or "", r["phone"] or "", yes(r["is_staff"]), "" if r["active"] else "deactivated",
-             when(r["created"])] for r in rows]),
+             when(r["created"])] for r in rows], "-id"),
         pager("/admin/users", values, count, page_no),
     ]
 
@@ -394,7 +395,7 @@ def organizations_page(rows, count, values, page_no) -> Tag:
             ("events", "Events")], [
             [str(r["id"]), tags.a(r["title"], href=f"/admin/organizations/{r['id']}"),
              " ".join(p for p in (r["postcode"], r["address"]) if p), str(r["members"]), str(r["events"])]
-            for r in rows]),
+            for r in rows], "title"),
         pager("/admin/organizations", values, count, page_no),
     ]
 
@@ -435,7 +436,7 @@ def events_page(rows, count, values, page_no) -> Tag:
             ("members", "Members"), (None, "Organizations"), (None, "Image")], [
             [str(r["id"]), r["kind"], tags.a(r["title"], href=f"/admin/events/{r['id']}"), meeting_date(r),
              user_link(r["creator_id"], r["creator"]), str(r["members"]),
-             ", ".join(o["title"] for o in r["organizations"]), yes(r["image"])] for r in rows]),
+             ", ".join(o["title"] for o in r["organizations"]), yes(r["image"])] for r in rows], "-date"),
         pager("/admin/events", values, count, page_no),
     ]
 
@@ -489,7 +490,7 @@ def chats_page(rows, count, values, page_no) -> Tag:
             ("last", "Last message")], [
             [str(r["id"]), CHAT_DOORS.get(r["kind"], r["kind"]),
              tags.a(r["title"] or f"chat {r['id']}", href=f"/admin/chats/{r['id']}"), str(r["members"]),
-             str(r["messages"]), when(r["last"])] for r in rows]),
+             str(r["messages"]), when(r["last"])] for r in rows], "-last"),
         pager("/admin/chats", values, count, page_no),
     ]
 
@@ -532,7 +533,7 @@ def action_table(rows, empty="Nothing found.", sortable: tuple | None = None) ->
     if sortable is not None:
         path, values = sortable
         return sorted_table(path, values, [("created", "When"), ("staff", "Staff"), ("action", "Did"),
-                                           ("target", "To"), (None, "Detail")], cells)
+                                           ("target", "To"), (None, "Detail")], cells, "-created")
     return table(["When", "Staff", "Did", "To", "Detail"], cells, empty)
 
 
