@@ -19,7 +19,7 @@ import socket
 
 import pytest
 
-ELEMENT = "element-6066-11e4-a52f-4a4fbc1e3a0c"  # the W3C key of an element reference
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
 
 needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None or shutil.which("chromedriver") is None,
@@ -140,8 +140,30 @@ class Browser:
         return [await self._call("GET", self._s(f"/element/{e}/text")) for e in await self.find_all(css)]
 
     async def click(self, css: str) -> None:
-        """Click the element; a click that submits a form returns once the next page has loaded."""
         await self._call("POST", self._s(f"/element/{await self.find(css)}/click"))
+
+    async def script(self, source: str, *args):
+        return await self._call("POST", self._s("/execute/sync"), {"script": source, "args": list(args)})
+
+    async def navigate_by(self, css: str, timeout: float = 20.0) -> None:
+        """Click an element that loads another page (a link, a submit button) and return once the
+        new document has loaded: the old one carries a mark that the new one does not (the URL
+        may stay the same)."""
+        from twisted.internet import reactor, task
+
+        await self.script("window.__before_click = true;")
+        await self.click(css)
+        waited = 0.0
+        while await self.script("return window.__before_click === true || document.readyState !== 'complete';"):
+            if waited >= timeout:
+                raise WebDriverError(f"no new page after clicking {css}")
+            # a real browser loading a page: the only wait in these tests that no Clock can drive
+            await task.deferLater(reactor, 0.05, lambda: None)
+            waited += 0.05
+
+    async def still_here(self) -> bool:
+        """True when the page of the last navigate_by/mark is still the one shown."""
+        return await self.script("return window.__before_click === true;")
 
     async def type(self, css: str, text: str) -> None:
         element = await self.find(css)

@@ -51,7 +51,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .badge { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 10px;
          margin-left: 8px; vertical-align: middle; }
 .badge.active { background: #d3f0da; color: #17462a; }
-.badge.inactive { background: #5c6670; color: #fff; }
+.badge.inactive { background: #f2b84b; color: #4a2f00; }
 .badge.staff { background: #e5dcf7; color: #3f2a78; }
 .actions { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px; }
 .actions form { display: flex; flex-direction: column; gap: 8px; align-items: flex-start; }
@@ -273,7 +273,7 @@ def users_page(rows, count, values, page_no) -> Tag:
             ("id", "ID"), ("door", "Door"), ("name", "Name"), ("email", "Email"), ("phone", "Phone"),
             ("staff", "Staff"), ("active", "Status"), ("created", "Joined")], [
             [str(r["id"]), r["door"] or "", user_link(r["id"], r["name"] or r["username"] or f"user {r['id']}"),
-             r["email"] or "", r["phone"] or "", yes(r["is_staff"]), "" if r["active"] else "deactivated",
+             r["email"] or "", r["phone"] or "", yes(r["is_staff"]), "active" if r["active"] else "deactivated",
              when(r["created"])] for r in rows], "-id"),
         pager("/admin/users", values, count, page_no),
     ]
