@@ -141,12 +141,16 @@ async def test_users_list_door_column_and_user_page(start_server, http, clock):
 
 
 @pytest_twisted.ensureDeferred
-async def test_end_all_sessions_logs_out_every_door(start_server, http, clock):
+async def test_end_all_sessions_logs_out_every_door(start_server, http, ws, clock):
     server = await start_server(clock=clock)
     e = await Everyone().make(http, server)
     client, headers, csrf, _ = await staff_session(http, server)
     assert await e.rooms_ok() == 200 and await e.campus_ok() and await e.social_ok() == 200
     assert await e.phone_ok() == 200 and await e.directory_ok() == 200
+    # an open chat socket of the user, and one of somebody else
+    theirs = await ws(server.ws_url + "/ws/chat/", headers={"authorization": e.pair["access"]})
+    _, other_access = await directory.member(http, server, "other@example.com")
+    others = await ws(server.ws_url + "/ws/chat/", headers={"authorization": other_access})
 
     for user_id in (e.rooms_id, e.campus.id, e.social_id, e.phone_id, e.directory_id):
         r = await act(client, server, headers, csrf, user_id, "end-sessions")
@@ -158,6 +162,10 @@ async def test_end_all_sessions_logs_out_every_door(start_server, http, clock):
     # the JWT access token is not stored, yet it is refused; so is the refresh token
     assert await e.directory_ok() == 401
     assert (await e.refresh()).code == 401
+    # the user's socket closes (4001, a revoked credential's); the other one stays open
+    assert await theirs.wait_closed() == 4001
+    others.send_json({"message": "still here"})
+    assert (await others.next_json())["message"] == "still here"
 
     page = (await client.get(server.url + f"/admin/users/{e.directory_id}?done=end-sessions",
                              headers=headers)).body.decode()
@@ -384,7 +392,7 @@ async def test_meetings_and_chats_views(start_server, http, clock):
 
 @pytest.mark.skipif(not REDIS, reason="two processes share credential revocations only through Redis")
 @pytest_twisted.ensureDeferred
-async def test_end_sessions_reaches_every_process(start_server, http):
+async def test_end_sessions_reaches_every_process(start_server, http, ws):
     one = await start_server()
     two = await start_server()
     uid, token = await phone.sign_up(http, one, phone.PHONES[4], name="Two")
@@ -393,11 +401,13 @@ async def test_end_sessions_reaches_every_process(start_server, http):
     # process two has both credentials in hand (the token in its cache)
     assert (await http.get(two.url + "/api/account/", headers=phone.auth(token))).code == 200
     assert (await http.get(two.url + "/api/organizations/", headers=directory.auth(access))).code == 200
+    sock = await ws(two.ws_url + "/ws/chat/", headers={"authorization": access})
     client, headers, csrf, _ = await staff_session(http, one)
     assert (await act(client, one, headers, csrf, uid, "end-sessions")).code == 303
     assert (await act(client, one, headers, csrf, jwt_user["id"], "deactivate")).code == 303
     assert (await http.get(two.url + "/api/account/", headers=phone.auth(token))).code == 401
     assert (await http.get(two.url + "/api/organizations/", headers=directory.auth(access))).code == 401
+    assert await sock.wait_closed() == 4001  # process two closed the deactivated user's socket
     # a process started after the ending refuses the access token too (it reads the recent endings)
     three = await start_server()
     assert (await http.get(three.url + "/api/organizations/", headers=directory.auth(access))).code == 401

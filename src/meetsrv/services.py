@@ -99,6 +99,9 @@ class Services:
         # -- accounts -------------------------------------------------------------------------
         self.passwords = PasswordHasher(reactor, settings.password_cost)
         self.credentials = CredentialService(CredentialStore(db), bus, clock)
+        # all of a user's sessions ended (staff, a deactivated or deleted account): their open
+        # sockets in this process close
+        self.credentials.on_sessions_ended(self.hub.close_user)
         # one limiter for every password sign-in (usernames and emails), shared across processes
         self.login_limiter = LoginLimiter(ephemeral)
         self.accounts = AccountService(self.user_store, self.passwords, clock, self.login_limiter)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
+from meetsrv.ws.protocol import CLOSE_CREDENTIAL_REVOKED
+
 
 class SocketHub:
     def __init__(self, bus, frame_factory):
@@ -27,6 +29,13 @@ class SocketHub:
 
     def closed(self, sock) -> None:
         self._open.pop(sock.conn_id, None)
+
+    def close_user(self, user_id: int) -> None:
+        """Close this process's open sockets of a user whose sessions all ended (staff ended them,
+        or deactivated or deleted the account): the credentials they were opened with are void."""
+        for sock in list(self._open.values()):
+            if sock.user_id == user_id and not sock._closed:
+                sock.sendClose(code=CLOSE_CREDENTIAL_REVOKED, reason="session ended")
 
     def close_all(self, reactor, timeout: float = 5.0) -> defer.Deferred:
         """Shutting down: let each socket finish the messages it has received (they are stored

@@ -19,6 +19,7 @@ _process = os.urandom(4).hex()
 log = Logger()
 
 CLOSE_RATE_LIMITED = 4029
+CLOSE_CREDENTIAL_REVOKED = 4001  # CONTRACT.md: a revoked credential's open sockets close
 CLOSE_INTERNAL_ERROR = 4500
 
 

@@ -17,9 +17,12 @@ import secrets
 from collections import OrderedDict
 
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from meetsrv.core.errors import AccountInactive
 from meetsrv.store.accounts.credentials import CredentialStore
+
+log = Logger()
 
 CHANNEL = "credentials"
 # bus items that say "every session of this user ended at this time": "user:<id>:<time>"
@@ -47,6 +50,12 @@ class CredentialService:
         self._cache: OrderedDict[str, tuple[int, str, float | None]] = OrderedDict()
         self._subscription = None
         self._ended: dict[int, float] = {}  # user id -> when all their sessions were ended
+        self._ended_listeners: list = []
+
+    def on_sessions_ended(self, listener) -> None:
+        """Call listener(user_id) in this process whenever all of a user's sessions end (here or
+        in another process): the WebSocket hub closes the user's open sockets."""
+        self._ended_listeners.append(listener)
 
     def start(self):
         """Subscribe to revocations, then read the endings of the last hour (a process that
@@ -84,6 +93,11 @@ class CredentialService:
     def _note_ended(self, user_id: int, when: float) -> None:
         if when > self._ended.get(user_id, float("-inf")):
             self._ended[user_id] = when
+            for listener in self._ended_listeners:
+                try:
+                    listener(user_id)
+                except Exception:  # one listener's trouble must not stop the revocation
+                    log.failure("a sessions-ended listener failed for user {user}", user=user_id)
         if len(self._ended) > 1000:
             horizon = self.clock.seconds() - ENDED_HORIZON
             self._ended = {u: t for u, t in self._ended.items() if t > horizon}

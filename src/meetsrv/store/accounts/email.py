@@ -1,29 +1,15 @@
-"""Directory accounts: users found by email; the staff pages' user list."""
+"""Directory accounts: users found by email."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from meetsrv.store.db import Database
 from meetsrv.store.tables import users
-from meetsrv.store.accounts.users import insert_user_txn, like_contains, update_user_txn
+from meetsrv.store.accounts.users import insert_user_txn, update_user_txn
 
 _by_email = select(users).where(users.c.email == bindparam("email"))
 _id_by_phone = select(users.c.id).where(users.c.phone == bindparam("phone"))
-
-
-def _user_filters(query: str | None, staff: bool | None):
-    conds = []
-    if query:
-        pattern = like_contains(query)
-        conds.append(
-            func.lower(func.coalesce(users.c.email, "")).like(pattern, escape="\\")
-            | func.coalesce(users.c.phone, "").like(pattern, escape="\\")
-            | users.c.name_folded.like(pattern, escape="\\")
-        )
-    if staff is not None:
-        conds.append(users.c.is_staff == staff)
-    return conds
 
 
 class DirectoryAccountStore:
@@ -43,18 +29,3 @@ class DirectoryAccountStore:
 
     def set_staff(self, user_id: int, password_hash: str):
         return self.db.interact("accounts.email.set_staff", update_user_txn, user_id, is_staff=True, password_hash=password_hash)
-
-    def search(self, query: str | None, staff: bool | None, limit: int, offset: int):
-        """(count, rows) of users for the staff pages, newest first."""
-        conds = _user_filters(query, staff)
-        count = select(func.count()).select_from(users).where(*conds)
-        page = (
-            select(users.c.id, users.c.email, users.c.phone, users.c.username, users.c.name,
-                   users.c.is_staff, users.c.created)
-            .where(*conds).order_by(users.c.id.desc()).limit(limit).offset(offset)
-        )
-
-        def run(t):
-            return t.scalar(count, dynamic=True), t.rows(page, dynamic=True)
-
-        return self.db.interact("accounts.email.search", run)
