@@ -286,7 +286,8 @@ def identities(user) -> list:
         door = user["door"] if user["door"] in ("rooms", "campus") else "rooms, campus"
         out.append([door, "username and password", user["username"]])
     for ident in user["social_identities"]:
-        out.append(["social", f"{ident['provider']} account", ident["external_id"]])
+        # a provider's identity signs in at the social door, and at the campus door through OAuth
+        out.append(["social, campus (OAuth)", f"{ident['provider']} account", ident["external_id"]])
     if user["phone"]:
         out.append(["phone", "phone number (SMS code)", user["phone"]])
     if user["email"] and user["has_password"]:
