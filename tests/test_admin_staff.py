@@ -253,9 +253,14 @@ async def test_rename_staff_and_delete(start_server, http, clock):
     assert "Anna &lt;i&gt;K&lt;/i&gt;" in page and "<i>K</i>" not in page
     assert "The display name was changed." in page and "ann → Anna &lt;i&gt;K&lt;/i&gt;" in page
     assert "ann@example.com" in (await client.get(url + "/admin/users?q=anna", headers=headers)).body.decode()
-    for bad in ("", "   ", "x" * 256, "tab\there"):
+    for bad in ("", "   ", "x" * 256):
         r = await act(client, server, headers, csrf, ann["id"], "name", name=bad)
         assert r.code == 400, bad
+    # the rule of the account's door: a social account's name has at most 30 characters
+    soc = await server.services.social_login.login("vk", "4242", "tok4242", "Vasya")
+    r = await act(client, server, headers, csrf, soc[0], "name", name="y" * 31)
+    assert r.code == 400 and "at most 30 characters" in r.body.decode()
+    assert (await act(client, server, headers, csrf, soc[0], "name", name="y" * 30)).code == 303
     assert (await server.services.accounts.get(ann["id"]))["name"] == "Anna <i>K</i>"
 
     # make staff: she signs in at /admin/ with her directory email and password; remove: she cannot

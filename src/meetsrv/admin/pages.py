@@ -311,7 +311,7 @@ def _action(csrf: str, user_id: int, action: str, *fields, note: str = "") -> Ta
     )
 
 
-def user_page(user, csrf: str, me: int) -> Tag:
+def user_page(user, csrf: str, me: int, name_max: int) -> Tag:
     uid = user["id"]
     badges = [tags.span("active", class_="badge active") if user["active"]
               else tags.span("deactivated", class_="badge inactive")]
@@ -320,7 +320,7 @@ def user_page(user, csrf: str, me: int) -> Tag:
     own = uid == me
     actions = [
         _action(csrf, uid, "name",
-                tags.label("Display name", tags.input(name="name", value=user["name"] or "", maxlength="255",
+                tags.label("Display name", tags.input(name="name", value=user["name"] or "", maxlength=str(name_max),
                                                       required="required")),
                 tags.button("Save name", type="submit")),
         _action(csrf, uid, "reactivate", tags.button("Reactivate", type="submit"),

@@ -24,6 +24,7 @@ from twisted.web.template import flattenString
 
 from meetsrv.admin import pages
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted, RateLimited, WrongCredentials
+from meetsrv.core.people.names import DisplayNameInvalid
 from meetsrv.core.staff import SESSION_TTL
 from meetsrv.http.answers import query_arg
 from meetsrv.http.body import BodyError, read_body
@@ -181,7 +182,8 @@ class AdminResource(Resource):
             kind, object_id = segments[0], _id(segments[1])
             if kind == "users":
                 user = await s.user(object_id)
-                return pages.who(user), pages.user_page(user, csrf, staff["id"])
+                name_max = s.name_rule(user).max_length
+                return pages.who(user), pages.user_page(user, csrf, staff["id"], name_max)
             if kind == "organizations":
                 org = await s.organization(object_id)
                 return org["title"], pages.organization_page(org)
@@ -272,6 +274,10 @@ class AdminResource(Resource):
                 done = await self._review(body, segments[1], staff)
                 raise _Redirect(f"/admin/confirmations?done={done}")
             done = await self._user_action(body, _id(segments[1]), segments[2], staff)
+        except DisplayNameInvalid as e:
+            text = (f"A display name of this account has at most {e.max_length} characters."
+                    if e.problem == "max_length" else "Enter a display name.")
+            return await self._html(400, "Bad request", pages.message("Bad request", text, back), staff, csrf)
         except Invalid as e:
             return await self._html(400, "Bad request", pages.message("Bad request", e.message, back), staff, csrf)
         except NotPermitted as e:

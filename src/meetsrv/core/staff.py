@@ -8,14 +8,19 @@ knows the rules and the stores.
 
 from __future__ import annotations
 
-from meetsrv.core.errors import Invalid, NotFound, NotPermitted, WrongCredentials
+from meetsrv.core.errors import NotFound, NotPermitted, WrongCredentials
+from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME, DisplayNameRule
 
 SESSION_KIND = "admin"
 LINK_KIND = "admin_link"
 SESSION_TTL = 12 * 3600.0
-NAME_MAX = 255  # users.name
 
 # what each logged action is called on the pages
+# a display name set by staff keeps to the rule of the door the account came from (the limits of
+# that door's clients); the widest, the column's, for the others
+NAME_RULES = {"social": SOCIAL_NAME, "campus": CAMPUS_NAME, "phone": PHONE_NAME}
+DEFAULT_NAME_RULE = PHONE_NAME
+
 ACTIONS = {
     "rename": "changed the display name of",
     "deactivate": "deactivated",
@@ -36,16 +41,6 @@ def label(user: dict) -> str:
     contact = user.get("email") or user.get("phone")
     text = f"{primary} <{contact}>" if contact and contact != primary else primary
     return text[:255]
-
-
-def name_problem(name) -> str | None:
-    if not isinstance(name, str) or not name.strip():
-        return "Enter a display name."
-    if len(name) > NAME_MAX:
-        return f"A display name has at most {NAME_MAX} characters."
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "A display name has no control characters."
-    return None
 
 
 class StaffService:
@@ -165,11 +160,14 @@ class StaffService:
         await self.store.log_action(self.clock.seconds(), staff["id"], label(staff), action, target["id"],
                                     label(target), detail)
 
+    @staticmethod
+    def name_rule(user: dict) -> DisplayNameRule:
+        return NAME_RULES.get(user.get("door"), DEFAULT_NAME_RULE)
+
     async def rename(self, staff: dict, user_id: int, name) -> None:
+        """DisplayNameInvalid when the rule of the user's door refuses the name."""
         target = await self._target(user_id)
-        problem = name_problem(name)
-        if problem:
-            raise Invalid(problem, field="name")
+        self.name_rule(target).check(name)
         await self.users.update(user_id, name=name)
         await self._log(staff, "rename", target, f"{target['name']} → {name}")
 
