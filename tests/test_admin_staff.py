@@ -4,6 +4,7 @@ door answers 401 after "end all sessions", a deactivated account signs in nowher
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from urllib.parse import urlencode
@@ -121,7 +122,7 @@ async def test_users_list_door_column_and_user_page(start_server, http, clock):
     other_id, other_token = await phone.sign_up(http, server, phone.PHONES[1], name="Other")
     r = await http.post(url + "/api/meetings/", headers=phone.auth(e.phone_token),
                         data=[("title", "Picnic <b>"), ("users", str(other_id))],
-                        files={"logo": ("l.png", "image/png", __import__("io").BytesIO(phone.png()))})
+                        files={"logo": ("l.png", "image/png", io.BytesIO(phone.png()))})
     assert r.code == 201, r
     meeting_id = r.json["id"]
     r = await http.post(url + "/v1/register", json_body={"login": "second", "password": "pw"})
@@ -347,6 +348,18 @@ async def test_lists_sort_in_natural_order(start_server, http, clock):
     page = (await client.get(server.url + "/admin/users?sort=-name&door=phone", headers=headers)).body.decode()
     assert re.findall(r'>(User \d+)</a>', page) == ["User 100", "User 10", "User 9"]
 
+    # every sortable column of every list, both ways, answers (empty lists run their query too)
+    columns = {"users": ("id", "door", "name", "email", "phone", "staff", "active", "created"),
+               "organizations": ("id", "title", "address", "members", "events"),
+               "events": ("id", "door", "title", "date", "creator", "members"),
+               "chats": ("id", "door", "title", "members", "messages", "last"),
+               "log": ("created", "staff", "action", "target")}
+    for path, keys in columns.items():
+        for key in keys:
+            for sort in (key, "-" + key):
+                r = await client.get(server.url + f"/admin/{path}?sort={sort}", headers=headers)
+                assert r.code == 200 and " found · page 1" in r.body.decode(), (path, sort)
+
 
 @pytest_twisted.ensureDeferred
 async def test_meetings_and_chats_views(start_server, http, clock):
@@ -388,6 +401,13 @@ async def test_meetings_and_chats_views(start_server, http, clock):
     older = re.search(r'href="(/admin/chats/\d+\?before=\d+)"', page).group(1)
     page = (await client.get(url + older, headers=headers)).body.decode()
     assert "hello &lt;b&gt;4&lt;/b&gt;" in page and "hello &lt;b&gt;0&lt;/b&gt;" in page and "older" not in page
+    # with rows in them, every sortable column of these lists, both ways
+    for path, keys in {"events": ("id", "door", "title", "date", "creator", "members"),
+                       "chats": ("id", "door", "title", "members", "messages", "last"),
+                       "organizations": ("id", "title", "address", "members", "events")}.items():
+        for sort in [k for key in keys for k in (key, "-" + key)]:
+            r = await client.get(url + f"/admin/{path}?sort={sort}", headers=headers)
+            assert r.code == 200 and "<tbody>" in r.body.decode(), (path, sort)
     for missing in ("/admin/chats/999999", "/admin/events/999999", "/admin/organizations/999999"):
         assert (await client.get(url + missing, headers=headers)).code == 404
 

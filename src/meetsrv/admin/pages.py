@@ -295,7 +295,7 @@ def identities(user) -> list:
     return out
 
 
-def _role(meeting, user_id) -> str:
+def _role(meeting) -> str:
     roles = []
     if meeting["creator"]:
         roles.append("creator")
@@ -371,7 +371,7 @@ def user_page(user, csrf: str, me: int, name_max: int) -> Tag:
         tags.h2("Meetings and events"),
         table(["ID", "Door", "Title", "Date", "Role"], [
             [str(m["id"]), m["kind"], tags.a(m["title"], href=f"/admin/events/{m['id']}"), meeting_date(m),
-             _role(m, uid)] for m in user["meetings"]], "No meeting."),
+             _role(m)] for m in user["meetings"]], "No meeting."),
         tags.h2("Chats"),
         table(["ID", "Door", "Chat", "Joined", "Messages"], [
             [str(c["id"]), CHAT_DOORS.get(c["kind"], c["kind"]),
