@@ -473,6 +473,28 @@ async def test_vk_user_is_one_user_on_the_campus_and_social_doors(start, provide
     github = Browser(http, server)
     await github.sign_in(provider, "github", {"id": 500, "login": "five"})
     assert await github.user_id() not in (campus_id, social_id)
+    # the staff pages tell which door each account came from
+    assert (await server.services.staff.user(social_id))["door"] == "social"
+    assert (await server.services.staff.user(campus_id))["door"] == "campus"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deactivated_user_cannot_sign_in_with_a_provider(start, provider, http):
+    server = await start()
+    browser = Browser(http, server)
+    await browser.sign_in(provider, "github", {"id": 77, "login": "seven"})
+    user_id = await browser.user_id()
+    staff_id = await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
+    await server.services.staff.set_active({"id": staff_id, "email": "boss@example.com"}, user_id, False)
+    # the session it had has ended, and a new sign-in is refused in the door's envelope
+    r = await browser.get("/api/auth/GetCurrentUserId")
+    assert r.json["response"]["user_id"] is None
+    again = Browser(http, server)
+    _, query = await again.start("github")
+    r = await again.callback("github", code=provider.grant("github", {"id": 77, "login": "seven"}),
+                             state=query["state"])
+    assert r.code == 200 and r.json == {"error": 3, "error_msg": "User inactive or deleted."}, r
+    assert not again.cookies.get("sessionid")
 
 
 # -- configuration ----------------------------------------------------------------------------

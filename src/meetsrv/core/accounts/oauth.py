@@ -233,7 +233,7 @@ class OAuthSignIn:
         user = await self._read_user(configured, token)
         # the campus door's name rule holds for a name the provider gives (cut, not refused)
         name = (user.name or f"{provider} {user.external_id}")[:CAMPUS_NAME.max_length]
-        user_id, _ = await self.identities.user_for(provider, user.external_id, name)
+        user_id, _ = await self.identities.user_for(provider, user.external_id, name, door="campus")
         return user_id, saved["next"]
 
     # -- talking to the provider -------------------------------------------------------------

@@ -186,13 +186,15 @@ class SocialIdentities:
         self.secret = secret
         self.clock = clock
 
-    async def user_for(self, provider: str, external_id: str, name: str, token_digest: str | None = None):
+    async def user_for(self, provider: str, external_id: str, name: str, token_digest: str | None = None,
+                       door: str = "social"):
         """(user id, created). `token_digest` (the social door's token hash) is kept on the
-        identity when given; a new user gets `name` as its display name."""
+        identity when given; a new user gets `name` as its display name and `door` as the door
+        it came from."""
         user_id = await self.store.user_for(provider, external_id)
         if user_id is None:
             try:
-                return (await self._signup(provider, external_id, token_digest or "", name)), True
+                return (await self._signup(provider, external_id, token_digest or "", name, door)), True
             except Conflict:
                 user_id = await self.store.user_for(provider, external_id)  # a parallel first login
                 if user_id is None:
@@ -201,18 +203,18 @@ class SocialIdentities:
             await self.store.set_token(provider, external_id, token_digest)
         return user_id, False
 
-    async def _signup(self, provider, external_id, token_digest, name):
+    async def _signup(self, provider, external_id, token_digest, name, door):
         now = self.clock.seconds()
         username = hashlib.sha224(f"{provider}:{external_id}:{self.secret}".encode()).hexdigest()[:20]
         try:
-            return await self.store.signup(provider, external_id, token_digest, name, username, now)
+            return await self.store.signup(provider, external_id, token_digest, name, username, now, door)
         except Conflict:
             pass  # the username was taken by someone else (a rooms or campus login): a random one
         existing = await self.store.user_for(provider, external_id)
         if existing is not None:
             return existing
         username = "u" + secrets.token_hex(10)
-        return await self.store.signup(provider, external_id, token_digest, name, username, now)
+        return await self.store.signup(provider, external_id, token_digest, name, username, now, door)
 
 
 class SocialLoginService:

@@ -28,9 +28,10 @@ _set_token = (
 )
 
 
-def signup_txn(t: Txn, provider: str, external_id: str, token: str, name: str, username: str, now: float) -> int:
+def signup_txn(t: Txn, provider: str, external_id: str, token: str, name: str, username: str, now: float,
+               door: str) -> int:
     """A new user with its social identity, in one transaction. Returns the user id."""
-    user_id = insert_user_txn(t, now, username=username, name=name, door="social")
+    user_id = insert_user_txn(t, now, username=username, name=name, door=door)
     t.execute(_insert_identity, user_id=user_id, provider=provider, external_id=external_id, token=token)
     return user_id
 
@@ -42,8 +43,10 @@ class SocialStore:
     def user_for(self, provider: str, external_id: str):
         return self.db.scalar("accounts.social.user_for", _identity, provider=provider, external_id=external_id)
 
-    def signup(self, provider, external_id, token, name, username, now):
-        return self.db.interact("accounts.social.signup", signup_txn, provider, external_id, token, name, username, now)
+    def signup(self, provider, external_id, token, name, username, now, door: str = "social"):
+        """A new user (who came from `door`) with its social identity; the user id."""
+        return self.db.interact("accounts.social.signup", signup_txn, provider, external_id, token, name, username,
+                                now, door)
 
     def set_token(self, provider, external_id, token):
         return self.db.execute("accounts.social.set_token", _set_token, provider=provider, external_id=external_id, token=token)
