@@ -37,8 +37,9 @@ class LobbySocket(DoorSocket):
             raise ConnectionDeny(401, "unauthorized")
         self.user_id = user_id
         self.email = user["email"] or user["username"] or str(user_id)
-        chat_id = await services.lobby.chat_id()
-        await self.join(chat_channel(chat_id))
+        chat = await services.lobby.chat_for(user_id)
+        await self.join(chat_channel(chat.id))
+        self.chat_id = chat.id
 
     def received(self, text):
         value = json_frame(text)
@@ -50,7 +51,7 @@ class LobbySocket(DoorSocket):
             self.send_json({"error": f"A message has at most {MAX_MESSAGE} characters."})
             return None
         email = self.email
-        return self.factory.door.services.lobby.post(
-            self.user_id, message,
-            lambda m: json.dumps({"user": email, "message": m["text"]}, ensure_ascii=False),
+        return self.factory.door.services.chats.post(
+            self.chat_id, self.user_id, message,
+            lambda m: json.dumps({"user": email, "message": m.text}, ensure_ascii=False),
         )

@@ -7,6 +7,7 @@ import json
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
+from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.core.chats.service import chat_channel
 from meetsrv.doors.rooms import shapes
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
@@ -28,11 +29,12 @@ class RoomChatSocket(DoorSocket):
             raise ConnectionDeny(401, "unauthorized")
         if not raw_id.isdigit() or len(raw_id) > 18:
             raise ConnectionDeny(422, "room_not_found")
-        room = await door.services.chats.chat_for_member(int(raw_id), user_id)
-        if room is None or room["kind"] != "room":
+        try:
+            room = await door.services.rooms.member_room(user_id, int(raw_id))
+        except RoomNotFound:
             raise ConnectionDeny(422, "room_not_found")
         self.user_id = user_id
-        self.room_id = room["id"]
+        self.room_id = room.id
         # subscribed before the handshake completes, so nothing sent after it is missed
         await self.join(chat_channel(self.room_id))
 
