@@ -84,7 +84,7 @@ class Services:
         self.clock = clock
         self.public_url = public_url or PublicUrl(settings.base_url())
         # the hub encodes frames with one factory's settings; every door's factory shares them
-        self.hub = SocketHub(bus, make_factory(settings, DoorSocket))
+        self.hub = SocketHub(bus, make_factory(settings, DoorSocket), clock)
 
         # -- stores ---------------------------------------------------------------------------
         self.user_store = UserStore(db)
@@ -160,4 +160,5 @@ class Services:
 
     def stop(self):
         self.credentials.stop()
+        self.chats.stop()
         return self.event_jobs.stop()

@@ -1,5 +1,6 @@
-"""The meeting chat WebSocket: /chat/<slug>/?token=. Frames are stored, then relayed as sent to
-every member socket of the chat, the sender's included (upstream echoed too)."""
+"""The meeting chat WebSocket: /chat/<slug>/?token=[&after=<message id>]. Frames are stored, then
+relayed as sent to every member socket of the chat, the sender's included (upstream echoed too).
+`after` counts the ids of /message-list/ items."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
 from meetsrv.core.chats.meeting_chats import ChatMissing, NotAMember
-from meetsrv.core.chats.service import chat_channel
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
-from meetsrv.ws.protocol import DoorSocket
+from meetsrv.ws.chat import ChatSocket
+from meetsrv.ws.protocol import CLOSE_INTERNAL_ERROR
 
 
-class SocialChatSocket(DoorSocket):
+class SocialChatSocket(ChatSocket):
     credentials = (Query("token"),)
 
     def authorize(self, request):
@@ -31,12 +32,23 @@ class SocialChatSocket(DoorSocket):
         except (ChatMissing, NotAMember):
             raise ConnectionDeny(403, "not a member of this chat")
         self.user_id = user_id
-        self.chat_id = chat.id
-        # subscribed before the handshake completes, so nothing sent after it is missed
-        await self.join(chat_channel(self.chat_id))
+        # following the chat before the handshake completes, so nothing stored after it is missed
+        await self.open_chat(chat.id)
 
     def received(self, text):
         if not text:
             return None
-        # stored, then relayed as sent to every member socket (the sender's too)
-        return self.factory.door.services.chats.post(self.chat_id, self.user_id, text, lambda message: text)
+        return defer.ensureDeferred(self.post(text))
+
+    # -- frames: relayed raw -----------------------------------------------------------------
+    def live_frame(self, message):
+        return message.text
+
+    def stored_frames(self, messages):
+        return defer.succeed([m.text for m in messages])
+
+    def not_stored(self, client_id):
+        # the social protocol has no error frame (every frame is a message): close, as before
+        if not self._closed:
+            self.sendClose(code=CLOSE_INTERNAL_ERROR, reason="internal error")
+            self._closed = True

@@ -34,6 +34,7 @@ class Message:
     created: float
     is_read: bool
     is_received: bool
+    client_id: str | None = None  # the sender's own id for it, when the sender gave one
 
 
 def _columns(table, record) -> list:
@@ -84,11 +85,20 @@ _user_chats_with_members = (
 _add_member = insert(chat_members).values(
     chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), joined=bindparam("joined")
 )
+# Posting holds the chat's row lock from before the insert to the commit, so a chat's messages
+# get their ids (and commit) one after another: ids increase in the order messages are stored,
+# and each message knows the one before it (the link receivers order a chat's frames by).
+_lock_chat = select(chats.c.id).where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True)
+_newest_id = select(func.max(messages.c.id)).where(messages.c.chat_id == bindparam("chat_id"))
 _insert_message = (
     insert(messages)
     .values(chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), text=bindparam("text"),
-            created=bindparam("created"))
+            created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
+)
+_by_client_id = select(*MESSAGE_COLUMNS).where(
+    (messages.c.chat_id == bindparam("chat_id")) & (messages.c.user_id == bindparam("user_id"))
+    & (messages.c.client_id == bindparam("client_id"))
 )
 
 # -- the history reader: one query per direction; the lobby's page is the newest one with an offset
@@ -143,6 +153,10 @@ _unread = (
     .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
     .group_by(chat_members.c.chat_id)
 )
+
+
+class ChatGone(Exception):
+    """The chat a message was posted to no longer exists."""
 
 
 def create_chat_txn(t: Txn, kind: str, member_ids, now: float, **values) -> int:
@@ -219,8 +233,30 @@ class ChatStore:
         return self.db.interact("chats.chats.member_chat_with_members", txn)
 
     # -- messages --------------------------------------------------------------------------
-    def insert_message(self, chat_id: int, user_id: int, text: str, now: float):
-        return self.db.scalar("chats.chats.insert_message", _insert_message, chat_id=chat_id, user_id=user_id, text=text, created=now)
+    def insert_message(self, chat_id: int, user_id: int, text: str, now: float,
+                       client_id: str | None = None) -> defer.Deferred:
+        """(message id, id of the chat's message before it or 0). Conflict when user_id already
+        stored a message with this client_id in the chat; ChatGone when the chat is gone."""
+
+        def txn(t: Txn):
+            if t.scalar(_lock_chat, chat_id=chat_id) is None:
+                raise ChatGone(chat_id)
+            prev_id = t.scalar(_newest_id, chat_id=chat_id) or 0
+            message_id = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
+                                  created=now, client_id=client_id)
+            return message_id, prev_id
+
+        return self.db.interact("chats.chats.insert_message", txn)
+
+    def by_client_id(self, chat_id: int, user_id: int, client_id: str) -> defer.Deferred:
+        """The Message user_id stored in chat_id under client_id, or None."""
+        d = self.db.row("chats.chats.by_client_id", _by_client_id, chat_id=chat_id, user_id=user_id,
+                        client_id=client_id)
+        return d.addCallback(lambda r: _record(Message, r))
+
+    def newest_id(self, chat_id: int) -> defer.Deferred:
+        """The id of the chat's newest message, 0 when it has none."""
+        return self.db.scalar("chats.chats.newest_id", _newest_id, chat_id=chat_id).addCallback(lambda v: v or 0)
 
     def history(self, chat_id: int, limit: int, before: int | None = None, after: int | None = None,
                 reader: int | None = None) -> defer.Deferred:
