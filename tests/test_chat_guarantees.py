@@ -1,7 +1,7 @@
 """The guarantees of every chat (CONTRACT.md), for rooms, social meeting chats and the directory
 lobby alike, through real ports and Autobahn clients: per-chat id order with several writers,
 `?after=` resume with no gap and no repeat (a message stored during the handshake included),
-client_id acknowledgement and idempotency, errors that keep the socket open."""
+client_id acknowledgement and idempotency, errors that keep the socket open, unread counts."""
 
 from __future__ import annotations
 
@@ -516,3 +516,70 @@ async def test_a_late_frame_from_another_process_keeps_its_place(start_server, h
             assert [t for _, t in got] == ["first", "second"] and got[0][0] < got[1][0]
     finally:
         bus.restore()
+
+
+# -- unread ------------------------------------------------------------------------------------
+@pytest_twisted.ensureDeferred
+async def test_rooms_unread_counts_move_with_reading(server, http, ws):
+    door = await RoomsChat().setup(http, server)
+    a, b = door.tokens[0], door.tokens[1]
+
+    async def unread(token):
+        r = await http.get(server.url + "/v1/rooms", headers=rooms_auth(token))
+        assert r.code == 200 and set(r.json[0]) == {"id", "users", "unread"}
+        return {room["id"]: room["unread"] for room in r.json}[door.chat_id]
+
+    writer, reader = await ws(door.url(server, 0)), await ws(door.url(server, 1))
+    assert (await unread(a), await unread(b)) == (0, 0)
+    await post_all(door, writer, reader, ["m1", "m2", "m3"])
+    assert (await unread(a), await unread(b)) == (0, 3)  # one's own messages are never unread
+
+    # reading an older page moves nothing; the newest page reads everything
+    first = (await door.history(http, server))[0][0]
+    r = await http.get(server.url + f"/v1/rooms/{door.chat_id}/messages", params={"before": str(first + 1)},
+                       headers=rooms_auth(b))
+    assert [m["text"] for m in r.json] == ["m1"] and await unread(b) == 3
+    r = await http.get(server.url + f"/v1/rooms/{door.chat_id}/messages", headers=rooms_auth(b))
+    assert [m["text"] for m in r.json] == ["m1", "m2", "m3"] and await unread(b) == 0
+
+    await post_all(door, writer, reader, ["m4", "m5"])
+    m4, m5 = [i for i, _ in (await door.history(http, server))[-2:]]
+    assert await unread(b) == 2
+    reader.send_json({"read": m4})
+    reader.send_json({"read": 999999999})
+    assert await reader.next_json() == {"error": {"code": "message_not_found"}}  # after the first
+    assert await unread(b) == 1
+    reader.send_json({"read": first})  # never backwards
+    reader.send_json({"read": "soon"})
+    assert await reader.next_json() == {"error": {"code": "invalid_json"}}
+    assert await unread(b) == 1
+    reader.send_json({"read": m5})
+    await post_all(door, writer, reader, ["m6"])  # frames are handled in order: m5 is read now
+    assert (await unread(a), await unread(b)) == (0, 1)
+    assert reader.pending() == 0
+
+    # a socket of someone else's room cannot mark it: the message is not in the caller's room
+    other = await RoomsChat().setup(http, server, users=2, prefix="other")
+    other_sock = await ws(other.url(server, 0))
+    other_sock.send_json({"read": (await door.history(http, server))[-1][0]})
+    assert await other_sock.next_json() == {"error": {"code": "message_not_found"}}
+
+
+@pytest_twisted.ensureDeferred
+async def test_social_unread_counts_move_with_reading(server, http, ws):
+    door = await SocialChat().setup(http, server)
+    owner, member_token = door.tokens[0], door.tokens[1]
+
+    async def unread(token):
+        chats = (await http.get(server.url + "/chats-list/", headers=social_auth(token))).json
+        return {c["id"]: c["unread"] for c in chats}[door.chat_id]
+
+    writer, reader = await ws(door.url(server, 0)), await ws(door.url(server, 1))
+    await post_all(door, writer, reader, ["a", "b"])
+    await frames(door, writer, 2)  # its own, relayed back
+    assert (await unread(owner), await unread(member_token)) == (0, 2)
+    r = await http.get(server.url + f"/message-list/{door.chat_id}/", headers=social_auth(member_token))
+    assert [m["text"] for m in r.json] == ["a", "b"]
+    assert (await unread(owner), await unread(member_token)) == (0, 0)
+    await post_all(door, reader, writer, ["c"])
+    assert (await unread(owner), await unread(member_token), await unread(door.tokens[2])) == (1, 0, 3)

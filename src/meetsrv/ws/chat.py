@@ -37,6 +37,13 @@ def valid_client_id(value) -> bool:
     return isinstance(value, str) and 0 < len(value) <= CLIENT_ID_MAX
 
 
+def message_id_arg(value) -> int | None:
+    """A message id as a frame carries it (a positive JSON integer), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**MAX_ID_DIGITS:
+        return value
+    return None
+
+
 class ChatSocket(DoorSocket):
     chat_id: int | None = None
 

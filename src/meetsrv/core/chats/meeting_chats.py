@@ -27,11 +27,12 @@ class SocialChatService:
     @defer.inlineCallbacks
     def list(self, user_id: int):
         """The user's chats, newest first: {"chat" (Chat), "owner" and "members" (user rows),
-        "last" (Message with "author", or None)}."""
+        "last" ((Message, author row) or None), "unread" (messages of others not read yet)}."""
         chats = yield self.store.of_member(user_id)
         ids = [c.id for c in chats]
         members = yield self.store.member_ids(ids)
         last = yield self.store.last_messages(ids)
+        unread = (yield self.chats.unread_counts(user_id, CHAT_KIND)) if chats else {}
         wanted = {u for ms in members.values() for u in ms} | {m.user_id for m in last.values() if m.user_id}
         users = {u["id"]: u for u in (yield self.users.get_many(wanted))}
         return [
@@ -40,6 +41,7 @@ class SocialChatService:
                 "owner": users.get(c.owner_id),
                 "members": [users[u] for u in members[c.id] if u in users],
                 "last": (last[c.id], users.get(last[c.id].user_id)) if c.id in last else None,
+                "unread": unread.get(c.id, 0),
             }
             for c in chats
         ]
@@ -54,8 +56,9 @@ class SocialChatService:
 
     @defer.inlineCallbacks
     def messages(self, user_id: int, chat_id: int):
-        """Every message of the chat, oldest first, each as (Message, author row or None)."""
+        """Every message of the chat, oldest first, each as (Message, author row or None). The
+        user has read them all now."""
         yield self.member_chat(user_id, chat_id)
-        found = yield self.chats.history(chat_id, HISTORY_LIMIT)
+        found = yield self.chats.history(chat_id, HISTORY_LIMIT, reader=user_id)
         authors = {u["id"]: u for u in (yield self.users.get_many(m.user_id for m in found if m.user_id))}
         return [(m, authors.get(m.user_id)) for m in found]

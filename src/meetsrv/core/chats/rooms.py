@@ -63,9 +63,11 @@ class RoomService:
         return self.store.member_chat_with_members(room_id, caller).addCallback(found)
 
     def list(self, caller: int):
-        """The caller's rooms, newest first, with their members: one query."""
+        """The caller's rooms, newest first, with their members and the caller's unread count
+        (one transaction)."""
         d = self.store.chats_of_with_members(caller, KIND)
-        return d.addCallback(lambda rooms: [{"id": rid, "users": members} for rid, members in rooms])
+        return d.addCallback(lambda rooms: [{"id": rid, "users": members, "unread": unread}
+                                            for rid, members, unread in rooms])
 
     @defer.inlineCallbacks
     def member_room(self, caller: int, room_id: int):
@@ -78,6 +80,7 @@ class RoomService:
 
     @defer.inlineCallbacks
     def history(self, caller: int, room_id: int, before: int | None = None):
-        """The newest 50 messages (before message id `before`), oldest first; members only."""
+        """The newest 50 messages (before message id `before`), oldest first; members only.
+        Reading the newest page moves the caller's last read to its newest message."""
         yield self.member_room(caller, room_id)
-        return (yield self.chats.history(room_id, HISTORY_PAGE, before))
+        return (yield self.chats.history(room_id, HISTORY_PAGE, before, reader=caller))

@@ -1,8 +1,8 @@
 """The rooms chat WebSocket: /v1/rooms/<id>/chat?session_id=[&after=<message id>].
 
 In: {"text": ...[, "client_id": ...]} posts (no echo to the sending socket; with a client_id the
-sender gets {"ack": client_id, "id": message id}, on a repeat too). Out: messages as the history
-shows them."""
+sender gets {"ack": client_id, "id": message id}, on a repeat too); {"read": <message id>} moves
+the caller's last read. Out: messages as the history shows them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from twisted.internet import defer
 from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.doors.rooms import shapes
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
-from meetsrv.ws.chat import ChatSocket, valid_client_id
+from meetsrv.ws.chat import ChatSocket, message_id_arg, valid_client_id
 from meetsrv.ws.protocol import json_frame
 
 
@@ -58,10 +58,21 @@ class RoomChatSocket(ChatSocket):
         if client_id is not None and not valid_client_id(client_id):
             self.send_json(_error("invalid_client_id"))
             return None
+        if "read" in value and "text" not in value:
+            return defer.ensureDeferred(self.read(value["read"]))
         if not isinstance(value.get("text"), str) or not value["text"]:
             self.send_json(_error("invalid_json", client_id))
             return None
         return defer.ensureDeferred(self.post(value["text"], client_id))
+
+    async def read(self, raw) -> None:
+        """{"read": <message id>}: the caller has read the room up to that message."""
+        message_id = message_id_arg(raw)
+        if message_id is None:
+            self.send_json(_error("invalid_json"))
+            return
+        if not await self.services.chats.mark_read(self.room_id, self.user_id, message_id):
+            self.send_json(_error("message_not_found"))
 
     # -- frames ------------------------------------------------------------------------------
     def live_frame(self, message):

@@ -113,7 +113,7 @@ class RoomsDoor(Door):
     async def rooms(self, request):
         user_id = await self.caller(request)
         rooms = await self.services.rooms.list(user_id)
-        return json_answer(request, [shapes.room(r) for r in rooms])
+        return json_answer(request, [shapes.room_item(r) for r in rooms])
 
     @app.route("/v1/rooms/", methods=["POST"], strict_slashes=False)
     async def create_room(self, request):

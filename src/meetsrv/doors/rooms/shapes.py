@@ -16,6 +16,11 @@ def room(value) -> dict:
     return {"id": value["id"], "users": [user(u) for u in value["users"]]}
 
 
+def room_item(value) -> dict:
+    """A room in the caller's list: also how many messages of others the caller has not read."""
+    return {"id": value["id"], "users": [user(u) for u in value["users"]], "unread": value["unread"]}
+
+
 def message(m, room_id: int) -> dict:
     return {
         "id": m.id,

@@ -145,4 +145,5 @@ def chat(urls: Urls, item: dict) -> dict:
         "users": [user_short(urls, u) for u in item["members"] if u["id"] != c.owner_id],
         "channel_slug": c.slug,
         "last_message": last,
+        "unread": item["unread"],
     }

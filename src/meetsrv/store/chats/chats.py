@@ -70,18 +70,6 @@ _members = (
     .where(chat_members.c.chat_id == bindparam("chat_id"))
     .order_by(users.c.id)
 )
-# Every chat of one kind that a user is in, with all its members: one query (the rooms list).
-_mine = chat_members.alias("mine")
-_user_chats_with_members = (
-    select(chats.c.id.label("chat_id"), users.c.id, users.c.username, users.c.name, users.c.email)
-    .select_from(
-        _mine.join(chats, chats.c.id == _mine.c.chat_id)
-        .join(chat_members, chat_members.c.chat_id == chats.c.id)
-        .join(users, users.c.id == chat_members.c.user_id)
-    )
-    .where((_mine.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
-    .order_by(chats.c.id.desc(), users.c.id)
-)
 _add_member = insert(chat_members).values(
     chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), joined=bindparam("joined")
 )
@@ -159,6 +147,24 @@ class ChatGone(Exception):
     """The chat a message was posted to no longer exists."""
 
 
+# The rooms list: every chat of one kind that a user is in, with all its members and the user's
+# unread count, in one statement.
+_mine = chat_members.alias("mine")
+_unread_of_mine = _unread.subquery("unread_of_mine")
+_user_chats_with_members = (
+    select(chats.c.id.label("chat_id"), users.c.id, users.c.username, users.c.name, users.c.email,
+           func.coalesce(_unread_of_mine.c.unread, 0).label("unread"))
+    .select_from(
+        _mine.join(chats, chats.c.id == _mine.c.chat_id)
+        .join(chat_members, chat_members.c.chat_id == chats.c.id)
+        .join(users, users.c.id == chat_members.c.user_id)
+        .outerjoin(_unread_of_mine, _unread_of_mine.c.chat_id == chats.c.id)
+    )
+    .where((_mine.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
+    .order_by(chats.c.id.desc(), users.c.id)
+)
+
+
 def create_chat_txn(t: Txn, kind: str, member_ids, now: float, **values) -> int:
     stmt = insert(chats).values(kind=kind, created=now, **values).returning(chats.c.id)
     chat_id = t.scalar(stmt, dynamic=True)
@@ -208,17 +214,19 @@ class ChatStore:
         return d.addCallback(_chat_and_membership)
 
     def chats_of_with_members(self, user_id: int, kind: str) -> defer.Deferred:
-        """[(chat id, [member rows ordered by id])] for user_id's chats of `kind`, newest chat
-        first, in one precompiled query (chats_of + members_of_chats cost two thread hops and
-        an IN list compiled per call)."""
+        """[(chat id, [member rows ordered by id], unread)] for user_id's chats of `kind`, newest
+        chat first, in one precompiled statement."""
 
         def group(rows):
             out: dict = {}
             for r in rows:
-                out.setdefault(r.pop("chat_id"), []).append(r)
-            return list(out.items())
+                chat_id, unread = r.pop("chat_id"), r.pop("unread")
+                out.setdefault(chat_id, (chat_id, [], unread))[1].append(r)
+            return list(out.values())
 
-        return self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members, user_id=user_id, kind=kind).addCallback(group)
+        d = self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members,
+                         user_id=user_id, kind=kind)
+        return d.addCallback(group)
 
     def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred:
         """(Chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
