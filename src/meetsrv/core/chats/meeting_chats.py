@@ -3,8 +3,6 @@ the chat service's."""
 
 from __future__ import annotations
 
-from twisted.internet import defer
-
 from meetsrv.core.chats.service import ChatNotFound, ChatService, NotAMember
 from meetsrv.core.errors import NotFound
 from meetsrv.store.chats.meeting_chats import CHAT_KIND, SocialChatStore
@@ -24,17 +22,16 @@ class SocialChatService:
         self.chats = chats
         self.users = users
 
-    @defer.inlineCallbacks
-    def list(self, user_id: int):
+    async def list(self, user_id: int):
         """The user's chats, newest first: {"chat" (Chat), "owner" and "members" (user rows),
         "last" ((Message, author row) or None), "unread" (messages of others not read yet)}."""
-        chats = yield self.store.of_member(user_id)
+        chats = await self.store.of_member(user_id)
         ids = [c.id for c in chats]
-        members = yield self.store.member_ids(ids)
-        last = yield self.store.last_messages(ids)
-        unread = (yield self.chats.unread_counts(user_id, CHAT_KIND)) if chats else {}
+        members = await self.store.member_ids(ids)
+        last = await self.store.last_messages(ids)
+        unread = (await self.chats.unread_counts(user_id, CHAT_KIND)) if chats else {}
         wanted = {u for ms in members.values() for u in ms} | {m.user_id for m in last.values() if m.user_id}
-        users = {u["id"]: u for u in (yield self.users.get_many(wanted))}
+        users = {u["id"]: u for u in (await self.users.get_many(wanted))}
         return [
             {
                 "chat": c,
@@ -46,19 +43,17 @@ class SocialChatService:
             for c in chats
         ]
 
-    @defer.inlineCallbacks
-    def member_chat(self, user_id: int, chat_id: int | None = None, slug: str | None = None):
+    async def member_chat(self, user_id: int, chat_id: int | None = None, slug: str | None = None):
         """The meeting chat if user_id is a member; ChatMissing / NotAMember otherwise."""
         try:
-            return (yield self.chats.member_chat(user_id, CHAT_KIND, chat_id=chat_id, slug=slug))
+            return await self.chats.member_chat(user_id, CHAT_KIND, chat_id=chat_id, slug=slug)
         except ChatNotFound:
             raise ChatMissing("chat does not exist")
 
-    @defer.inlineCallbacks
-    def messages(self, user_id: int, chat_id: int):
+    async def messages(self, user_id: int, chat_id: int):
         """Every message of the chat, oldest first, each as (Message, author row or None). The
         user has read them all now."""
-        yield self.member_chat(user_id, chat_id)
-        found = yield self.chats.history(chat_id, HISTORY_LIMIT, reader=user_id)
-        authors = {u["id"]: u for u in (yield self.users.get_many(m.user_id for m in found if m.user_id))}
+        await self.member_chat(user_id, chat_id)
+        found = await self.chats.history(chat_id, HISTORY_LIMIT, reader=user_id)
+        authors = {u["id"]: u for u in (await self.users.get_many(m.user_id for m in found if m.user_id))}
         return [(m, authors.get(m.user_id)) for m in found]

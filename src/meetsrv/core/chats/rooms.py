@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 
-from twisted.internet import defer
-
 from meetsrv.core.chats.service import ChatNotFound, ChatService, NotAMember, require_member
 from meetsrv.core.errors import NotFound, UserNotFound
 from meetsrv.store.accounts.users import UserStore
@@ -31,22 +29,21 @@ class RoomService:
         self.users = users
         self.clock = clock
 
-    @defer.inlineCallbacks
-    def create(self, caller: int, user_ids):
+    async def create(self, caller: int, user_ids):
         """The room whose members are exactly user_ids plus the caller: found, or made."""
         wanted = set(int(i) for i in user_ids) | {caller}
-        found = yield self.users.get_many(wanted)
+        found = await self.users.get_many(wanted)
         if len(found) != len(wanted):
             raise UserNotFound("user not found")
         key = member_key(wanted)
-        room_id = yield self.store.by_member_key(KIND, key)
+        room_id = await self.store.by_member_key(KIND, key)
         if room_id is None:
             try:
-                room_id = yield self.store.create(
+                room_id = await self.store.create(
                     KIND, sorted(wanted), self.clock.seconds(), owner_id=caller, member_key=key
                 )
             except Conflict:
-                room_id = yield self.store.by_member_key(KIND, key)  # another request made it first
+                room_id = await self.store.by_member_key(KIND, key)  # another request made it first
         return {"id": room_id, "users": found}
 
     def get(self, caller: int, room_id: int):
@@ -69,18 +66,16 @@ class RoomService:
         return d.addCallback(lambda rooms: [{"id": rid, "users": members, "unread": unread}
                                             for rid, members, unread in rooms])
 
-    @defer.inlineCallbacks
-    def member_room(self, caller: int, room_id: int):
+    async def member_room(self, caller: int, room_id: int):
         """The room's Chat if the caller is one of its members; RoomNotFound otherwise (the REST
         routes and the socket alike)."""
         try:
-            return (yield self.chats.member_chat(caller, KIND, chat_id=room_id))
+            return await self.chats.member_chat(caller, KIND, chat_id=room_id)
         except (ChatNotFound, NotAMember):
             raise RoomNotFound("room not found")
 
-    @defer.inlineCallbacks
-    def history(self, caller: int, room_id: int, before: int | None = None):
+    async def history(self, caller: int, room_id: int, before: int | None = None):
         """The newest 50 messages (before message id `before`), oldest first; members only.
         Reading the newest page moves the caller's last read to its newest message."""
-        yield self.member_room(caller, room_id)
-        return (yield self.chats.history(room_id, HISTORY_PAGE, before, reader=caller))
+        await self.member_room(caller, room_id)
+        return await self.chats.history(room_id, HISTORY_PAGE, before, reader=caller)

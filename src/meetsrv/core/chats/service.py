@@ -86,26 +86,24 @@ class ChatService:
         self._republish: dict[int, object] = {}  # message id -> the delayed call trying again
 
     # -- membership ------------------------------------------------------------------------
-    @defer.inlineCallbacks
-    def member_chat(self, user_id: int, kind: str, chat_id: int | None = None, slug: str | None = None):
+    async def member_chat(self, user_id: int, kind: str, chat_id: int | None = None, slug: str | None = None):
         """The chat of `kind` (by id or slug) if user_id may read and post in it. ChatNotFound
         when there is none of that kind, NotAMember when user_id is not one of its members."""
-        chat, is_member = yield self.store.chat_for_user(user_id, chat_id=chat_id, slug=slug)
+        chat, is_member = await self.store.chat_for_user(user_id, chat_id=chat_id, slug=slug)
         return require_member(chat, is_member, kind)
 
     # -- messages --------------------------------------------------------------------------
-    @defer.inlineCallbacks
-    def post(self, chat_id: int, user_id: int, text: str, client_id: str | None = None):
+    async def post(self, chat_id: int, user_id: int, text: str, client_id: str | None = None):
         """Store a message: Posted. With a client_id, the message is stored once per (user,
         chat, client_id): a repeat stores nothing and gives the first message (new=False).
         ChatNotFound when the chat is gone. Publishing is the caller's next step (publish)."""
         now = self.clock.seconds()
         try:
-            message_id, prev_id = yield self.store.insert_message(chat_id, user_id, text, now, client_id)
+            message_id, prev_id = await self.store.insert_message(chat_id, user_id, text, now, client_id)
         except ChatGone:
             raise ChatNotFound("chat does not exist")
         except Conflict:
-            first = yield self.store.by_client_id(chat_id, user_id, client_id)
+            first = await self.store.by_client_id(chat_id, user_id, client_id)
             if first is None:  # a unique violation that is not this client_id's
                 raise
             return Posted(first, 0, False)
