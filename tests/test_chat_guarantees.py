@@ -238,6 +238,24 @@ async def test_a_bad_after_is_refused(server, http, ws, door_class):
         assert refused.value.status == 400
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_chat_that_cannot_be_followed_refuses_the_socket_and_the_next_one_follows_it(server, http, ws):
+    door = await RoomsChat().setup(http, server)
+    store = server.services.chat_store
+    newest_id = store.newest_id
+
+    def broken(chat_id):
+        store.newest_id = newest_id
+        return defer.fail(RuntimeError("database gone"))
+
+    store.newest_id = broken
+    with pytest.raises(HandshakeRefused) as refused:
+        await ws(door.url(server, 1))
+    assert refused.value.status == 500 and server.services.hub.feed(door.chat_id) is None
+    writer, listener = await ws(door.url(server, 0)), await ws(door.url(server, 1))
+    await post_all(door, writer, listener, ["after all"])
+
+
 # -- acknowledgement and idempotency ---------------------------------------------------------
 @pytest_twisted.ensureDeferred
 async def test_rooms_client_id_is_acknowledged_and_stored_once(server, http, ws):

@@ -42,11 +42,15 @@ class ChatFeed:
         self._filling = False
         self._closed = False
         self._ready: list[defer.Deferred] | None = []
-        self.subscription = hub.bus.subscribe(self.channel, self.received)
-        self.subscription.ready.addCallback(lambda _: self.chats.newest_id(chat_id)).addCallbacks(
-            self._started, self._start_failed)
+        self.subscription = None
 
     # -- starting ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Subscribe to the chat's channel, then read its newest id."""
+        self.subscription = self.hub.bus.subscribe(self.channel, self.received)
+        self.subscription.ready.addCallback(lambda _: self.chats.newest_id(self.chat_id)).addCallbacks(
+            self._started, self._start_failed)
+
     def _started(self, newest_id: int) -> None:
         """Subscribed, then read the newest id: whatever is stored after it arrives as a frame."""
         if self._closed:
@@ -58,7 +62,11 @@ class ChatFeed:
             d.callback(None)
 
     def _start_failed(self, failure) -> None:
+        """The newest id could not be read: the sockets waiting are refused, and the next one
+        to join starts a new feed."""
         waiting, self._ready = self._ready or [], None
+        self.close()
+        self.hub.forget_feed(self)
         for d in waiting:
             d.errback(failure)
 
@@ -84,14 +92,15 @@ class ChatFeed:
 
     def close(self) -> None:
         self._closed = True
-        self.subscription.cancel()
+        if self.subscription is not None:
+            self.subscription.cancel()
         self._cancel_timer()
         self.pending.clear()
         self.own.clear()
-        if self._ready:
-            waiting, self._ready = self._ready, None
-            for d in waiting:
-                d.callback(None)
+        # sockets still in their handshake go on (and find their connection gone)
+        waiting, self._ready = self._ready or [], None
+        for d in waiting:
+            d.callback(None)
 
     def expect_own(self, message_id: int, conn_id: str, frame) -> None:
         """The socket conn_id posted message_id: send it `frame` instead (None: nothing)."""

@@ -57,11 +57,19 @@ class SocketHub:
         feed = self._feeds.get(channel)
         if feed is None:
             feed = self._feeds[channel] = ChatFeed(self, chats, chat_id, self.clock)
+            feed.add(sock)
+            ready = feed.when_ready()
+            feed.start()
+            return ready
         feed.add(sock)
         return feed.when_ready()
 
     def feed(self, chat_id: int) -> ChatFeed | None:
         return self._feeds.get(chat_channel(chat_id))
+
+    def forget_feed(self, feed: ChatFeed) -> None:
+        if self._feeds.get(feed.channel) is feed:
+            del self._feeds[feed.channel]
 
     def join(self, channel: str, sock) -> defer.Deferred:
         """Add sock to channel; the Deferred fires when messages published from now on arrive."""
@@ -90,7 +98,7 @@ class SocketHub:
     def leave(self, channel: str, sock) -> None:
         feed = self._feeds.get(channel)
         if feed is not None:
-            if feed.remove(sock):
+            if sock.conn_id in feed.sockets and feed.remove(sock):
                 del self._feeds[channel]
             return
         sockets = self._sockets.get(channel)
