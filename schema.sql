@@ -290,12 +290,15 @@ CREATE TABLE IF NOT EXISTS messages (
 	is_read BOOLEAN DEFAULT false NOT NULL, 
 	is_received BOOLEAN DEFAULT false NOT NULL, 
 	created DOUBLE PRECISION NOT NULL, 
+	client_id VARCHAR(64), 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(chat_id) REFERENCES chats (id) ON DELETE CASCADE, 
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
 );
 
 CREATE INDEX IF NOT EXISTS ix_messages_chat_id ON messages (chat_id, id);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_messages_client_id ON messages (chat_id, user_id, client_id) WHERE client_id IS NOT NULL;
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 

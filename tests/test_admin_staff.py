@@ -5,7 +5,6 @@ door answers 401 after "end all sessions", a deactivated account signs in nowher
 from __future__ import annotations
 
 import io
-import json
 import re
 from urllib.parse import urlencode
 
@@ -390,8 +389,9 @@ async def test_meetings_and_chats_views(start_server, http, clock):
 
     # chats: the directory lobby with messages, escaped, newest first, paged
     ann = await server.services.directory_account_store.by_email("ann@example.com")
+    lobby_id = await server.services.lobby.chat_id()
     for i in range(105):
-        await server.services.lobby.post(ann["id"], f"hello <b>{i}</b>", json.dumps)
+        await server.services.chats.post(lobby_id, ann["id"], f"hello <b>{i}</b>")
     lobby = await server.services.lobby.chat_id()
     page = (await client.get(url + "/admin/chats", headers=headers)).body.decode()
     assert f'href="/admin/chats/{lobby}">Directory lobby</a>' in page and "<td>105</td>" in page

@@ -20,10 +20,10 @@ async def test_lobby_chat_delivers_to_everyone_and_stores(server, http, ws):
     c = await ws(server.ws_url + f"/ws/chat/?token={carl_token}")  # browsers
     a.send_json({"message": "Привет всем"})
     for sock in (a, b, c):
-        assert await sock.next_json() == {"user": "ann@example.com", "message": "Привет всем"}
+        assert await sock.next_json() == {"id": 1, "user": "ann@example.com", "message": "Привет всем"}
     b.send_json({"message": "hi"})
     for sock in (a, b, c):
-        assert await sock.next_json() == {"user": "bob@example.com", "message": "hi"}
+        assert await sock.next_json() == {"id": 2, "user": "bob@example.com", "message": "hi"}
 
     # bad frames get an error frame and are not stored
     for bad in ('{"text": "x"}', "not json", '{"message": 5}', '{"message": ""}', "[1]"):
@@ -68,5 +68,5 @@ async def test_lobby_across_two_processes(start_server, http, ws):
     a = await ws(one.ws_url + "/ws/chat/", headers={"authorization": ann_token})
     b = await ws(two.ws_url + "/ws/chat/", headers={"authorization": bob_token})
     b.send_json({"message": "from two"})
-    assert await a.next_json() == {"user": "bob@example.com", "message": "from two"}
-    assert await b.next_json() == {"user": "bob@example.com", "message": "from two"}
+    assert await a.next_json() == {"id": 1, "user": "bob@example.com", "message": "from two"}
+    assert await b.next_json() == {"id": 1, "user": "bob@example.com", "message": "from two"}

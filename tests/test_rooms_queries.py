@@ -35,7 +35,7 @@ async def test_rooms_list_and_detail_in_one_read(server, http):
 
     store = server.services.chat_store
     chat, members = await store.member_chat_with_members(made[1]["id"], c["id"])
-    assert chat["id"] == made[1]["id"] and [m["id"] for m in members] == sorted(u["id"] for u in (a, b, c))
+    assert chat.id == made[1]["id"] and [m["id"] for m in members] == sorted(u["id"] for u in (a, b, c))
     assert await store.member_chat_with_members(made[1]["id"], d["id"]) == (None, [])
     assert await store.chats_of_with_members(d["id"], "lobby") == []
 

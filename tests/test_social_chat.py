@@ -37,7 +37,7 @@ async def test_group_chat_made_on_approval_with_two_sockets(server, http, ws):
     chats = (await http.get(server.url + "/chats-list/", headers=auth(a))).json
     assert len(chats) == 1
     chat = chats[0]
-    assert list(chat) == ["id", "title", "owner", "users", "channel_slug", "last_message"]
+    assert list(chat) == ["id", "title", "owner", "users", "channel_slug", "last_message", "unread"]
     assert chat["title"] == "Party" and chat["owner"]["id"] == owner_id
     assert [u["id"] for u in chat["users"]] == [a_id]
     # no message yet: an object of empty values by the owner, never null (the LetsGo app reads it)

@@ -41,7 +41,6 @@ from meetsrv.store.accounts.phone import PhoneAccountStore
 from meetsrv.store.accounts.social import SocialStore
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.chats.chats import ChatStore
-from meetsrv.store.chats.lobby import DirectoryChatStore
 from meetsrv.store.chats.meeting_chats import SocialChatStore
 from meetsrv.store.meetings.campus import CampusEventStore
 from meetsrv.store.meetings.directory import DirectoryEventStore
@@ -87,7 +86,7 @@ class Services:
         self.clock = clock
         self.public_url = public_url or PublicUrl(settings.base_url())
         # the hub encodes frames with one factory's settings; every door's factory shares them
-        self.hub = SocketHub(bus, make_factory(settings, DoorSocket))
+        self.hub = SocketHub(bus, make_factory(settings, DoorSocket), clock)
 
         # -- stores ---------------------------------------------------------------------------
         self.user_store = UserStore(db)
@@ -135,9 +134,9 @@ class Services:
 
         # -- chats ----------------------------------------------------------------------------
         self.chats = ChatService(self.chat_store, bus, clock)
-        self.rooms = RoomService(self.chat_store, self.user_store, clock)
+        self.rooms = RoomService(self.chats, self.user_store, clock)
         self.social_chats = SocialChatService(SocialChatStore(db), self.chats, self.user_store)
-        self.lobby = DirectoryLobby(self.chat_store, DirectoryChatStore(db), self.chats, clock)
+        self.lobby = DirectoryLobby(self.chats, self.user_store, clock)
 
         # -- meetings -------------------------------------------------------------------------
         self.social_meetings = MeetingService(SocialMeetingStore(db), self.user_store, self.social_photos, clock)
@@ -172,4 +171,5 @@ class Services:
 
     def stop(self):
         self.credentials.stop()
+        self.chats.stop()
         return self.event_jobs.stop()

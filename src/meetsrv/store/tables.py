@@ -317,8 +317,13 @@ messages = Table(
     flag("is_read"),
     flag("is_received"),
     Column("created", Double, nullable=False),
+    # the sender's own id for the message (rooms and directory sockets): stored once per
+    # (chat, user, client_id); NULLs never collide
+    Column("client_id", String(64)),
 )
 Index("ix_messages_chat_id", messages.c.chat_id, messages.c.id)
+Index("ix_messages_client_id", messages.c.chat_id, messages.c.user_id, messages.c.client_id, unique=True,
+      postgresql_where=messages.c.client_id.isnot(None), sqlite_where=messages.c.client_id.isnot(None))
 
 # -- staff ------------------------------------------------------------------------------------
 

@@ -2,21 +2,28 @@
 
 One bus subscription per channel per process. A message is encoded into a WebSocket frame once
 (prepareMessage) and that frame is sent to every local socket of the channel, except the one the
-envelope names (the sender, for doors that do not echo).
+envelope names (the sender, for doors that do not echo). A chat's channel is a ChatFeed
+(ws/feed.py), which also keeps the chat's frames in id order.
 """
 
 from __future__ import annotations
 
 from twisted.internet import defer
 
+from meetsrv.core.chats.service import chat_channel
+from meetsrv.ws.feed import ChatFeed
 from meetsrv.ws.protocol import CLOSE_CREDENTIAL_REVOKED
 
 
 class SocketHub:
-    def __init__(self, bus, frame_factory):
+    def __init__(self, bus, frame_factory, clock=None):
+        if clock is None:
+            from twisted.internet import reactor as clock
         self.bus = bus
+        self.clock = clock
         # any WebSocketServerFactory: prepareMessage only needs its (shared) settings
         self.frame_factory = frame_factory
+        self._feeds: dict[str, ChatFeed] = {}
         self._sockets: dict[str, dict[str, object]] = {}
         self._subs: dict[str, object] = {}
         # channel -> True once its subscription is live, else the Deferreds waiting for that
@@ -51,6 +58,27 @@ class SocketHub:
         d.addErrback(lambda _: None)
         return d
 
+    def join_chat(self, chats, chat_id: int, sock) -> defer.Deferred:
+        """Add sock to the chat's feed; fires once every message stored from now on will reach
+        it (through sock.chat_frame), in id order, each once."""
+        channel = chat_channel(chat_id)
+        feed = self._feeds.get(channel)
+        if feed is None:
+            feed = self._feeds[channel] = ChatFeed(self, chats, chat_id, self.clock)
+            feed.add(sock)
+            ready = feed.when_ready()
+            feed.start()
+            return ready
+        feed.add(sock)
+        return feed.when_ready()
+
+    def feed(self, chat_id: int) -> ChatFeed | None:
+        return self._feeds.get(chat_channel(chat_id))
+
+    def forget_feed(self, feed: ChatFeed) -> None:
+        if self._feeds.get(feed.channel) is feed:
+            del self._feeds[feed.channel]
+
     def join(self, channel: str, sock) -> defer.Deferred:
         """Add sock to channel; the Deferred fires when messages published from now on arrive."""
         sockets = self._sockets.get(channel)
@@ -76,6 +104,11 @@ class SocketHub:
         return None
 
     def leave(self, channel: str, sock) -> None:
+        feed = self._feeds.get(channel)
+        if feed is not None:
+            if sock.conn_id in feed.sockets and feed.remove(sock):
+                del self._feeds[channel]
+            return
         sockets = self._sockets.get(channel)
         if sockets is None:
             return

@@ -2,48 +2,44 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer
-
+from meetsrv.core.chats.service import ChatService
 from meetsrv.store.db import Conflict
-from meetsrv.store.chats.chats import ChatStore
-from meetsrv.store.chats.lobby import DirectoryChatStore
 
 KIND = "lobby"
 SLUG = "directory-lobby"
 
 
 class DirectoryLobby:
-    def __init__(self, chat_store: ChatStore, history: DirectoryChatStore, chats, clock):
-        self.chat_store = chat_store
-        self.history_store = history
+    def __init__(self, chats: ChatService, users, clock):
         self.chats = chats
+        self.store = chats.store
+        self.users = users
         self.clock = clock
         self._chat_id = None
 
-    @defer.inlineCallbacks
-    def chat_id(self):
+    async def chat_id(self):
         """The lobby's chat id, made on first use."""
         if self._chat_id is None:
-            row = yield self.chat_store.get_by_slug(SLUG)
-            if row is None:
+            chat = await self.store.get_by_slug(SLUG)
+            if chat is None:
                 try:
-                    chat_id = yield self.chat_store.create(KIND, [], self.clock.seconds(), slug=SLUG,
-                                                           title="Directory lobby")
+                    chat_id = await self.store.create(KIND, [], self.clock.seconds(), slug=SLUG,
+                                                     title="Directory lobby")
                 except Conflict:
-                    chat_id = (yield self.chat_store.get_by_slug(SLUG))["id"]
+                    chat_id = (await self.store.get_by_slug(SLUG)).id
             else:
-                chat_id = row["id"]
+                chat_id = chat.id
             self._chat_id = chat_id
         return self._chat_id
 
-    @defer.inlineCallbacks
-    def post(self, user_id: int, text: str, render):
-        chat_id = yield self.chat_id()
-        message = yield self.chats.post(chat_id, user_id, text, render)
-        return message
+    async def chat_for(self, user_id: int):
+        """The lobby's Chat, for a signed-in user (every one may talk in it)."""
+        chat_id = await self.chat_id()
+        return await self.chats.member_chat(user_id, KIND, chat_id=chat_id)
 
-    @defer.inlineCallbacks
-    def history(self, limit: int, offset: int):
-        chat_id = yield self.chat_id()
-        result = yield self.history_store.page(chat_id, limit, offset)
-        return result
+    async def history(self, user_id: int, limit: int, offset: int):
+        """(count, [(Message, author row or None)] newest first from offset)."""
+        chat = await self.chat_for(user_id)
+        count, found = await self.chats.page(chat.id, limit, offset)
+        authors = {u["id"]: u for u in (await self.users.get_many(m.user_id for m in found if m.user_id))}
+        return count, [(m, authors.get(m.user_id)) for m in found]

@@ -1,17 +1,17 @@
-"""Rooms: chats whose identity is their member set (the rooms door)."""
+"""Rooms: chats whose identity is their member set (the rooms door). Membership, history and
+posting are the chat service's."""
 
 from __future__ import annotations
 
 import hashlib
 
-from twisted.internet import defer
-
-from meetsrv.store.db import Conflict
+from meetsrv.core.chats.service import ChatNotFound, ChatService, NotAMember, require_member
 from meetsrv.core.errors import NotFound, UserNotFound
-from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.db import Conflict
 
 KIND = "room"
+HISTORY_PAGE = 50
 
 
 def member_key(user_ids) -> str:
@@ -23,46 +23,59 @@ class RoomNotFound(NotFound):
 
 
 class RoomService:
-    def __init__(self, chats: ChatStore, users: UserStore, clock):
+    def __init__(self, chats: ChatService, users: UserStore, clock):
         self.chats = chats
+        self.store = chats.store
         self.users = users
         self.clock = clock
 
-    @defer.inlineCallbacks
-    def create(self, caller: int, user_ids):
+    async def create(self, caller: int, user_ids):
         """The room whose members are exactly user_ids plus the caller: found, or made."""
         wanted = set(int(i) for i in user_ids) | {caller}
-        found = yield self.users.get_many(wanted)
+        found = await self.users.get_many(wanted)
         if len(found) != len(wanted):
             raise UserNotFound("user not found")
         key = member_key(wanted)
-        room_id = yield self.chats.by_member_key(KIND, key)
+        room_id = await self.store.by_member_key(KIND, key)
         if room_id is None:
             try:
-                room_id = yield self.chats.create(
+                room_id = await self.store.create(
                     KIND, sorted(wanted), self.clock.seconds(), owner_id=caller, member_key=key
                 )
             except Conflict:
-                room_id = yield self.chats.by_member_key(KIND, key)  # another request made it first
+                room_id = await self.store.by_member_key(KIND, key)  # another request made it first
         return {"id": room_id, "users": found}
 
     def get(self, caller: int, room_id: int):
+        """The room and its members (one transaction), if the caller is one of them."""
+
         def found(result):
-            room, members = result
-            if room is None or room["kind"] != KIND:
+            chat, members = result
+            try:
+                require_member(chat, chat is not None, KIND)
+            except (ChatNotFound, NotAMember):
                 raise RoomNotFound("room not found")
             return {"id": room_id, "users": members}
 
-        return self.chats.member_chat_with_members(room_id, caller).addCallback(found)
+        return self.store.member_chat_with_members(room_id, caller).addCallback(found)
 
     def list(self, caller: int):
-        """The caller's rooms, newest first, with their members: one query."""
-        d = self.chats.chats_of_with_members(caller, KIND)
-        return d.addCallback(lambda rooms: [{"id": rid, "users": members} for rid, members in rooms])
+        """The caller's rooms, newest first, with their members and the caller's unread count
+        (one transaction)."""
+        d = self.store.chats_of_with_members(caller, KIND)
+        return d.addCallback(lambda rooms: [{"id": rid, "users": members, "unread": unread}
+                                            for rid, members, unread in rooms])
 
-    @defer.inlineCallbacks
-    def check_member(self, caller: int, room_id: int):
-        room = yield self.chats.chat_for_member(room_id, caller)
-        if room is None or room["kind"] != KIND:
+    async def member_room(self, caller: int, room_id: int):
+        """The room's Chat if the caller is one of its members; RoomNotFound otherwise (the REST
+        routes and the socket alike)."""
+        try:
+            return await self.chats.member_chat(caller, KIND, chat_id=room_id)
+        except (ChatNotFound, NotAMember):
             raise RoomNotFound("room not found")
-        return room
+
+    async def history(self, caller: int, room_id: int, before: int | None = None):
+        """The newest 50 messages (before message id `before`), oldest first; members only.
+        Reading the newest page moves the caller's last read to its newest message."""
+        await self.member_room(caller, room_id)
+        return await self.chats.history(room_id, HISTORY_PAGE, before, reader=caller)

@@ -196,10 +196,11 @@ class DirectoryDoor(Door):
     # -- chat --------------------------------------------------------------------------------
     @app.route("/api/chat/messages/", methods=["GET"], strict_slashes=False)
     async def chat_messages(self, request):
-        await self.caller(request)
+        user_id = await self.caller(request)
         limit, offset = shapes.page_args(request)
-        count, rows = await self.services.lobby.history(limit, offset)
-        return shapes.paginated(request, self.base_url, count, [shapes.chat_message(r) for r in rows], limit, offset)
+        count, found = await self.services.lobby.history(user_id, limit, offset)
+        results = [shapes.chat_message(m, author) for m, author in found]
+        return shapes.paginated(request, self.base_url, count, results, limit, offset)
 
     @app.route("/ws/chat/", strict_slashes=False)
     def chat(self, request):

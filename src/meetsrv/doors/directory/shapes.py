@@ -94,6 +94,6 @@ def event(row, base_url: str, with_members: bool = False) -> dict:
     }
 
 
-def chat_message(row) -> dict:
-    return {"id": row["id"], "user": row.get("email"), "message": row["text"],
-            "created": utc_iso_micro(row["created"])}
+def chat_message(m, author) -> dict:
+    return {"id": m.id, "user": author["email"] if author else None, "message": m.text,
+            "created": utc_iso_micro(m.created)}

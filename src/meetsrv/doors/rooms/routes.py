@@ -113,7 +113,7 @@ class RoomsDoor(Door):
     async def rooms(self, request):
         user_id = await self.caller(request)
         rooms = await self.services.rooms.list(user_id)
-        return json_answer(request, [shapes.room(r) for r in rooms])
+        return json_answer(request, [shapes.room_item(r) for r in rooms])
 
     @app.route("/v1/rooms/", methods=["POST"], strict_slashes=False)
     async def create_room(self, request):
@@ -133,9 +133,8 @@ class RoomsDoor(Door):
         user_id = await self.caller(request)
         rid = _room_id(room_id)
         given = parse(models.History, query(request))
-        await self.services.rooms.check_member(user_id, rid)
-        rows = await self.services.chats.history(rid, 50, given.before)
-        return json_answer(request, [shapes.message(r, rid) for r in rows])
+        found = await self.services.rooms.history(user_id, rid, given.before)
+        return json_answer(request, [shapes.message(m, rid) for m in found])
 
     @app.route("/v1/rooms/<room_id>/chat/", strict_slashes=False)
     def chat(self, request, room_id):

@@ -16,11 +16,16 @@ def room(value) -> dict:
     return {"id": value["id"], "users": [user(u) for u in value["users"]]}
 
 
-def message(row, room_id: int) -> dict:
+def room_item(value) -> dict:
+    """A room in the caller's list: also how many messages of others the caller has not read."""
+    return {"id": value["id"], "users": [user(u) for u in value["users"]], "unread": value["unread"]}
+
+
+def message(m, room_id: int) -> dict:
     return {
-        "id": row["id"],
-        "text": row["text"],
-        "user_id": row["user_id"],
+        "id": m.id,
+        "text": m.text,
+        "user_id": m.user_id,
         "room_id": room_id,
-        "created_at": utc_iso_seconds(row["created"]),
+        "created_at": utc_iso_seconds(m.created),
     }

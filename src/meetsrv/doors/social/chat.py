@@ -1,17 +1,19 @@
-"""The meeting chat WebSocket: /chat/<slug>/?token=. Frames are stored, then relayed as sent to
-every member socket of the chat, the sender's included (upstream echoed too)."""
+"""The meeting chat WebSocket: /chat/<slug>/?token=[&after=<message id>]. Frames are stored, then
+relayed as sent to every member socket of the chat, the sender's included (upstream echoed too).
+`after` counts the ids of /message-list/ items."""
 
 from __future__ import annotations
 
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
-from meetsrv.core.chats.service import chat_channel
+from meetsrv.core.chats.meeting_chats import ChatMissing, NotAMember
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
-from meetsrv.ws.protocol import DoorSocket
+from meetsrv.ws.chat import ChatSocket
+from meetsrv.ws.protocol import CLOSE_INTERNAL_ERROR
 
 
-class SocialChatSocket(DoorSocket):
+class SocialChatSocket(ChatSocket):
     credentials = (Query("token"),)
 
     def authorize(self, request):
@@ -25,15 +27,28 @@ class SocialChatSocket(DoorSocket):
             raise ConnectionDeny(400, "token is required")
         except CredentialRefused:
             raise ConnectionDeny(401, "invalid token")
-        chat = await door.services.social_chats.socket_chat(user_id, self.route_args.get("slug", ""))
-        if chat is None:
+        try:
+            chat = await door.services.social_chats.member_chat(user_id, slug=self.route_args.get("slug", ""))
+        except (ChatMissing, NotAMember):
             raise ConnectionDeny(403, "not a member of this chat")
         self.user_id = user_id
-        self.chat_id = chat["id"]
-        # subscribed before the handshake completes, so nothing sent after it is missed
-        await self.join(chat_channel(self.chat_id))
+        # following the chat before the handshake completes, so nothing stored after it is missed
+        await self.open_chat(chat.id)
 
     def received(self, text):
         if not text:
             return None
-        return self.factory.door.services.social_chats.post(self.chat_id, self.user_id, text)
+        return defer.ensureDeferred(self.post(text))
+
+    # -- frames: relayed raw -----------------------------------------------------------------
+    def live_frame(self, message):
+        return message.text
+
+    def stored_frames(self, messages):
+        return defer.succeed([m.text for m in messages])
+
+    def not_stored(self, client_id):
+        # the social protocol has no error frame (every frame is a message): close, as before
+        if not self._closed:
+            self.sendClose(code=CLOSE_INTERNAL_ERROR, reason="internal error")
+            self._closed = True

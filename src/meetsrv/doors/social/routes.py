@@ -297,10 +297,10 @@ class SocialDoor(Door):
         if not _id(pk):
             raise ChatMissing("chat does not exist")
         try:
-            rows = await self.services.social_chats.messages(user_id, pk)
+            found = await self.services.social_chats.messages(user_id, pk)
         except NotPermitted:  # here upstream answered with its envelope, not DRF's 403
             return shapes.envelope(request, 400, "you can not see this chat")
-        return json_answer(request, [shapes.message(self.urls, r) for r in rows])
+        return json_answer(request, [shapes.message(self.urls, m, author) for m, author in found])
 
     @app.route("/chat/<slug>/", strict_slashes=False)
     def chat_socket(self, request, slug):

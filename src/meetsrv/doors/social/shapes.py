@@ -116,14 +116,14 @@ def confirm(urls: Urls, row, user_row, meeting_item=None) -> dict:
     return out
 
 
-def message(urls: Urls, row) -> dict:
+def message(urls: Urls, m, author) -> dict:
     return {
-        "id": row["id"],
-        "text": row["text"],
-        "author": user_short(urls, row.get("author")),
-        "is_read": bool(row["is_read"]),
-        "is_received": bool(row["is_received"]),
-        "date_create": utc_iso_micro(row["created"]),
+        "id": m.id,
+        "text": m.text,
+        "author": user_short(urls, author),
+        "is_read": m.is_read,
+        "is_received": m.is_received,
+        "date_create": utc_iso_micro(m.created),
     }
 
 
@@ -137,12 +137,13 @@ def no_message(urls: Urls, owner_row) -> dict:
 def chat(urls: Urls, item: dict) -> dict:
     c = item["chat"]
     last = item["last"]
-    last = message(urls, last) if last is not None else no_message(urls, item["owner"])
+    last = message(urls, *last) if last is not None else no_message(urls, item["owner"])
     return {
-        "id": c["id"],
-        "title": c["title"],
+        "id": c.id,
+        "title": c.title,
         "owner": user_short(urls, item["owner"]),
-        "users": [user_short(urls, u) for u in item["members"] if u["id"] != c["owner_id"]],
-        "channel_slug": c["slug"],
+        "users": [user_short(urls, u) for u in item["members"] if u["id"] != c.owner_id],
+        "channel_slug": c.slug,
         "last_message": last,
+        "unread": item["unread"],
     }

@@ -1,76 +1,167 @@
-"""Chats, their members and their messages (rooms, meeting chats, the directory lobby)."""
+"""Chats, their members, their messages and read state (rooms, meeting chats, the lobby).
+
+Reads return typed records (Chat, Message); doors shape them."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from dataclasses import dataclass, fields
+
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from twisted.internet import defer
 
 from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import chat_members, chats, messages, users
 
-_chat = select(chats).where(chats.c.id == bindparam("id"))
-_chat_by_slug = select(chats).where(chats.c.slug == bindparam("slug"))
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    kind: str  # "room" (rooms door), "meeting" (social), "lobby" (directory)
+    slug: str | None
+    title: str
+    owner_id: int | None
+    meeting_id: int | None
+    member_key: str | None
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    chat_id: int
+    user_id: int | None  # None once the author's account is gone
+    text: str
+    created: float
+    is_read: bool
+    is_received: bool
+    client_id: str | None = None  # the sender's own id for it, when the sender gave one
+
+
+def _columns(table, record) -> list:
+    return [table.c[f.name] for f in fields(record)]
+
+
+def _record(record, row: dict | None):
+    return None if row is None else record(**row)
+
+
+CHAT_COLUMNS = _columns(chats, Chat)
+MESSAGE_COLUMNS = _columns(messages, Message)
+
+_chat_by_slug = select(*CHAT_COLUMNS).where(chats.c.slug == bindparam("slug"))
 _chat_by_key = select(chats.c.id).where(
     (chats.c.kind == bindparam("kind")) & (chats.c.member_key == bindparam("member_key"))
 )
-_chats_by_meeting = select(chats).where(chats.c.meeting_id == bindparam("meeting_id")).order_by(chats.c.id)
 _is_member = select(
     exists().where((chat_members.c.chat_id == bindparam("chat_id")) & (chat_members.c.user_id == bindparam("user_id")))
 )
-_member_chat = (
-    select(chats)
-    .join(chat_members, chat_members.c.chat_id == chats.c.id)
-    .where((chats.c.id == bindparam("chat_id")) & (chat_members.c.user_id == bindparam("user_id")))
+# A chat with whether the user is one of its members: the one membership read.
+_membership = (
+    exists()
+    .where((chat_members.c.chat_id == chats.c.id) & (chat_members.c.user_id == bindparam("user_id")))
+    .correlate(chats)
+    .label("is_member")
 )
+_chat_for_user = select(*CHAT_COLUMNS, _membership).where(chats.c.id == bindparam("chat_id"))
+_chat_for_user_by_slug = select(*CHAT_COLUMNS, _membership).where(chats.c.slug == bindparam("slug"))
 _members = (
     select(users.c.id, users.c.username, users.c.name, users.c.email)
     .join(chat_members, chat_members.c.user_id == users.c.id)
     .where(chat_members.c.chat_id == bindparam("chat_id"))
     .order_by(users.c.id)
 )
-_user_chats = (
-    select(chats)
-    .join(chat_members, chat_members.c.chat_id == chats.c.id)
-    .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
-    .order_by(chats.c.id.desc())
-)
-# Every chat of one kind that a user is in, with all its members: one query (the rooms list).
-_mine = chat_members.alias("mine")
-_user_chats_with_members = (
-    select(chats.c.id.label("chat_id"), users.c.id, users.c.username, users.c.name, users.c.email)
-    .select_from(
-        _mine.join(chats, chats.c.id == _mine.c.chat_id)
-        .join(chat_members, chat_members.c.chat_id == chats.c.id)
-        .join(users, users.c.id == chat_members.c.user_id)
-    )
-    .where((_mine.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
-    .order_by(chats.c.id.desc(), users.c.id)
-)
 _add_member = insert(chat_members).values(
     chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), joined=bindparam("joined")
 )
+# Posting holds the chat's row lock from before the insert to the commit, so a chat's messages
+# get their ids (and commit) one after another: ids increase in the order messages are stored,
+# and each message knows the one before it (the link receivers order a chat's frames by).
+_lock_chat = select(chats.c.id).where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True)
+_newest_id = select(func.max(messages.c.id)).where(messages.c.chat_id == bindparam("chat_id"))
 _insert_message = (
     insert(messages)
     .values(chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), text=bindparam("text"),
-            created=bindparam("created"))
+            created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
 )
-_history = (
-    select(messages)
+_by_client_id = select(*MESSAGE_COLUMNS).where(
+    (messages.c.chat_id == bindparam("chat_id")) & (messages.c.user_id == bindparam("user_id"))
+    & (messages.c.client_id == bindparam("client_id"))
+)
+
+# -- the history reader: one query per direction; the lobby's page is the newest one with an offset
+_newest = (
+    select(*MESSAGE_COLUMNS)
     .where(messages.c.chat_id == bindparam("chat_id"))
     .order_by(messages.c.id.desc())
     .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
 )
-_history_before = (
-    select(messages)
+_newest_before = (
+    select(*MESSAGE_COLUMNS)
     .where((messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("before")))
     .order_by(messages.c.id.desc())
     .limit(bindparam("limit"))
 )
+_oldest_after = (
+    select(*MESSAGE_COLUMNS)
+    .where((messages.c.chat_id == bindparam("chat_id")) & (messages.c.id > bindparam("after")))
+    .order_by(messages.c.id)
+    .limit(bindparam("limit"))
+)
+_count = select(func.count()).select_from(messages).where(messages.c.chat_id == bindparam("chat_id"))
+
+# -- read state: a member's last read message only moves forward
+_in_chat = select(
+    exists().where((messages.c.id == bindparam("message_id")) & (messages.c.chat_id == bindparam("chat_id")))
+)
 _mark_read = (
     update(chat_members)
-    .where((chat_members.c.chat_id == bindparam("chat_id")) & (chat_members.c.user_id == bindparam("user_id")))
+    .where(
+        (chat_members.c.chat_id == bindparam("chat_id"))
+        & (chat_members.c.user_id == bindparam("user_id"))
+        & or_(chat_members.c.last_read_message_id.is_(None),
+              chat_members.c.last_read_message_id < bindparam("message_id"))
+    )
     .values(last_read_message_id=bindparam("message_id"))
+)
+# {chat id: messages of others after the user's last read} for the user's chats of one kind
+_unread = (
+    select(chat_members.c.chat_id, func.count(messages.c.id).label("unread"))
+    .select_from(
+        chat_members.join(chats, chats.c.id == chat_members.c.chat_id).join(
+            messages,
+            and_(
+                messages.c.chat_id == chat_members.c.chat_id,
+                messages.c.id > func.coalesce(chat_members.c.last_read_message_id, 0),
+                or_(messages.c.user_id.is_(None), messages.c.user_id != chat_members.c.user_id),
+            ),
+        )
+    )
+    .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
+    .group_by(chat_members.c.chat_id)
+)
+
+
+class ChatGone(Exception):
+    """The chat a message was posted to no longer exists."""
+
+
+# The rooms list: every chat of one kind that a user is in, with all its members and the user's
+# unread count, in one statement.
+_mine = chat_members.alias("mine")
+_unread_of_mine = _unread.subquery("unread_of_mine")
+_user_chats_with_members = (
+    select(chats.c.id.label("chat_id"), users.c.id, users.c.username, users.c.name, users.c.email,
+           func.coalesce(_unread_of_mine.c.unread, 0).label("unread"))
+    .select_from(
+        _mine.join(chats, chats.c.id == _mine.c.chat_id)
+        .join(chat_members, chat_members.c.chat_id == chats.c.id)
+        .join(users, users.c.id == chat_members.c.user_id)
+        .outerjoin(_unread_of_mine, _unread_of_mine.c.chat_id == chats.c.id)
+    )
+    .where((_mine.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
+    .order_by(chats.c.id.desc(), users.c.id)
 )
 
 
@@ -89,96 +180,134 @@ def add_member_txn(t: Txn, chat_id: int, user_id: int, now: float) -> bool:
     return True
 
 
+def _chat_and_membership(row: dict | None) -> tuple[Chat | None, bool]:
+    if row is None:
+        return None, False
+    is_member = bool(row.pop("is_member"))
+    return Chat(**row), is_member
+
+
+def _mark_read_txn(t: Txn, chat_id: int, user_id: int, message_id: int) -> None:
+    t.execute(_mark_read, chat_id=chat_id, user_id=user_id, message_id=message_id)
+
+
 class ChatStore:
     def __init__(self, db: Database):
         self.db = db
 
     # -- chats -----------------------------------------------------------------------------
-    def get(self, chat_id: int):
-        return self.db.row("chats.chats.get", _chat, id=chat_id)
-
-    def get_by_slug(self, slug: str):
-        return self.db.row("chats.chats.get_by_slug", _chat_by_slug, slug=slug)
+    def get_by_slug(self, slug: str) -> defer.Deferred:
+        return self.db.row("chats.chats.get_by_slug", _chat_by_slug, slug=slug).addCallback(lambda r: _record(Chat, r))
 
     def by_member_key(self, kind: str, member_key: str):
         return self.db.scalar("chats.chats.by_member_key", _chat_by_key, kind=kind, member_key=member_key)
 
-    def by_meeting(self, meeting_id: int):
-        return self.db.rows("chats.chats.by_meeting", _chats_by_meeting, meeting_id=meeting_id)
-
     def create(self, kind: str, member_ids, now: float, **values):
         return self.db.interact("chats.chats.create", create_chat_txn, kind, member_ids, now, **values)
 
-    def add_member(self, chat_id: int, user_id: int, now: float):
-        return self.db.interact("chats.chats.add_member", add_member_txn, chat_id, user_id, now)
-
-    def is_member(self, chat_id: int, user_id: int):
-        return self.db.scalar("chats.chats.is_member", _is_member, chat_id=chat_id, user_id=user_id).addCallback(bool)
-
-    def chat_for_member(self, chat_id: int, user_id: int):
-        """The chat if user_id is one of its members, else None."""
-        return self.db.row("chats.chats.chat_for_member", _member_chat, chat_id=chat_id, user_id=user_id)
-
-    def members(self, chat_id: int):
-        return self.db.rows("chats.chats.members", _members, chat_id=chat_id)
-
-    def chats_of(self, user_id: int, kind: str):
-        return self.db.rows("chats.chats.chats_of", _user_chats, user_id=user_id, kind=kind)
+    def chat_for_user(self, user_id: int, chat_id: int | None = None, slug: str | None = None) -> defer.Deferred:
+        """(Chat or None, whether user_id is one of its members), by id or by slug."""
+        if slug is not None:
+            d = self.db.row("chats.chats.chat_for_user", _chat_for_user_by_slug, slug=slug, user_id=user_id)
+        else:
+            d = self.db.row("chats.chats.chat_for_user", _chat_for_user, chat_id=chat_id, user_id=user_id)
+        return d.addCallback(_chat_and_membership)
 
     def chats_of_with_members(self, user_id: int, kind: str) -> defer.Deferred:
-        """[(chat id, [member rows ordered by id])] for user_id's chats of `kind`, newest chat
-        first, in one precompiled query (chats_of + members_of_chats cost two thread hops and
-        an IN list compiled per call)."""
+        """[(chat id, [member rows ordered by id], unread)] for user_id's chats of `kind`, newest
+        chat first, in one precompiled statement."""
 
         def group(rows):
             out: dict = {}
             for r in rows:
-                out.setdefault(r.pop("chat_id"), []).append(r)
-            return list(out.items())
+                chat_id, unread = r.pop("chat_id"), r.pop("unread")
+                out.setdefault(chat_id, (chat_id, [], unread))[1].append(r)
+            return list(out.values())
 
-        return self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members, user_id=user_id, kind=kind).addCallback(group)
+        d = self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members,
+                         user_id=user_id, kind=kind)
+        return d.addCallback(group)
 
     def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred:
-        """(chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
+        """(Chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
         one transaction, one thread hop."""
 
         def txn(t: Txn):
-            chat = t.row(_member_chat, chat_id=chat_id, user_id=user_id)
-            return chat, (t.rows(_members, chat_id=chat_id) if chat is not None else [])
+            chat, is_member = _chat_and_membership(t.row(_chat_for_user, chat_id=chat_id, user_id=user_id))
+            if not is_member:
+                return None, []
+            return chat, t.rows(_members, chat_id=chat_id)
 
         return self.db.interact("chats.chats.member_chat_with_members", txn)
 
-    def members_of_chats(self, chat_ids) -> defer.Deferred:
-        """{chat_id: [user rows ordered by id]} for several chats in one query."""
-        chat_ids = sorted(set(chat_ids))
-        if not chat_ids:
-            return defer.succeed({})
-        stmt = (
-            select(chat_members.c.chat_id, users.c.id, users.c.username, users.c.name, users.c.email)
-            .join(users, users.c.id == chat_members.c.user_id)
-            .where(chat_members.c.chat_id.in_(chat_ids))
-            .order_by(chat_members.c.chat_id, users.c.id)
-        )
-
-        def group(rows):
-            out = {cid: [] for cid in chat_ids}
-            for r in rows:
-                out[r.pop("chat_id")].append(r)
-            return out
-
-        return self.db.rows("chats.chats.members_of_chats", stmt, dynamic=True).addCallback(group)
-
     # -- messages --------------------------------------------------------------------------
-    def insert_message(self, chat_id: int, user_id: int, text: str, now: float):
-        return self.db.scalar("chats.chats.insert_message", _insert_message, chat_id=chat_id, user_id=user_id, text=text, created=now)
+    def insert_message(self, chat_id: int, user_id: int, text: str, now: float,
+                       client_id: str | None = None) -> defer.Deferred:
+        """(message id, id of the chat's message before it or 0). Conflict when user_id already
+        stored a message with this client_id in the chat; ChatGone when the chat is gone."""
 
-    def history(self, chat_id: int, limit: int = 50, before: int | None = None):
-        """The newest `limit` messages (before message id `before`), oldest first."""
-        if before is None:
-            d = self.db.rows("chats.chats.history", _history, chat_id=chat_id, limit=limit)
-        else:
-            d = self.db.rows("chats.chats.history", _history_before, chat_id=chat_id, before=before, limit=limit)
-        return d.addCallback(lambda rows: rows[::-1])
+        def txn(t: Txn):
+            if t.scalar(_lock_chat, chat_id=chat_id) is None:
+                raise ChatGone(chat_id)
+            prev_id = t.scalar(_newest_id, chat_id=chat_id) or 0
+            message_id = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
+                                  created=now, client_id=client_id)
+            return message_id, prev_id
 
-    def mark_read(self, chat_id: int, user_id: int, message_id: int):
-        return self.db.execute("chats.chats.mark_read", _mark_read, chat_id=chat_id, user_id=user_id, message_id=message_id)
+        return self.db.interact("chats.chats.insert_message", txn)
+
+    def by_client_id(self, chat_id: int, user_id: int, client_id: str) -> defer.Deferred:
+        """The Message user_id stored in chat_id under client_id, or None."""
+        d = self.db.row("chats.chats.by_client_id", _by_client_id, chat_id=chat_id, user_id=user_id,
+                        client_id=client_id)
+        return d.addCallback(lambda r: _record(Message, r))
+
+    def newest_id(self, chat_id: int) -> defer.Deferred:
+        """The id of the chat's newest message, 0 when it has none."""
+        return self.db.scalar("chats.chats.newest_id", _newest_id, chat_id=chat_id).addCallback(lambda v: v or 0)
+
+    def history(self, chat_id: int, limit: int, before: int | None = None, after: int | None = None,
+                reader: int | None = None) -> defer.Deferred:
+        """Messages oldest first: the `limit` newest (before message id `before`), or the `limit`
+        oldest after message id `after`. With `reader`, reading the newest page moves that
+        member's last read to its newest message (same transaction)."""
+
+        def txn(t: Txn):
+            if after is not None:
+                rows = t.rows(_oldest_after, chat_id=chat_id, after=after, limit=limit)
+            elif before is not None:
+                rows = t.rows(_newest_before, chat_id=chat_id, before=before, limit=limit)[::-1]
+            else:
+                rows = t.rows(_newest, chat_id=chat_id, limit=limit, offset=0)[::-1]
+                if reader is not None and rows:
+                    _mark_read_txn(t, chat_id, reader, rows[-1]["id"])
+            return [Message(**r) for r in rows]
+
+        return self.db.interact("chats.chats.history", txn)
+
+    def page(self, chat_id: int, limit: int, offset: int) -> defer.Deferred:
+        """(count, messages newest first from `offset`): the newest-first reader with an offset."""
+
+        def txn(t: Txn):
+            rows = t.rows(_newest, chat_id=chat_id, limit=limit, offset=offset)
+            return t.scalar(_count, chat_id=chat_id), [Message(**r) for r in rows]
+
+        return self.db.interact("chats.chats.page", txn)
+
+    # -- read state ------------------------------------------------------------------------
+    def mark_read(self, chat_id: int, user_id: int, message_id: int) -> defer.Deferred:
+        """Move user_id's last read in chat_id forward to message_id; False if that message is
+        not one of the chat's."""
+
+        def txn(t: Txn):
+            if not t.scalar(_in_chat, chat_id=chat_id, message_id=message_id):
+                return False
+            _mark_read_txn(t, chat_id, user_id, message_id)
+            return True
+
+        return self.db.interact("chats.chats.mark_read", txn)
+
+    def unread_counts(self, user_id: int, kind: str) -> defer.Deferred:
+        """{chat id: messages of others after user_id's last read}, for chats with any."""
+        d = self.db.rows("chats.chats.unread_counts", _unread, user_id=user_id, kind=kind)
+        return d.addCallback(lambda rows: {r["chat_id"]: r["unread"] for r in rows})

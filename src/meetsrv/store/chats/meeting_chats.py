@@ -1,40 +1,32 @@
-"""The social door's meeting chats: lists with members and last messages, full histories."""
+"""The social door's meeting chats: the chats a user is in, their members and newest messages."""
 
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
 from twisted.internet import defer
 
+from meetsrv.store.chats.chats import CHAT_COLUMNS, MESSAGE_COLUMNS, Chat, Message
 from meetsrv.store.db import Database
 from meetsrv.store.tables import chat_members, chats, messages
 
 CHAT_KIND = "meeting"
 
 _of_member = (
-    select(chats)
+    select(*CHAT_COLUMNS)
     .join(chat_members, chat_members.c.chat_id == chats.c.id)
     .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == CHAT_KIND))
     .order_by(chats.c.id.desc())
 )
-_messages = (
-    select(messages)
-    .where(messages.c.chat_id == bindparam("chat_id"))
-    .order_by(messages.c.id.desc())
-    .limit(bindparam("limit"))
-)
-_member_ids = select(chat_members.c.chat_id, chat_members.c.user_id)
 
 
 class SocialChatStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def of_member(self, user_id: int):
-        return self.db.rows("chats.meeting_chats.of_member", _of_member, user_id=user_id)
-
-    def messages(self, chat_id: int, limit: int):
-        """The newest `limit` messages, oldest first."""
-        return self.db.rows("chats.meeting_chats.messages", _messages, chat_id=chat_id, limit=limit).addCallback(lambda rows: rows[::-1])
+    def of_member(self, user_id: int) -> defer.Deferred:
+        """The user's meeting chats, newest first."""
+        d = self.db.rows("chats.meeting_chats.of_member", _of_member, user_id=user_id)
+        return d.addCallback(lambda rows: [Chat(**r) for r in rows])
 
     def member_ids(self, chat_ids) -> defer.Deferred:
         """{chat_id: [user ids in joining order]}."""
@@ -56,7 +48,7 @@ class SocialChatStore:
         return self.db.rows("chats.meeting_chats.member_ids", stmt, dynamic=True).addCallback(group)
 
     def last_messages(self, chat_ids) -> defer.Deferred:
-        """{chat_id: newest message} for the chats that have one."""
+        """{chat_id: newest Message} for the chats that have one."""
         ids = sorted(set(chat_ids))
         if not ids:
             return defer.succeed({})
@@ -65,5 +57,6 @@ class SocialChatStore:
             .where(messages.c.chat_id.in_(ids))
             .group_by(messages.c.chat_id)
         )
-        stmt = select(messages).where(messages.c.id.in_(newest))
-        return self.db.rows("chats.meeting_chats.last_messages", stmt, dynamic=True).addCallback(lambda rows: {r["chat_id"]: r for r in rows})
+        stmt = select(*MESSAGE_COLUMNS).where(messages.c.id.in_(newest))
+        d = self.db.rows("chats.meeting_chats.last_messages", stmt, dynamic=True)
+        return d.addCallback(lambda rows: {r["chat_id"]: Message(**r) for r in rows})
