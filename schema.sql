@@ -1,4 +1,5 @@
--- Generated from src/meetsrv/store/tables.py (+ EXTRA_DDL in db.py) by `python -m meetsrv.store.schema`; do not edit.
+-- Generated from src/meetsrv/store/tables.py (+ the search indexes of migration 0001) by `python -m meetsrv.store.schema`; do not edit.
+-- The server creates and upgrades its schema with the migrations in src/meetsrv/store/migrations/.
 CREATE TABLE IF NOT EXISTS organizations (
 	id SERIAL NOT NULL, 
 	title VARCHAR(255) NOT NULL, 
@@ -10,6 +11,13 @@ CREATE TABLE IF NOT EXISTS organizations (
 );
 
 CREATE INDEX IF NOT EXISTS ix_organizations_title ON organizations (title);
+
+CREATE TABLE IF NOT EXISTS server_secrets (
+	name VARCHAR(64) NOT NULL, 
+	value TEXT NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (name)
+);
 
 CREATE TABLE IF NOT EXISTS users (
 	id SERIAL NOT NULL, 

@@ -68,6 +68,26 @@ def db_url(tmp_path, pg_database):
 
 
 @pytest.fixture
+def fresh_db_url(tmp_path):
+    """A database of this test's own with nothing in it: a new SQLite file, or a new PostgreSQL
+    database (dropped at teardown). For tests of migrations and of start-up."""
+    if not PG:
+        yield f"sqlite:///{tmp_path}/fresh.sqlite3"
+        return
+    import psycopg2
+
+    name = f"meetsrv_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(PG)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield urlunparse(urlparse(PG)._replace(path="/" + name))
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
 def redis_url():
     return REDIS
 

@@ -1,12 +1,11 @@
 """The staff pages at /admin/: sign-in, lists with search and filters, the event page with its image,
-the create_staff command, and a real headless Chromium looking at the image preview."""
+and a real headless Chromium looking at the image preview (meetsrv-admin create-staff: test_admin_cli.py)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-import sys
 from urllib.parse import unquote
 
 import pytest
@@ -17,7 +16,6 @@ from tests.directory_helpers import create_event, member, png, saved_after_delay
 
 STAFF = ("boss@example.com", "staff-pass-1")
 MAGENTA = (255, 0, 255)
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
 
 
 class NoRedirects:
@@ -160,26 +158,6 @@ async def test_one_time_login_link(server, http):
     ann, _ = await member(plain, server, "ann@example.com")
     r = await http.get(server.url + await issue_login_link(server.services, ann["id"]))
     assert r.code == 401
-
-
-@pytest_twisted.ensureDeferred
-async def test_create_staff_command(server, http):
-    from twisted.internet import utils
-
-    env = {**os.environ, "PYTHONPATH": SRC}
-    out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, ["-m", "meetsrv.admin.create_staff", "--db", server.settings.db, *STAFF], env=env)
-    assert code == 0, err
-    assert b"boss@example.com" in out
-    r = await staff_login(http, server)
-    assert r.code == 303
-    # running it again for an existing account makes it staff with the new password
-    await member(http, server, "ann@example.com")
-    out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, ["-m", "meetsrv.admin.create_staff", "--db", server.settings.db, "ann@example.com", "new-pass"],
-        env=env)
-    assert code == 0, err
-    assert (await staff_login(http, server, "ann@example.com", "new-pass")).code == 303
 
 
 def _magenta_box(path):

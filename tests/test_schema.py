@@ -1,8 +1,7 @@
-"""schema.sql is generated from the tables and must not go stale; the schema applies twice."""
+"""schema.sql is generated from the tables and must not go stale (test_migrations.py checks that
+the migrations give the same schema)."""
 
 from pathlib import Path
-
-import pytest_twisted
 
 from meetsrv.store.schema import render
 
@@ -13,17 +12,3 @@ def test_schema_sql_is_current():
     assert (ROOT / "schema.sql").read_text() == render(), (
         "schema.sql is stale: run `python -m meetsrv.store.schema > schema.sql`"
     )
-
-
-@pytest_twisted.ensureDeferred
-async def test_schema_creation_is_idempotent(make_settings):
-    from twisted.internet import reactor
-
-    from meetsrv.store.db import Database
-
-    db = Database(make_settings().db, reactor)
-    try:
-        await db.create_schema()
-        await db.create_schema()
-    finally:
-        db.close()

@@ -157,35 +157,40 @@ async def test_sqlite_search_uses_the_trigram_table(server):
 
 @pytest_twisted.ensureDeferred
 async def test_sqlite_existing_rows_are_indexed_when_the_table_is_created(tmp_path):
-    """An older database (users, no trigram table) gets its rows indexed at the next start."""
+    """A 0.1.0 database from before the trigram table (users, no users_search, no
+    alembic_version) gets its rows indexed when the migrations adopt it."""
     import sqlite3
 
-    from twisted.internet import reactor
+    from twisted.internet import reactor, threads
 
+    from meetsrv.store import migrations
     from meetsrv.store.db import Database
 
-    path = tmp_path / "old.sqlite3"
-    db = Database(f"sqlite:///{path}", reactor)
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    await threads.deferToThread(migrations.upgrade, url)
+    db = Database(url, reactor)
     try:
-        await db.create_schema()
         await UserStore(db).insert(1.0, username="Старожил")
     finally:
         db.close()
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(tmp_path / "old.sqlite3")
     conn.executescript("DROP TRIGGER users_search_ai; DROP TRIGGER users_search_au; "
-                       "DROP TRIGGER users_search_ad; DROP TABLE users_search;")
+                       "DROP TRIGGER users_search_ad; DROP TABLE users_search; "
+                       # what 0.1.0 did not have either
+                       "DROP TABLE alembic_version; DROP TABLE server_secrets;")
     conn.execute("INSERT INTO users (username, username_folded, name, name_folded, created) "
                  "VALUES ('Новичок', 'новичок', '', '', 1.0)")
     conn.commit()
     conn.close()
-    db = Database(f"sqlite:///{path}", reactor)
+    assert (await threads.deferToThread(migrations.upgrade, url)).legacy
+    db = Database(url, reactor)
     try:
-        await db.create_schema()
+        await db.load_search_indexes()
         assert USERS_SEARCH_FTS in db.search_indexes
         store = UserStore(db)
         assert [r["username"] for r in await store.search_username("СТАРОЖ")] == ["Старожил"]
         assert [r["username"] for r in await store.search_username("вичо")] == ["Новичок"]
-        await db.create_schema()  # again: no second rebuild, nothing doubled
+        await threads.deferToThread(migrations.upgrade, url)  # again: no second rebuild, nothing doubled
         assert [r["username"] for r in await store.search_username("вичо")] == ["Новичок"]
     finally:
         db.close()
@@ -220,7 +225,7 @@ async def test_postgresql_search_uses_the_trigram_indexes(server):
 @pytest_twisted.ensureDeferred
 async def test_postgresql_without_pg_trgm_permission_warns_and_searches(pg_database):
     """CREATE EXTENSION refused (no CREATE privilege on the database): one warning, the schema is
-    still created, and search works (by scan)."""
+    still migrated to head, and search works (by scan)."""
     if not pg_database:
         pytest.skip("PostgreSQL only")
     import os
@@ -228,9 +233,10 @@ async def test_postgresql_without_pg_trgm_permission_warns_and_searches(pg_datab
     from urllib.parse import urlparse, urlunparse
 
     import psycopg2
-    from twisted.internet import reactor
+    from twisted.internet import reactor, threads
     from twisted.logger import globalLogPublisher
 
+    from meetsrv.store import migrations
     from meetsrv.store.db import Database
 
     admin_url = os.environ["MEETSRV_TEST_POSTGRES"]
@@ -255,12 +261,14 @@ async def test_postgresql_without_pg_trgm_permission_warns_and_searches(pg_datab
     globalLogPublisher.addObserver(events.append)
     db = Database(url, reactor)
     try:
-        await db.create_schema()
-        await db.create_schema()
+        await threads.deferToThread(migrations.upgrade, url)
+        await threads.deferToThread(migrations.upgrade, url)  # at head: not tried again
+        assert (await threads.deferToThread(migrations.state, url)).current == migrations.head()
+        await db.load_search_indexes()
         # the natural-order collation needs only CREATE on the schema, not an extension
         assert db.search_indexes == frozenset({"natural_order"})
         warnings = [e for e in events if e.get("name") == "users_trgm"]
-        assert len(warnings) == 2 and "permission denied" in warnings[0]["error"], warnings
+        assert len(warnings) == 1 and "permission denied" in warnings[0]["error"], warnings
         store = UserStore(db)
         uid = await store.insert(1.0, username="Безиндексный")
         assert [r["id"] for r in await store.search_username("ИНДЕКС")] == [uid]

@@ -72,6 +72,10 @@ class Settings:
     worker_index: int = 0
     # Campus sign-in providers, from MEETSRV_OAUTH_<P>_* (a provider not here is unconfigured).
     oauth_apps: tuple[OAuthApp, ...] = ()
+    # Seconds a start keeps retrying a database it cannot reach (it may be starting too).
+    db_wait: float = 30.0
+    # Refuse to start on a database whose schema is behind, instead of upgrading it.
+    no_migrate: bool = False
 
     # -- derived values -------------------------------------------------------------------
     def base_url(self, listening_port: int | None = None) -> str:
@@ -95,14 +99,21 @@ class Settings:
                 return Path(path).resolve().parent
         return Path.cwd()
 
+    def secret_file(self) -> Path:
+        return self.data_dir() / "meetsrv.secret"
+
+    def kept_secret(self) -> str | None:
+        """The secret kept in the data folder by an earlier start, if there is one."""
+        keyfile = self.secret_file()
+        return keyfile.read_text().strip() if keyfile.exists() else None
+
     def with_secret(self) -> "Settings":
         """Return settings that carry a secret: given, or generated once and kept on disk."""
         if self.secret:
             return self
-        keyfile = self.data_dir() / "meetsrv.secret"
-        if keyfile.exists():
-            secret = keyfile.read_text().strip()
-        else:
+        keyfile = self.secret_file()
+        secret = self.kept_secret()
+        if secret is None:
             keyfile.parent.mkdir(parents=True, exist_ok=True)
             secret = secrets.token_hex(32)
             fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -144,6 +155,8 @@ OPTIONS = {
     "secret": ("secret", str),
     "debug": ("debug", _bool),
     "event-delay": ("event_delay", lambda v: _number("event-delay", v, float)),
+    "db-wait": ("db_wait", lambda v: _number("db-wait", v, float)),
+    "no-migrate": ("no_migrate", _bool),
     "max-body": ("max_body", lambda v: _number("max-body", v, int)),
     "allowed-origins": (
         "allowed_origins",

@@ -6,17 +6,22 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import sys
+import time
+from dataclasses import replace
 
 from twisted.application import service
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
+from twisted.web.resource import Resource
 
 from meetsrv.config import ConfigError, Settings, redis_address
 from meetsrv.http.site import MeetSite
-from meetsrv.store.db import Database, DatabaseUnavailable
+from meetsrv.store.db import Database, DatabaseUnavailable, check_reachable
 
 log = Logger()
 
@@ -37,47 +42,148 @@ def check_redis(url: str) -> None:
         raise ConfigError(f"--redis: cannot connect to {host}:{port}: {e.strerror or e}")
 
 
-def check_reachable(settings: Settings) -> None:
-    """Fail at start with one clear line when the database or Redis cannot be reached."""
+def wait_for_database(url: str, grace: float, sleep=time.sleep, now=time.monotonic) -> None:
+    """Blocking: retry reaching the database for `grace` seconds (it may be starting as well),
+    then give up with one line."""
+    deadline = now() + grace
+    while True:
+        try:
+            check_reachable(url)
+            return
+        except DatabaseUnavailable as e:
+            left = deadline - now()
+            if left <= 0:
+                waited = f" (retried for {grace:g} s, --db-wait)" if grace > 0 else ""
+                raise ConfigError(f"{e}{waited}")
+            sleep(min(1.0, left))
+
+
+def prepare_database(settings: Settings) -> None:
+    """Blocking: wait for the database, then bring its schema to head (or, with --no-migrate,
+    refuse a schema that is behind); check Redis. Every refusal is one ConfigError line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from meetsrv.store import migrations
+
+    wait_for_database(settings.db, settings.db_wait)
     try:
-        Database(settings.db, reactor=_NoReactor()).check_reachable()
-    except DatabaseUnavailable as e:
-        raise ConfigError(str(e))
+        if settings.no_migrate:
+            state = migrations.state(settings.db)
+            if state.behind:
+                raise ConfigError(f"--no-migrate: the database is {state.describe()}; "
+                                  "run `meetsrv-admin migrate` first")
+        else:
+            migrations.upgrade(settings.db)
+    except migrations.MigrationError as e:
+        raise ConfigError(f"--db: {e}")
+    except SQLAlchemyError as e:
+        first = str(getattr(e, "orig", None) or e).strip().splitlines()
+        raise ConfigError(f"--db: migrating the schema failed: {first[0] if first else type(e).__name__}")
     if settings.redis:
         check_redis(settings.redis)
 
 
-class _NoReactor:
-    """A pool that is never started: only used to run the synchronous reachability check."""
+class _Starting(Resource):
+    """The root until start() is done (the port is taken before the database is ready): every
+    request is answered 503 with Retry-After, so a health check reads "not yet"."""
 
-    def callWhenRunning(self, *a, **kw):
-        return None
+    isLeaf = True
 
-    def addSystemEventTrigger(self, *a, **kw):
-        return None
+    def render(self, request):
+        request.setResponseCode(503)
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"retry-after", b"1")
+        return b'{"detail": "The server is starting."}'
+
+
+DEBUG_WARNING = (
+    "*** --debug is ON: SMS code 00000 signs anyone in to the phone door, SMS texts are written "
+    "to the log and social logins are not verified. Never run a server that people use with "
+    "--debug. ***"
+)
 
 
 class MeetServer:
+    """Start order: listen on the port (a busy port fails before anything is created), reach
+    and migrate the database, then the secret, the media folder, the bus and the services."""
+
     def __init__(self, settings: Settings, reactor=None, clock=None):
         if reactor is None:
             from twisted.internet import reactor
-        self.settings = settings.with_secret()
+        self.settings = settings
         self.reactor = reactor
         self.clock = clock or reactor
+        self.site = None
         self.port = None
+        self._listening = None
+        self.prepared = False
         self.services = None
         self.db = None
         self.bus = None
 
+    def listen(self) -> defer.Deferred:
+        """Take the port (at once for TCP and UNIX ports: twistd calls this before its reactor
+        runs). Until start() is done every request is answered 503."""
+        if self._listening is None:
+            settings = self.settings
+            self.site = MeetSite(_Starting(), settings.max_body, settings.access_log,
+                                 max_multipart_parts=settings.max_multipart_parts,
+                                 max_form_fields=settings.max_form_fields)
+            if settings.worker_index:
+                # one of --workers: beside the others on the supervisor's port (SO_REUSEPORT)
+                from meetsrv.workers import listen_reuse_port
+
+                self._listening = defer.maybeDeferred(listen_reuse_port, self.reactor, settings.port, self.site)
+            else:
+                try:
+                    endpoint = serverFromString(self.reactor, with_backlog(settings.port))
+                except (ValueError, KeyError, TypeError) as e:
+                    self._listening = defer.fail(
+                        ConfigError(f"--port: {settings.port!r} is not a port description ({e})"))
+                else:
+                    self._listening = endpoint.listen(self.site)
+
+            def listening(port):
+                self.port = port
+
+            def refused(failure):
+                failure.trap(CannotListenError, OSError)
+                reason = getattr(failure.value, "socketError", failure.value)
+                reason = getattr(reason, "strerror", None) or reason
+                raise ConfigError(f"--port: cannot listen on {settings.port}: {reason}")
+
+            self._listening.addCallbacks(listening, refused)
+        return self._listening
+
+    def prepare(self) -> None:
+        """Blocking: see prepare_database. twistd runs it before its reactor, tests in a thread."""
+        prepare_database(self.settings)
+        self.prepared = True
+
     @defer.inlineCallbacks
     def start(self):
+        try:
+            yield self._start()
+        except BaseException:
+            # leave nothing behind (the port, the pool): the caller may try again
+            yield self.stop()
+            raise
+        return self
+
+    @defer.inlineCallbacks
+    def _start(self):
         from meetsrv.services import PublicUrl, Services
         from meetsrv.web import build_root
 
-        settings = self.settings
+        yield self.listen()
+        if not self.prepared:
+            yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.prepare)
+        if self.settings.debug:
+            log.warn(DEBUG_WARNING)
+        self.db = Database(self.settings.db, self.reactor)
+        yield self.db.load_search_indexes()
+        self.settings = settings = yield defer.ensureDeferred(self._with_secret())
         os.makedirs(settings.media, mode=0o700, exist_ok=True)
-        self.db = Database(settings.db, self.reactor)
-        yield self.db.create_schema()
         if settings.redis:
             from meetsrv.bus.redis import RedisBus, RedisEphemeral
 
@@ -90,23 +196,25 @@ class MeetServer:
 
             self.bus = LocalBus()
             ephemeral = LocalEphemeral(self.clock)
-        public_url = PublicUrl(settings.base_url())
+        public_url = PublicUrl(settings.base_url(getattr(self.port.getHost(), "port", None)))
         self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock, public_url)
-        root = build_root(self.services)
-        self.site = MeetSite(root, settings.max_body, settings.access_log,
-                             max_multipart_parts=settings.max_multipart_parts,
-                             max_form_fields=settings.max_form_fields)
-        if settings.worker_index:
-            from meetsrv.workers import listen_reuse_port
-
-            self.port = listen_reuse_port(self.reactor, settings.port, self.site)
-        else:
-            endpoint = serverFromString(self.reactor, with_backlog(settings.port))
-            self.port = yield endpoint.listen(self.site)
-        if not settings.public_url:
-            public_url.value = settings.base_url(self.port.getHost().port)
+        self.site.resource = build_root(self.services)
         yield self.services.start()
-        return self
+
+    async def _with_secret(self) -> Settings:
+        """--secret if given. Processes joined by Redis share one kept in the database (the first
+        to start stores it, taking over a secret kept in the data folder, so tokens survive);
+        a single process keeps it in a file in its data folder."""
+        settings = self.settings
+        if settings.secret:
+            return settings
+        if settings.redis:
+            from meetsrv.store.server_secrets import ServerSecretStore
+
+            candidate = settings.kept_secret() or secrets.token_hex(32)
+            secret = await ServerSecretStore(self.db).shared("signing", candidate, self.reactor.seconds())
+            return replace(settings, secret=secret)
+        return settings.with_secret()
 
     @property
     def url(self) -> str:
@@ -131,24 +239,28 @@ class MeetServer:
             self.db.close()
 
 
-class MeetService(service.Service):
-    """The service twistd runs."""
+def _exit(status: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.server = None
+
+class MeetService(service.Service):
+    """The service twistd runs, around a server that already listens and has its database
+    ready (the plugin did both before the reactor started, so they fail in one line)."""
+
+    def __init__(self, server: MeetServer):
+        self.server = server
 
     def startService(self):
         super().startService()
-        from twisted.internet import reactor
-
-        self.server = MeetServer(self.settings, reactor)
+        reactor = self.server.reactor
         d = self.server.start()
 
         def started(server):
-            log.info("meetsrv listening on {port}, public URL {url}", port=self.settings.port,
+            log.info("meetsrv listening on {port}, public URL {url}", port=server.settings.port,
                      url=server.services.base_url)
-            if self.settings.worker_index:
+            if server.settings.worker_index:
                 from meetsrv.workers import tell_supervisor_ready, watch_supervisor
 
                 tell_supervisor_ready()
@@ -156,7 +268,12 @@ class MeetService(service.Service):
 
         def failed(failure):
             print(f"meetsrv: cannot start: {failure.getErrorMessage()}", file=sys.stderr)
-            log.failure("meetsrv failed to start", failure)
+            if failure.check(ConfigError):
+                log.error("meetsrv failed to start: {reason}", reason=failure.getErrorMessage())
+            else:
+                log.failure("meetsrv failed to start", failure)
+            # twistd has no exit status of its own: leave with 1 once the shutdown is done
+            reactor.addSystemEventTrigger("after", "shutdown", _exit, 1)
             reactor.stop()
 
         d.addCallbacks(started, failed)

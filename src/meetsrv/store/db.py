@@ -21,12 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 from twisted.enterprise import adbapi
 from twisted.internet import defer
-from twisted.logger import Logger
 
 from meetsrv.config import ConfigError
 from meetsrv.store.tables import metadata
-
-log = Logger()
 
 
 @dataclass(frozen=True)
@@ -160,8 +157,38 @@ def _natural_compare(a: str | None, b: str | None) -> int:
     return (ka > kb) - (ka < kb)
 
 
+def sqlite_path(url: str) -> str:
+    parsed = urlparse(url)
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+    if not path:
+        raise ConfigError(f"--db: no file in {url!r}")
+    return path
+
+
+def check_reachable(url: str) -> None:
+    """Open and close one connection (blocking): DatabaseUnavailable with one line if it fails."""
+    if urlparse(url).scheme == "sqlite":
+        path = sqlite_path(url)
+        folder = Path(path).resolve().parent
+        if not folder.is_dir():
+            raise DatabaseUnavailable(f"--db: folder {folder} does not exist")
+        try:
+            create_private(path)
+            sqlite3.connect(path, timeout=5).close()
+        except sqlite3.Error as e:
+            raise DatabaseUnavailable(f"--db: cannot open {path}: {e}")
+    else:
+        import psycopg2
+
+        try:
+            psycopg2.connect(url, connect_timeout=5).close()
+        except psycopg2.Error as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DatabaseUnavailable(f"--db: cannot connect to PostgreSQL: {first}")
+
+
 def _sqlite_open(conn):
-    # the collation that PostgreSQL gets from ICU (EXTRA_DDL), here in Python on every connection
+    # the collation that PostgreSQL gets from ICU (migration 0001), here in Python on every connection
     conn.create_collation(NATURAL_ORDER, _natural_compare)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -179,9 +206,7 @@ class Database:
         self._observers: list[Callable[[str, float, float], None]] = []
         self._statement_observers: list[Callable[[str], None]] = []
         if parsed.scheme == "sqlite":
-            path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
-            if not path:
-                raise ConfigError(f"--db: no file in {url!r}")
+            path = sqlite_path(url)
             self.name = "sqlite"
             self.path = path
             create_private(path)
@@ -213,8 +238,8 @@ class Database:
             )
         else:
             raise ConfigError(f"--db: unsupported database URL {url!r}")
-        # names of the EXTRA_DDL groups in place (set by create_schema); store modules ask this
-        # to pick an indexed query, e.g. "users_search" (SQLite FTS5 trigram table)
+        # names of the SEARCH_INDEXES in place (set by load_search_indexes); store modules ask
+        # this to pick an indexed query, e.g. "users_search" (SQLite FTS5 trigram table)
         self.search_indexes: frozenset[str] = frozenset()
 
     # -- compiling --------------------------------------------------------------------------
@@ -286,47 +311,24 @@ class Database:
         return self.interact(desc, lambda t: t.execute(stmt, **params))
 
     # -- lifecycle --------------------------------------------------------------------------
-    def check_reachable(self) -> None:
-        """Synchronously make sure the database can be opened (fail at start, not later)."""
-        if self.name == "sqlite":
-            folder = Path(self.path).resolve().parent
-            if not folder.is_dir():
-                raise DatabaseUnavailable(f"--db: folder {folder} does not exist")
-            try:
-                create_private(self.path)
-                sqlite3.connect(self.path, timeout=5).close()
-            except sqlite3.Error as e:
-                raise DatabaseUnavailable(f"--db: cannot open {self.path}: {e}")
-        else:
-            import psycopg2
-
-            try:
-                psycopg2.connect(self.url, connect_timeout=5).close()
-            except psycopg2.Error as e:
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise DatabaseUnavailable(f"--db: cannot connect to PostgreSQL: {first}")
-
-    def schema_statements(self) -> list[str]:
-        return schema_statements(self.dialect)
-
-    def create_schema(self) -> defer.Deferred:
-        statements = self.schema_statements()
-        extras = EXTRA_DDL.get(self.name, ())
+    def load_search_indexes(self) -> defer.Deferred:
+        """Find which optional search indexes the migrations could create (see SEARCH_INDEXES)."""
+        checks = SEARCH_INDEXES.get(self.name, {})
 
         def run(t: Txn):
-            if self.name == "postgresql":
-                # several processes may start at once on one database
-                t.cursor.execute("SELECT pg_advisory_xact_lock(74160101)")
-            for sql in statements:
-                t.cursor.execute(sql)
-            return [extra.name for extra in extras if _create_extra(t.cursor, self.name, extra)]
+            found = []
+            for name, query in checks.items():
+                t.cursor.execute(query)
+                if t.cursor.fetchone() is not None:
+                    found.append(name)
+            return frozenset(found)
 
-        def done(created):
+        def done(found):
             if self.name == "sqlite":
-                created.append(NATURAL_ORDER)  # registered on each connection by _sqlite_open
-            self.search_indexes = frozenset(created)
+                found = found | {NATURAL_ORDER}  # registered on each connection by _sqlite_open
+            self.search_indexes = frozenset(found)
 
-        return self.interact("schema.create", run).addCallback(done)
+        return self.interact("schema.search_indexes", run).addCallback(done)
 
     def close(self) -> None:
         if self.pool.running:
@@ -334,6 +336,8 @@ class Database:
 
 
 def schema_statements(dialect) -> list[str]:
+    """tables.py as CREATE ... IF NOT EXISTS statements (schema.sql; bench/seed.py). The server
+    builds its schema with the migrations instead."""
     out = []
     for table in metadata.sorted_tables:
         out.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)).strip())
@@ -342,104 +346,23 @@ def schema_statements(dialect) -> list[str]:
     return out
 
 
-# -- extra DDL per dialect ----------------------------------------------------------------------
-# Search indexes a SQLAlchemy Table can't express, created by create_schema after the tables.
-# Each group is optional: if the database refuses it (CREATE EXTENSION not permitted, an SQLite
-# without FTS5/trigram), one warning is logged and searches keep the plain LIKE scan.
-# schema.sql carries the PostgreSQL groups (see render in schema.py).
-
-
-@dataclass(frozen=True)
-class ExtraDDL:
-    name: str
-    statements: tuple[str, ...]
-    # run once, only when the group was not there before (fills a new index from existing rows)
-    fill: tuple[str, ...] = ()
-    # a query whose first row says whether the group is already there (needed for `fill`)
-    exists: str | None = None
-    # what works without it (for the warning)
-    without: str = "searches scan the table instead"
-
+# -- optional indexes and collations ------------------------------------------------------------
+# Created by the migrations (revision 0001) where the database allows it: pg_trgm GIN indexes and
+# an ICU natural-order collation on PostgreSQL, an FTS5 trigram table on SQLite. Without them
+# searches scan users and lists sort in the column's own order. name -> a query whose first row
+# says it is there.
 
 USERS_SEARCH_FTS = "users_search"
 # the collation of natural order, for the staff pages' sortable lists ("Org 2" before "Org 10");
 # store modules use it when NATURAL_ORDER is in db.search_indexes, else the column's own order
 NATURAL_ORDER = "natural_order"
 
-EXTRA_DDL: dict[str, tuple[ExtraDDL, ...]] = {
-    # pg_trgm GIN indexes: LIKE '%term%' (term of 3+ characters) on the folded columns uses them
-    "postgresql": (
-        ExtraDDL("users_trgm", (
-            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-            "CREATE INDEX IF NOT EXISTS ix_users_username_folded_trgm "
-            "ON users USING gin (username_folded gin_trgm_ops)",
-            "CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm "
-            "ON users USING gin (name_folded gin_trgm_ops)",
-        )),
-        # ICU's numeric collation (PostgreSQL built with ICU, as Debian's and the official images are)
-        ExtraDDL(NATURAL_ORDER, (
-            f"CREATE COLLATION IF NOT EXISTS {NATURAL_ORDER} (provider = icu, locale = 'und-u-kn-true')",
-        ), without="lists sort in the column's own order"),
-    ),
-    # an FTS5 external-content table over the folded columns (trigram tokenizer, SQLite 3.34+),
-    # kept in sync with users by triggers; store/users.py queries it with LIKE '%term%'
-    "sqlite": (
-        ExtraDDL(
-            USERS_SEARCH_FTS,
-            (
-                "CREATE VIRTUAL TABLE IF NOT EXISTS users_search USING fts5("
-                "username_folded, name_folded, content='users', content_rowid='id', tokenize='trigram')",
-                "CREATE TRIGGER IF NOT EXISTS users_search_ai AFTER INSERT ON users BEGIN "
-                "INSERT INTO users_search(rowid, username_folded, name_folded) "
-                "VALUES (new.id, new.username_folded, new.name_folded); END",
-                "CREATE TRIGGER IF NOT EXISTS users_search_ad AFTER DELETE ON users BEGIN "
-                "INSERT INTO users_search(users_search, rowid, username_folded, name_folded) "
-                "VALUES ('delete', old.id, old.username_folded, old.name_folded); END",
-                "CREATE TRIGGER IF NOT EXISTS users_search_au "
-                "AFTER UPDATE OF id, username_folded, name_folded ON users BEGIN "
-                "INSERT INTO users_search(users_search, rowid, username_folded, name_folded) "
-                "VALUES ('delete', old.id, old.username_folded, old.name_folded); "
-                "INSERT INTO users_search(rowid, username_folded, name_folded) "
-                "VALUES (new.id, new.username_folded, new.name_folded); END",
-            ),
-            fill=(
-                "INSERT INTO users_search(users_search) VALUES ('rebuild')",
-                "INSERT INTO users_search(users_search) VALUES ('optimize')",
-            ),
-            exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users_search'",
-        ),
-    ),
+SEARCH_INDEXES: dict[str, dict[str, str]] = {
+    "postgresql": {
+        "users_trgm": "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_users_name_folded_trgm'",
+        NATURAL_ORDER: f"SELECT 1 FROM pg_collation WHERE collname = '{NATURAL_ORDER}'",
+    },
+    "sqlite": {
+        USERS_SEARCH_FTS: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users_search'",
+    },
 }
-
-
-def extra_statements(dialect_name: str) -> list[str]:
-    """The extra DDL of a dialect as plain statements (for schema.sql)."""
-    return [sql for extra in EXTRA_DDL.get(dialect_name, ()) for sql in extra.statements]
-
-
-def _create_extra(cursor, dialect_name: str, extra: ExtraDDL) -> bool:
-    """Create one optional group inside the schema transaction; False (and a warning) if the
-    database refuses it. PostgreSQL aborts the transaction on an error, hence the savepoint."""
-    savepoint = dialect_name == "postgresql"
-    if savepoint:
-        cursor.execute("SAVEPOINT extra_ddl")
-    try:
-        existed = True
-        if extra.exists:
-            cursor.execute(extra.exists)
-            existed = cursor.fetchone() is not None
-        for sql in extra.statements:
-            cursor.execute(sql)
-        if not existed:
-            for sql in extra.fill:
-                cursor.execute(sql)
-    except Exception as e:  # psycopg2.Error / sqlite3.Error: permissions, missing module
-        if savepoint:
-            cursor.execute("ROLLBACK TO SAVEPOINT extra_ddl")
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        log.warn("{name}: not created ({error}); {without}",
-                 name=extra.name, error=first, without=extra.without)
-        return False
-    if savepoint:
-        cursor.execute("RELEASE SAVEPOINT extra_ddl")
-    return True

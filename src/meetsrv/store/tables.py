@@ -346,3 +346,15 @@ staff_actions = Table(
 )
 Index("ix_staff_actions_created", staff_actions.c.created)
 Index("ix_staff_actions_target", staff_actions.c.target_id, staff_actions.c.created)
+
+# -- the deployment ------------------------------------------------------------------------------
+
+# Secrets every process of one deployment must agree on: the signing secret of processes joined
+# by Redis without --secret is made by the first process to start and read by the others.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created", Double, nullable=False),
+)

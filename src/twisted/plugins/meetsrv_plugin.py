@@ -15,14 +15,16 @@ class Options(usage.Options):
         ["debug", None, "Debug mode: SMS code 00000 is accepted and SMS texts go to the log."],
         ["access-log", None, "Write an access log line per request (off by default: it is slow)."],
         ["social-trust-client", None, "Log social clients in without verifying their token (warned at start)."],
+        ["no-migrate", None, "Refuse to start on a database whose schema is behind (default: upgrade it)."],
     ]
     optParameters = [
         ["port", None, None, "strports description to listen on (default tcp:8080)."],
         ["db", None, None, "sqlite:///path (default sqlite:///meetsrv.sqlite3) or postgresql://user:pass@host/db."],
+        ["db-wait", None, None, "Seconds to keep retrying a database that cannot be reached at start (default 30)."],
         ["redis", None, None, "redis://host:port/n to join several processes (unset: in-process bus)."],
         ["media", None, None, "Folder for uploaded media (default ./media)."],
         ["public-url", None, None, "Base for absolute URLs (default http://localhost:<port>)."],
-        ["secret", None, None, "Signing key (generated and kept in the data folder if unset)."],
+        ["secret", None, None, "Signing key (unset: generated and kept in the data folder, or in the database with --redis)."],
         ["event-delay", None, None, "Seconds before a new directory event is saved (default 60)."],
         ["max-body", None, None, "Largest request body in bytes (default 10 MB)."],
         ["allowed-origins", None, None, "Comma-separated WebSocket Origin allowlist (scheme://host:port)."],
@@ -54,23 +56,35 @@ class MeetServiceMaker:
     options = Options
 
     def makeService(self, options):
+        """Before twistd runs its reactor: take the port first (a busy port fails before any file
+        is made), then reach and migrate the database. A refusal is one line and exit status 1."""
+        from twisted.internet import reactor
+
         from meetsrv.config import ConfigError, build_settings
-        from meetsrv.service import MeetService, check_reachable
+        from meetsrv.service import MeetServer, MeetService, prepare_database
         from meetsrv.workers import WorkerSupervisor, check_workers
 
         raw = {k: v for k, v in options.items() if v not in (None, 0)}
         try:
             settings = build_settings(raw)
             check_workers(settings)
-            check_reachable(settings)
             if settings.workers > 1:
-                supervisor = WorkerSupervisor(settings.with_secret(), raw)
+                # the supervisor holds the port, then migrates once before any worker starts;
+                # with --redis the workers agree on a secret through the database
+                supervisor = WorkerSupervisor(settings, raw)
                 supervisor.hold_port()
+                prepare_database(settings)
                 return supervisor
+            server = MeetServer(settings, reactor)
+            refused = []
+            server.listen().addErrback(refused.append)
+            if refused:
+                refused[0].raiseException()
+            server.prepare()
         except ConfigError as e:
             # one clear line, not a traceback
             raise SystemExit(f"meetsrv: error: {e}")
-        return MeetService(settings)
+        return MeetService(server)
 
 
 serviceMaker = MeetServiceMaker()

@@ -23,7 +23,7 @@ _search_name = (
     .limit(bindparam("limit"))
 )
 
-# The SQLite FTS5 trigram table over the folded columns (db.EXTRA_DDL; rowid = users.id). Its
+# The SQLite FTS5 trigram table over the folded columns (migration 0001; rowid = users.id). Its
 # LIKE '%term%' is answered from the trigram index; the LIKE ... ESCAPE on users is the same test
 # as the plain scan, so both paths return the same rows. Ordered by the FTS rowid (= users.id),
 # which FTS5 delivers in order, so LIMIT stops early for common terms.

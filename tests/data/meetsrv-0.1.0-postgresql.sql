@@ -1,0 +1,283 @@
+-- The schema meetsrv 0.1.0 created at every start on postgresql (Database.create_schema: its
+-- tables, then its search indexes), as it was before migrations; tests start a server on it.
+CREATE TABLE IF NOT EXISTS organizations (
+	id SERIAL NOT NULL, 
+	title VARCHAR(255) NOT NULL, 
+	description TEXT DEFAULT '' NOT NULL, 
+	address VARCHAR(255) DEFAULT '' NOT NULL, 
+	postcode VARCHAR(16) DEFAULT '' NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_organizations_title ON organizations (title);
+
+CREATE TABLE IF NOT EXISTS users (
+	id SERIAL NOT NULL, 
+	username VARCHAR(150), 
+	username_folded VARCHAR(150), 
+	name VARCHAR(255) DEFAULT '' NOT NULL, 
+	name_folded VARCHAR(255) DEFAULT '' NOT NULL, 
+	email VARCHAR(254), 
+	phone VARCHAR(32), 
+	password_hash VARCHAR(255), 
+	about TEXT DEFAULT '' NOT NULL, 
+	birth_date VARCHAR(10), 
+	gender INTEGER, 
+	avatar VARCHAR(255), 
+	karma INTEGER DEFAULT 0 NOT NULL, 
+	confirmed BOOLEAN DEFAULT false NOT NULL, 
+	hidden_phone BOOLEAN DEFAULT false NOT NULL, 
+	is_staff BOOLEAN DEFAULT false NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (username), 
+	UNIQUE (email), 
+	UNIQUE (phone)
+);
+
+CREATE INDEX IF NOT EXISTS ix_users_name_folded ON users (name_folded);
+
+CREATE INDEX IF NOT EXISTS ix_users_username_folded ON users (username_folded);
+
+CREATE TABLE IF NOT EXISTS blocks (
+	id SERIAL NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	blocked_id INTEGER NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (user_id, blocked_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
+	FOREIGN KEY(blocked_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS confirmations (
+	id SERIAL NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	path VARCHAR(255) NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	reviewed DOUBLE PRECISION, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS contacts (
+	id SERIAL NOT NULL, 
+	owner_id INTEGER NOT NULL, 
+	phone VARCHAR(32) NOT NULL, 
+	name VARCHAR(255), 
+	contact_user_id INTEGER, 
+	PRIMARY KEY (id), 
+	UNIQUE (owner_id, phone), 
+	FOREIGN KEY(owner_id) REFERENCES users (id) ON DELETE CASCADE, 
+	FOREIGN KEY(contact_user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_contacts_phone ON contacts (phone);
+
+CREATE TABLE IF NOT EXISTS credentials (
+	id SERIAL NOT NULL, 
+	token_hash VARCHAR(64) NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	expires DOUBLE PRECISION, 
+	PRIMARY KEY (id), 
+	UNIQUE (token_hash), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_credentials_user_kind ON credentials (user_id, kind);
+
+CREATE TABLE IF NOT EXISTS friendships (
+	id SERIAL NOT NULL, 
+	from_user INTEGER NOT NULL, 
+	to_user INTEGER NOT NULL, 
+	accepted BOOLEAN DEFAULT false NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (from_user, to_user), 
+	FOREIGN KEY(from_user) REFERENCES users (id) ON DELETE CASCADE, 
+	FOREIGN KEY(to_user) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS meetings (
+	id SERIAL NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	uuid VARCHAR(36), 
+	title VARCHAR(255) NOT NULL, 
+	description TEXT, 
+	starts_at DOUBLE PRECISION, 
+	ends_at DOUBLE PRECISION, 
+	date VARCHAR(10), 
+	lat DOUBLE PRECISION, 
+	lng DOUBLE PRECISION, 
+	group_type INTEGER, 
+	category INTEGER, 
+	image VARCHAR(255), 
+	creator_id INTEGER, 
+	completed BOOLEAN DEFAULT false NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	modified DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (uuid), 
+	FOREIGN KEY(creator_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_creator ON meetings (creator_id, created);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_by_date ON meetings (kind, (date IS NULL), date, coalesce(starts_at, 0), id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_by_date_desc ON meetings (kind, (date IS NULL) DESC, date, coalesce(starts_at, 0), id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_date ON meetings (kind, date, id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_id ON meetings (kind, id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_title ON meetings (kind, title);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ux_meetings_campus_title ON meetings (title) WHERE kind = 'campus';
+
+CREATE TABLE IF NOT EXISTS organization_members (
+	organization_id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	UNIQUE (organization_id, user_id), 
+	FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS photos (
+	id SERIAL NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	path VARCHAR(255) NOT NULL, 
+	is_avatar BOOLEAN DEFAULT false NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_photos_user ON photos (user_id);
+
+CREATE TABLE IF NOT EXISTS social_identities (
+	id SERIAL NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	provider VARCHAR(16) NOT NULL, 
+	external_id VARCHAR(64) NOT NULL, 
+	token VARCHAR(255) DEFAULT '' NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (provider, external_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS chats (
+	id SERIAL NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	slug VARCHAR(128), 
+	title VARCHAR(255) DEFAULT '' NOT NULL, 
+	owner_id INTEGER, 
+	meeting_id INTEGER, 
+	member_key TEXT, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (slug), 
+	FOREIGN KEY(owner_id) REFERENCES users (id) ON DELETE SET NULL, 
+	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE CASCADE
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_chats_kind_member_key ON chats (kind, member_key);
+
+CREATE INDEX IF NOT EXISTS ix_chats_meeting ON chats (meeting_id);
+
+CREATE TABLE IF NOT EXISTS join_requests (
+	id SERIAL NOT NULL, 
+	meeting_id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	approved BOOLEAN DEFAULT false NOT NULL, 
+	rejected BOOLEAN DEFAULT false NOT NULL, 
+	read BOOLEAN DEFAULT false NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	modified DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (meeting_id, user_id), 
+	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS markings (
+	id SERIAL NOT NULL, 
+	meeting_id INTEGER NOT NULL, 
+	marker_id INTEGER NOT NULL, 
+	marked_id INTEGER NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE CASCADE, 
+	FOREIGN KEY(marker_id) REFERENCES users (id) ON DELETE CASCADE, 
+	FOREIGN KEY(marked_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS meeting_members (
+	meeting_id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	king BOOLEAN DEFAULT false NOT NULL, 
+	joined DOUBLE PRECISION NOT NULL, 
+	UNIQUE (meeting_id, user_id), 
+	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_meeting_members_user ON meeting_members (user_id);
+
+CREATE TABLE IF NOT EXISTS meeting_organizations (
+	meeting_id INTEGER NOT NULL, 
+	organization_id INTEGER NOT NULL, 
+	UNIQUE (meeting_id, organization_id), 
+	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE CASCADE, 
+	FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS pending_events (
+	id SERIAL NOT NULL, 
+	creator_id INTEGER, 
+	payload TEXT NOT NULL, 
+	due_at DOUBLE PRECISION NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	meeting_id INTEGER, 
+	saved_at DOUBLE PRECISION, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(creator_id) REFERENCES users (id) ON DELETE SET NULL, 
+	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_pending_events_due ON pending_events (saved_at, due_at);
+
+CREATE TABLE IF NOT EXISTS chat_members (
+	chat_id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	last_read_message_id BIGINT, 
+	joined DOUBLE PRECISION NOT NULL, 
+	UNIQUE (chat_id, user_id), 
+	FOREIGN KEY(chat_id) REFERENCES chats (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_chat_members_user ON chat_members (user_id, chat_id);
+
+CREATE TABLE IF NOT EXISTS messages (
+	id BIGSERIAL NOT NULL, 
+	chat_id INTEGER NOT NULL, 
+	user_id INTEGER, 
+	text TEXT NOT NULL, 
+	is_read BOOLEAN DEFAULT false NOT NULL, 
+	is_received BOOLEAN DEFAULT false NOT NULL, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(chat_id) REFERENCES chats (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_messages_chat_id ON messages (chat_id, id);
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE INDEX IF NOT EXISTS ix_users_username_folded_trgm ON users USING gin (username_folded gin_trgm_ops);
+
+CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm ON users USING gin (name_folded gin_trgm_ops);
