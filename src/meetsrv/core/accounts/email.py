@@ -72,14 +72,27 @@ class DirectoryAccounts:
         return self.tokens.decode(access, "access")
 
     @defer.inlineCallbacks
-    def ensure_staff(self, email: str, password: str):
-        """Create a staff account, or make an existing one staff with this password."""
+    def create_staff(self, email: str, password: str, promote: bool = False):
+        """A new staff account: {"id", "email", "created": True}. An existing account with this
+        email is AlreadyExists, unless `promote`: then it is made staff with this password
+        ("created": False)."""
         email = normalize_email(email)
         password_hash = yield self.passwords.hash(password)
         user = yield self.store.by_email(email)
         if user is None:
-            user_id = yield self.store.insert(self.clock.seconds(), email=email, password_hash=password_hash,
-                                              is_staff=True, name=email.split("@")[0])
-            return user_id
+            try:
+                user_id = yield self.store.insert(self.clock.seconds(), email=email, password_hash=password_hash,
+                                                  is_staff=True, name=email.split("@")[0])
+                return {"id": user_id, "email": email, "created": True}
+            except Conflict:  # made at the same moment by another request
+                user = yield self.store.by_email(email)
+        if not promote:
+            raise AlreadyExists("an account with this email exists", field="email")
         yield self.store.set_staff(user["id"], password_hash)
-        return user["id"]
+        return {"id": user["id"], "email": email, "created": False}
+
+    @defer.inlineCallbacks
+    def ensure_staff(self, email: str, password: str):
+        """Create a staff account, or make an existing one staff with this password; its id."""
+        staff = yield self.create_staff(email, password, promote=True)
+        return staff["id"]
