@@ -257,4 +257,4 @@ class WorkerSupervisor(service.Service):
 
 
 # twistd flags (no value) among the options handed to workers
-FLAGS = frozenset({"debug", "access-log"})
+FLAGS = frozenset({"debug", "access-log", "no-metrics"})
