@@ -122,7 +122,7 @@ if REDIS:
             await lost
             # txredisapi reconnects by itself (after about a second); the bus subscribes again
             new = await bus._when_subscriber().addTimeout(15, reactor)
-            assert new is not old
+            assert new is not old and bus.reconnects == 1
             await bus.publish("room", "after reconnect")
             assert await got.get().addTimeout(10, reactor) == "after reconnect"
         finally:

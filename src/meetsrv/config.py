@@ -76,6 +76,12 @@ class Settings:
     db_wait: float = 30.0
     # Refuse to start on a database whose schema is behind, instead of upgrading it.
     no_migrate: bool = False
+    # Prometheus metrics at /metrics on the main port, or only on metrics_port (a strports
+    # description) when set; `metrics` False turns them off (nothing measured)
+    metrics: bool = True
+    metrics_port: str | None = None
+    # "text" (twistd's lines) or "json" (one JSON object per line); read by the twistd plugin
+    log_format: str = "text"
 
     # -- derived values -------------------------------------------------------------------
     def base_url(self, listening_port: int | None = None) -> str:
@@ -138,6 +144,16 @@ def _number(name: str, value, kind):
     return number
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value) -> str:
+    fmt = str(value).strip().lower()
+    if fmt not in LOG_FORMATS:
+        raise ConfigError(f"--log-format: expected json or text, got {value!r}")
+    return fmt
+
+
 def _positive(name: str, value) -> int:
     number = _number(name, value, int)
     if number < 1:
@@ -175,6 +191,9 @@ OPTIONS = {
     "social-vk-url": ("social_vk_url", str),
     "workers": ("workers", lambda v: _workers(v)),
     "worker-index": ("worker_index", lambda v: _number("worker-index", v, int)),
+    "no-metrics": ("metrics", lambda v: not _bool(v)),
+    "metrics-port": ("metrics_port", str),
+    "log-format": ("log_format", _log_format),
 }
 
 
@@ -194,16 +213,31 @@ def build_settings(options: dict | None = None, environ: dict | None = None) -> 
     environ = os.environ if environ is None else environ
     values = {}
     for option, (attr, convert) in OPTIONS.items():
-        raw = options.get(option)
-        if raw is None or raw is False:
-            raw = environ.get(env_name(option))
-        if raw is None or raw == "":
-            continue
-        values[attr] = convert(raw)
+        raw = _raw_value(option, options, environ)
+        if raw is not None:
+            values[attr] = convert(raw)
     values["oauth_apps"] = oauth_apps(environ)
     settings = Settings(**values)
     validate(settings)
     return settings
+
+
+def _raw_value(option: str, options: dict, environ):
+    raw = options.get(option)
+    if raw is None or raw is False:
+        raw = environ.get(env_name(option))
+    if raw is None or raw == "":
+        return None
+    return raw
+
+
+def option_value(option: str, options: dict, environ: dict | None = None):
+    """One option's value, from the command line, MEETSRV_<NAME> or the default (for what
+    twistd needs before the settings are built, such as the log format)."""
+    environ = os.environ if environ is None else environ
+    attr, convert = OPTIONS[option]
+    raw = _raw_value(option, options, environ)
+    return getattr(Settings, attr) if raw is None else convert(raw)
 
 
 def oauth_apps(environ) -> tuple[OAuthApp, ...]:

@@ -83,6 +83,28 @@ def prepare_database(settings: Settings) -> None:
         check_redis(settings.redis)
 
 
+def worker_metrics_port(settings: Settings) -> str:
+    """--metrics-port for this process: with --workers, worker i takes the given TCP port + i - 1
+    (every worker counts its own requests, so each is scraped on a port of its own)."""
+    description = settings.metrics_port
+    if not settings.worker_index:
+        return description
+    parts = description.split(":")
+    if parts[0].isdigit():
+        parts = ["tcp", *parts]
+    if parts[0] not in ("tcp", "tcp6") or len(parts) < 2 or not parts[1].isdigit() or parts[1] == "0":
+        return description
+    parts[1] = str(int(parts[1]) + settings.worker_index - 1)
+    return ":".join(parts)
+
+
+def _address(port) -> str:
+    host = port.getHost()
+    if hasattr(host, "port"):
+        return f"{host.host}:{host.port}" if ":" not in host.host else f"[{host.host}]:{host.port}"
+    return str(getattr(host, "name", host))  # a UNIX socket
+
+
 class _Starting(Resource):
     """The root until start() is done (the port is taken before the database is ready): every
     request is answered 503 with Retry-After, so a health check reads "not yet"."""
@@ -117,9 +139,16 @@ class MeetServer:
         self.port = None
         self._listening = None
         self.prepared = False
+        self.metrics_port = None
         self.services = None
         self.db = None
         self.bus = None
+        if settings.metrics:
+            from meetsrv.metrics import Metrics
+
+            self.metrics = Metrics()
+        else:
+            self.metrics = None
 
     def listen(self) -> defer.Deferred:
         """Take the port (at once for TCP and UNIX ports: twistd calls this before its reactor
@@ -128,7 +157,7 @@ class MeetServer:
             settings = self.settings
             self.site = MeetSite(_Starting(), settings.max_body, settings.access_log,
                                  max_multipart_parts=settings.max_multipart_parts,
-                                 max_form_fields=settings.max_form_fields)
+                                 max_form_fields=settings.max_form_fields, metrics=self.metrics)
             if settings.worker_index:
                 # one of --workers: beside the others on the supervisor's port (SO_REUSEPORT)
                 from meetsrv.workers import listen_reuse_port
@@ -196,8 +225,20 @@ class MeetServer:
 
             self.bus = LocalBus()
             ephemeral = LocalEphemeral(self.clock)
+        if self.metrics is not None:
+            self.db.add_observer(self.metrics.observe_transaction)
+            self.bus.publish_observer = self.metrics.observe_publish
         public_url = PublicUrl(settings.base_url(getattr(self.port.getHost(), "port", None)))
-        self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock, public_url)
+        self.services = Services(settings, self.db, self.bus, ephemeral, self.reactor, self.clock, public_url,
+                                 self.metrics)
+        if self.metrics is not None:
+            self.metrics.watch(hub=self.services.hub, bus=self.bus, delayed_events=self.services.event_jobs)
+            if settings.metrics_port:
+                from meetsrv.metrics import MetricsRoot
+
+                metrics_site = MeetSite(MetricsRoot(self.metrics), max_body=0)
+                endpoint = serverFromString(self.reactor, worker_metrics_port(settings))
+                self.metrics_port = yield endpoint.listen(metrics_site)
         self.site.resource = build_root(self.services)
         yield self.services.start()
 
@@ -224,8 +265,21 @@ class MeetServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port.getHost().port}"
 
+    def describe(self) -> dict:
+        """What the start-up log line says: addresses, database and bus (never a password)."""
+        return {
+            "address": _address(self.port),
+            "metrics": ("off" if self.metrics is None else
+                        _address(self.metrics_port) + "/metrics" if self.metrics_port else "/metrics"),
+            "database": self.db.describe(),
+            "bus": self.bus.describe(),
+        }
+
     @defer.inlineCallbacks
     def stop(self):
+        if self.metrics_port is not None:
+            yield self.metrics_port.stopListening()
+            self.metrics_port = None
         if self.port is not None:
             yield self.port.stopListening()
             self.port = None
@@ -258,8 +312,8 @@ class MeetService(service.Service):
         d = self.server.start()
 
         def started(server):
-            log.info("meetsrv listening on {port}, public URL {url}", port=server.settings.port,
-                     url=server.services.base_url)
+            log.info("meetsrv listening on {address}, public URL {url}; database {database}; bus {bus}; "
+                     "metrics {metrics}", url=server.services.public_url.value, **server.describe())
             if server.settings.worker_index:
                 from meetsrv.workers import tell_supervisor_ready, watch_supervisor
 

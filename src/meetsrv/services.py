@@ -35,6 +35,7 @@ from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME
 from meetsrv.core.people.photos import PhotoService
 from meetsrv.core.people.profiles import ProfileService
 from meetsrv.core.staff import StaffService
+from meetsrv.metrics import NoMetrics
 from meetsrv.store.accounts.credentials import CredentialStore
 from meetsrv.store.accounts.email import DirectoryAccountStore
 from meetsrv.store.accounts.phone import PhoneAccountStore
@@ -73,12 +74,13 @@ class Services:
     `reactor` runs threads and network work."""
 
     def __init__(self, settings, db, bus, ephemeral, reactor, clock=None,
-                 public_url: PublicUrl | None = None):
+                 public_url: PublicUrl | None = None, metrics=None):
         from meetsrv.ws.factory import make_factory
         from meetsrv.ws.protocol import DoorSocket
 
         clock = clock or reactor
         self.settings = settings
+        self.metrics = metrics if metrics is not None else NoMetrics()
         self.db = db
         self.bus = bus
         self.ephemeral = ephemeral
@@ -86,7 +88,7 @@ class Services:
         self.clock = clock
         self.public_url = public_url or PublicUrl(settings.base_url())
         # the hub encodes frames with one factory's settings; every door's factory shares them
-        self.hub = SocketHub(bus, make_factory(settings, DoorSocket), clock)
+        self.hub = SocketHub(bus, make_factory(settings, DoorSocket), clock, self.metrics, settings.access_log)
 
         # -- stores ---------------------------------------------------------------------------
         self.user_store = UserStore(db)
@@ -133,7 +135,7 @@ class Services:
         self.social_photos = PhotoService(PhotoStore(db), self.media_files, clock)
 
         # -- chats ----------------------------------------------------------------------------
-        self.chats = ChatService(self.chat_store, bus, clock)
+        self.chats = ChatService(self.chat_store, bus, clock, self.metrics)
         self.rooms = RoomService(self.chats, self.user_store, clock)
         self.social_chats = SocialChatService(SocialChatStore(db), self.chats, self.user_store)
         self.lobby = DirectoryLobby(self.chats, self.user_store, clock)

@@ -1,4 +1,4 @@
-"""The root resource: the five doors on one port, plus /media, /admin and /healthz.
+"""The root resource: the five doors on one port, plus /media, /admin, /healthz and /metrics.
 
 The doors' paths do not collide, so the root asks each door's URL map in turn and hands the
 request to the first door that knows the path. A path no door knows answers 404 in JSON.
@@ -110,15 +110,17 @@ class DoorsResource(Resource):
         self.doors = doors
         self._adapters = [(door, door.app.url_map.bind("localhost")) for door in doors]
         self._resources = {id(door): door.resource() for door in doors}
-        # (method, path) -> the door's resource, for paths seen before: the door's Klein app
-        # matches the path again anyway, so a repeated path is matched once, not twice
-        self._seen: dict[tuple[bytes, bytes], object] = {}
+        # (method, path) -> (the door's resource, door name, route pattern), for paths seen
+        # before: the door's Klein app matches the path again anyway, so a repeated path is
+        # matched once, not twice
+        self._seen: dict[tuple[bytes, bytes], tuple] = {}
 
     def render(self, request):
         key = (request.method, request.path)
         with_body = multipart.is_multipart(request.getHeader(b"content-type"))
-        resource = None if with_body else self._seen.get(key)
-        if resource is not None and _readable(request):
+        seen = None if with_body else self._seen.get(key)
+        if seen is not None and _readable(request):
+            resource, request.door, request.route = seen
             return resource.render(request)
         path = request.path.decode("utf-8", "replace")
         method = request.method.decode("ascii", "replace")
@@ -137,6 +139,8 @@ class DoorsResource(Resource):
                 redirected = redirected or door
                 continue
             resource = self._resources[id(door)]
+            # the route pattern, never the path, names the request in metrics and logs
+            request.door, request.route = door.name, rule.rule
             if not _readable(request):
                 # Klein answers a path or Host that is not UTF-8 with a 400 in plain text
                 return door.not_found(request)
@@ -145,18 +149,21 @@ class DoorsResource(Resource):
             if len(request.path) <= 256:
                 if len(self._seen) >= self.SEEN_PATHS:
                     self._seen.clear()
-                self._seen[key] = resource
+                self._seen[key] = (resource, door.name, rule.rule)
             return resource.render(request)
         if wrong_method is None and not path.endswith("/"):
             # werkzeug reports a slash-less path of a strict_slashes=False rule as not found
             # even when only the method is wrong
             wrong_method = self._wrong_method(path + "/", method)
         if wrong_method is not None:
+            request.door = wrong_method.name
             return wrong_method.method_not_allowed(request)
         if redirected is not None:
+            request.door = redirected.name
             return redirected.not_found(request)
         for door in self.doors:
             if any(path.startswith(p) for p in door.path_prefixes):
+                request.door = door.name
                 return door.not_found(request)
         return json_answer(request, {"detail": "Not found."}, 404)
 
@@ -221,8 +228,21 @@ class Root(Resource):
         media = services.settings.media
         self.putChild(b"media", _Static(media))
         self.putChild(b"healthz", _Health(services.settings.worker_index))
+        if services.metrics.registry is not None and not services.settings.metrics_port:
+            from meetsrv.metrics import MetricsResource
+
+            self.putChild(b"metrics", MetricsResource(services.metrics))
         for name, resource in (extra or {}).items():
             self.putChild(name.encode(), resource)
+
+    def getChildWithDefault(self, name, request):
+        child = self.children.get(name)
+        if child is not None:
+            # /media, /healthz, /admin, /metrics: named by their segment in metrics and logs
+            request.door = name.decode("ascii")
+            request.route = "/" + request.door
+            return child
+        return self.getChild(name, request)
 
     def getChild(self, name, request):
         # not a fixed child: give the segment back and let the doors route the whole path

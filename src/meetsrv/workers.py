@@ -257,4 +257,10 @@ class WorkerSupervisor(service.Service):
 
 
 # twistd flags (no value) among the options handed to workers
-FLAGS = frozenset({"debug", "access-log", "no-migrate"})
+def _flags() -> frozenset[str]:
+    from twisted.plugins.meetsrv_plugin import Options
+
+    return frozenset(flag[0] for flag in Options.optFlags)
+
+
+FLAGS = _flags()

@@ -5,7 +5,20 @@ ten behave the same. The ephemeral store holds what may expire (SMS codes, attem
 marking lists); expiry is computed from the injected clock so tests drive it with task.Clock.
 """
 
+from time import perf_counter
+
 from zope.interface import Attribute, Interface
+
+
+def timed_publish(publish, channel: str, payload: str, observer):
+    """publish(channel, payload), then observer(seconds) once its Deferred fires (metrics)."""
+    started = perf_counter()
+
+    def done(result):
+        observer(perf_counter() - started)
+        return result
+
+    return publish(channel, payload).addBoth(done)
 
 
 class IBus(Interface):

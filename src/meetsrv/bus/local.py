@@ -8,7 +8,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from meetsrv.bus import IBus, IEphemeral, ISubscription
+from meetsrv.bus import IBus, IEphemeral, ISubscription, timed_publish
 
 log = Logger()
 
@@ -27,10 +27,18 @@ class Subscription:
 
 @implementer(IBus)
 class LocalBus:
+    # fn(seconds) after each publish, when set (metrics)
+    publish_observer = None
+
     def __init__(self):
         self._subs: dict[str, list[Subscription]] = defaultdict(list)
 
     def publish(self, channel: str, payload: str) -> defer.Deferred:
+        if self.publish_observer is not None:
+            return timed_publish(self._publish, channel, payload, self.publish_observer)
+        return self._publish(channel, payload)
+
+    def _publish(self, channel: str, payload: str) -> defer.Deferred:
         self.deliver(channel, payload)
         return defer.succeed(None)
 
@@ -52,6 +60,9 @@ class LocalBus:
             subs.remove(sub)
             if not subs:
                 del self._subs[sub.channel]
+
+    def describe(self) -> str:
+        return "in-process"
 
     def channels(self) -> list[str]:
         return list(self._subs)

@@ -14,7 +14,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from meetsrv.bus import IBus, IEphemeral, ISubscription
+from meetsrv.bus import IBus, IEphemeral, ISubscription, timed_publish
 
 log = Logger()
 
@@ -52,6 +52,9 @@ def _subscriber_protocol(bus):
 
 @implementer(IBus)
 class RedisBus:
+    # fn(seconds) after each publish, when set (metrics)
+    publish_observer = None
+
     def __init__(self, host: str, port: int, dbid: int, prefix: str = "meetsrv:"):
         self.host, self.port, self.dbid, self.prefix = host, port, dbid, prefix
         self._subs: dict[str, list[RedisSubscription]] = defaultdict(list)
@@ -59,6 +62,9 @@ class RedisBus:
         self._waiting: list[defer.Deferred] = []
         self._publisher = None
         self._sub_factory = None
+        # times the subscriber connection came back after the first (the metrics counter)
+        self.reconnects = 0
+        self._connected_before = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> defer.Deferred:
@@ -85,6 +91,9 @@ class RedisBus:
             ds.append(defer.maybeDeferred(self._publisher.disconnect))
         return defer.DeferredList(ds, consumeErrors=True)
 
+    def describe(self) -> str:
+        return f"redis {self.host}:{self.port}/{self.dbid} prefix {self.prefix}"
+
     @property
     def redis(self):
         """The command connection (lazy: commands wait for the connection)."""
@@ -99,6 +108,10 @@ class RedisBus:
 
     def _subscriber_connected(self, proto):
         self._subscriber = proto
+        if self._connected_before:
+            self.reconnects += 1
+            log.info("Redis subscriber connection is back ({n} reconnects)", n=self.reconnects)
+        self._connected_before = True
         channels = [self.prefix + c for c in self._subs]
         d = proto.subscribe(channels) if channels else defer.succeed(None)
 
@@ -116,6 +129,11 @@ class RedisBus:
 
     # -- pub/sub -----------------------------------------------------------------------------
     def publish(self, channel: str, payload: str) -> defer.Deferred:
+        if self.publish_observer is not None:
+            return timed_publish(self._publish, channel, payload, self.publish_observer)
+        return self._publish(channel, payload)
+
+    def _publish(self, channel: str, payload: str) -> defer.Deferred:
         return self._publisher.publish(self.prefix + channel, payload)
 
     def subscribe(self, channel: str, callback) -> RedisSubscription:

@@ -83,6 +83,10 @@ class DelayedSaveService:
         """Fires when the saves under way now have finished (tests wait on it after advancing a clock)."""
         return defer.DeferredList(list(self._running))
 
+    def pending(self) -> int:
+        """How many events wait for their timer here (the metrics gauge)."""
+        return sum(1 for call in self._calls.values() if call.active())
+
     def armed(self) -> list[int]:
         return sorted(pid for pid, call in self._calls.items() if call.active())
 

@@ -311,6 +311,9 @@ class Database:
         return self.interact(desc, lambda t: t.execute(stmt, **params))
 
     # -- lifecycle --------------------------------------------------------------------------
+    def describe(self) -> str:
+        return describe_database(self.url)
+
     def load_search_indexes(self) -> defer.Deferred:
         """Find which optional search indexes the migrations could create (see SEARCH_INDEXES)."""
         checks = SEARCH_INDEXES.get(self.name, {})
@@ -333,6 +336,19 @@ class Database:
     def close(self) -> None:
         if self.pool.running:
             self.pool.close()
+
+
+def describe_database(url: str) -> str:
+    """Which database, for the start-up log: the SQLite file, or PostgreSQL's host, database
+    and user (never the password)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+        return f"sqlite {path if path == ':memory:' else Path(path).resolve()}"
+    host = parsed.hostname or "local socket"
+    port = f":{parsed.port}" if parsed.port else ""
+    user = f" as {parsed.username}" if parsed.username else ""
+    return f"postgresql {host}{port}/{parsed.path.lstrip('/')}{user}"
 
 
 def schema_statements(dialect) -> list[str]:

@@ -143,14 +143,20 @@ class ChatFeed:
         self.last = message_id
         own = self.own.pop(message_id, None) if self.own else None
         prepared = None
+        sent = 0
         for conn_id, sock in list(self.sockets.items()):
             if own is not None and own[0] == conn_id:
                 if own[1] is not None:
                     sock.chat_frame(message_id, own[1])
+                    sent += 1
                 continue
             if prepared is None:
                 prepared = self.hub.frame_factory.prepareMessage(frame.encode("utf-8"))
             sock.chat_frame(message_id, prepared)
+            sent += 1
+        metrics = self.hub.metrics
+        if sent and metrics is not None:
+            metrics.chat_messages_delivered(sent)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -8,21 +8,37 @@ envelope names (the sender, for doors that do not echo). A chat's channel is a C
 
 from __future__ import annotations
 
+from time import perf_counter
+
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from meetsrv.core.chats.service import chat_channel
 from meetsrv.ws.feed import ChatFeed
 from meetsrv.ws.protocol import CLOSE_CREDENTIAL_REVOKED
 
+socket_log = Logger(namespace="meetsrv.socket")
+
+
+def _door_name(sock) -> str:
+    door = getattr(sock.factory, "door", None)
+    return getattr(door, "name", "none")
+
 
 class SocketHub:
-    def __init__(self, bus, frame_factory, clock=None):
+    def __init__(self, bus, frame_factory, clock=None, metrics=None, access_log: bool = False):
         if clock is None:
             from twisted.internet import reactor as clock
         self.bus = bus
         self.clock = clock
         # any WebSocketServerFactory: prepareMessage only needs its (shared) settings
         self.frame_factory = frame_factory
+        # the feeds count chat frames delivered on it
+        self.metrics = metrics
+        # with the access log, a line per socket opened and closed
+        self.access_log = access_log
+        # door name -> open sockets of this process (the metrics gauge)
+        self.open_by_door: dict[str, int] = {}
         self._feeds: dict[str, ChatFeed] = {}
         self._sockets: dict[str, dict[str, object]] = {}
         self._subs: dict[str, object] = {}
@@ -33,9 +49,25 @@ class SocketHub:
 
     def opened(self, sock) -> None:
         self._open[sock.conn_id] = sock
+        sock.opened_at = perf_counter()
+        door = _door_name(sock)
+        self.open_by_door[door] = self.open_by_door.get(door, 0) + 1
+        if self.access_log:
+            socket_log.info("socket opened door={door} user={user_id} conn={conn_id}",
+                            door=door, user_id=sock.user_id, conn_id=sock.conn_id)
 
     def closed(self, sock) -> None:
-        self._open.pop(sock.conn_id, None)
+        """The socket is closed and the messages it received are handled."""
+        if self._open.pop(sock.conn_id, None) is None:
+            return  # refused at the handshake: never opened
+        door = _door_name(sock)
+        self.open_by_door[door] -= 1
+        if self.access_log:
+            socket_log.info(
+                "socket closed door={door} user={user_id} code={code} after {duration_s}s conn={conn_id}",
+                door=door, user_id=sock.user_id, code=sock.close_code,
+                duration_s=round(perf_counter() - sock.opened_at, 3), conn_id=sock.conn_id,
+            )
 
     def close_user(self, user_id: int) -> None:
         """Close this process's open sockets of a user whose sessions all ended (staff ended them,

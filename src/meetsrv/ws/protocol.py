@@ -58,6 +58,9 @@ class DoorSocket(WebSocketServerProtocol):
     The factory carries `hub`, `clock` and the services the door needs."""
 
     route_args: dict = {}
+    # for the socket's close line (hub.closed): when it opened, and the close code
+    opened_at = 0.0
+    close_code = None
     # at least 20 a second with bursts of 100 (CONTRACT.md); more than that closes the socket
     message_rate = 50.0
     message_burst = 200.0
@@ -155,6 +158,8 @@ class DoorSocket(WebSocketServerProtocol):
 
     def onClose(self, wasClean, code, reason):
         self._closed = True
+        # the peer's code (None when its close frame had none), else the one we sent
+        self.close_code = code if code is not None else getattr(self, "localCloseCode", None)
         for channel in list(self.channels):
             self.leave(channel)
         hub = getattr(self.factory, "hub", None)

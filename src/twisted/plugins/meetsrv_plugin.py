@@ -13,9 +13,10 @@ from zope.interface import implementer
 class Options(usage.Options):
     optFlags = [
         ["debug", None, "Debug mode: SMS code 00000 is accepted and SMS texts go to the log."],
-        ["access-log", None, "Write an access log line per request (off by default: it is slow)."],
+        ["access-log", None, "Log a line per request and per WebSocket opened/closed (off by default: it is slow)."],
         ["social-trust-client", None, "Log social clients in without verifying their token (warned at start)."],
         ["no-migrate", None, "Refuse to start on a database whose schema is behind (default: upgrade it)."],
+        ["no-metrics", None, "No Prometheus metrics (nothing measured, no /metrics)."],
     ]
     optParameters = [
         ["port", None, None, "strports description to listen on (default tcp:8080)."],
@@ -39,8 +40,28 @@ class Options(usage.Options):
         ["social-vk-url", None, None, "VK users.get URL of the built-in vk verifier (default VK's)."],
         ["workers", None, None, "Processes sharing the port: a number or 'auto' (cores); default 1. Needs --redis."],
         ["worker-index", None, None, "(internal) set by the supervisor of --workers for each worker."],
+        ["metrics-port", None, None, "strports description to serve /metrics on instead of the main port (e.g. tcp:9100); "
+                                     "with --workers, worker i uses port + i - 1."],
+        ["log-format", None, None, "text (default) or json: one JSON object per line."],
     ]
     longdesc = "Each option can also be given as an environment variable MEETSRV_<NAME>."
+
+    def postOptions(self):
+        # twistd builds its log observer before it asks for the service: a JSON format must be
+        # chosen now, by naming our observer factory as twistd's own --logger option
+        from meetsrv.config import ConfigError, option_value
+
+        raw = {k: v for k, v in self.items() if v is not None}
+        try:
+            log_format = option_value("log-format", raw)
+        except ConfigError as e:
+            raise SystemExit(f"meetsrv: error: {e}")
+        parent = self.parent
+        if log_format == "json" and parent is not None and not parent.get("logger"):
+            from meetsrv import logs
+
+            logs.note_twistd_options(parent.get("logfile"), bool(parent.get("nodaemon") or parent.get("debug")))
+            parent["logger"] = "meetsrv.logs.json_observer"  # twistd imports it by this name
 
     def opt_version(self):
         from meetsrv import __version__

@@ -79,10 +79,11 @@ def parse_chat_envelope(payload: str) -> tuple[int, int, str]:
 
 
 class ChatService:
-    def __init__(self, store: ChatStore, bus, clock):
+    def __init__(self, store: ChatStore, bus, clock, metrics=None):
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.metrics = metrics
         self._republish: dict[int, object] = {}  # message id -> the delayed call trying again
 
     # -- membership ------------------------------------------------------------------------
@@ -107,6 +108,8 @@ class ChatService:
             if first is None:  # a unique violation that is not this client_id's
                 raise
             return Posted(first, 0, False)
+        if self.metrics is not None:
+            self.metrics.chat_message_stored()
         return Posted(Message(message_id, chat_id, user_id, text, now, False, False, client_id), prev_id, True)
 
     def publish(self, posted: Posted, frame: str) -> defer.Deferred:
