@@ -3,7 +3,7 @@
 txredisapi imports the global reactor at import time, so it is imported only when a Redis bus is
 built. The subscriber connection reconnects by itself; on every (re)connect we subscribe again to
 every channel someone listens on. What is published while Redis is away is lost: clients resume
-from the database.
+from the database, and `on_resubscribed` callbacks (the hub's chat feeds) catch up from it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from meetsrv.bus import IBus, IEphemeral, ISubscription, timed_publish
@@ -65,6 +66,8 @@ class RedisBus:
         # times the subscriber connection came back after the first (the metrics counter)
         self.reconnects = 0
         self._connected_before = False
+        self._resubscribed: list = []
+        self._subscribed_once = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> defer.Deferred:
@@ -106,6 +109,12 @@ class RedisBus:
         self._waiting.append(d)
         return d
 
+    def on_resubscribed(self, callback) -> None:
+        """Call callback() each time the subscriber connection is back after a loss and
+        subscribed again to every channel: what was published meanwhile never reached this
+        process, so callers catch up (from the database)."""
+        self._resubscribed.append(callback)
+
     def _subscriber_connected(self, proto):
         self._subscriber = proto
         if self._connected_before:
@@ -115,10 +124,20 @@ class RedisBus:
         channels = [self.prefix + c for c in self._subs]
         d = proto.subscribe(channels) if channels else defer.succeed(None)
 
-        def wake(_):
+        def wake(result):
             waiting, self._waiting = self._waiting, []
             for w in waiting:
                 w.callback(proto)
+            if isinstance(result, Failure):
+                return None  # the connection failed again: the next one resubscribes
+            if self._subscribed_once:
+                for callback in list(self._resubscribed):
+                    try:
+                        callback()
+                    except Exception:
+                        log.failure("a Redis resubscribed callback failed")
+            self._subscribed_once = True
+            return None
 
         d.addBoth(wake)
 

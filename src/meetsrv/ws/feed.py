@@ -6,7 +6,8 @@ Every chat frame on the bus names its message id and the id of the chat's messag
 several writers, or several processes over Redis, frames can arrive out of order: the feed holds
 a frame until the one before it has been delivered. A frame that does not come within GAP_WAIT
 seconds (a lost or refused publish) is read from the database instead, with everything after
-the last delivered one, so sockets never wait on a frame that will not come.
+the last delivered one, so sockets never wait on a frame that will not come. When the bus was
+away (Redis), no frame comes at all: the hub asks every feed to fill when the bus is back.
 
 A message posted by one of this process's sockets may be sent to its sender differently (no
 echo, or a copy carrying the client_id): the sender registers that with `expect_own` before it
@@ -40,6 +41,7 @@ class ChatFeed:
         self.own: dict[int, tuple[str, object]] = {}  # message id -> (sender's conn id, its frame)
         self._timer = None
         self._filling = False
+        self._fill_again = False  # a fill was asked for while one ran (or before the start)
         self._closed = False
         self._ready: list[defer.Deferred] | None = []
         self.subscription = None
@@ -57,6 +59,8 @@ class ChatFeed:
             return
         self.last = newest_id
         waiting, self._ready = self._ready, None
+        if self._fill_again:
+            self.fill()  # the bus came back while the newest id was read: it may be older
         self._advance()
         for d in waiting:
             d.callback(None)
@@ -169,11 +173,17 @@ class ChatFeed:
         self.fill()
 
     def fill(self) -> defer.Deferred:
-        """Deliver what the database holds after the last delivered message (a frame did not
-        come), then go on with the frames held back."""
-        if self._filling or self._closed or self.last is None:
+        """Deliver what the database holds after the last delivered message, up to the chat's
+        newest (a frame did not come, or the bus was away), then go on with the frames held
+        back. Asked while a fill runs (or before the feed has started), it runs once more after
+        that one: what is missing may have been stored after it read."""
+        if self._closed:
+            return defer.succeed(None)
+        if self._filling or self.last is None:
+            self._fill_again = True
             return defer.succeed(None)
         self._filling = True
+        self._fill_again = False
         return defer.ensureDeferred(self._fill()).addErrback(
             lambda f: log.failure("filling chat {chat} from the database failed", f, chat=self.chat_id)
         ).addBoth(self._filled)
@@ -193,4 +203,7 @@ class ChatFeed:
 
     def _filled(self, _) -> None:
         self._filling = False
+        if self._fill_again and not self._closed:
+            self.fill()
+            return
         self._advance()

@@ -3,7 +3,9 @@
 One bus subscription per channel per process. A message is encoded into a WebSocket frame once
 (prepareMessage) and that frame is sent to every local socket of the channel, except the one the
 envelope names (the sender, for doors that do not echo). A chat's channel is a ChatFeed
-(ws/feed.py), which also keeps the chat's frames in id order.
+(ws/feed.py), which also keeps the chat's frames in id order. When the bus is back after an
+outage (Redis), every chat feed catches up from the database: a socket that stayed connected
+misses nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class SocketHub:
         self._ready: dict[str, object] = {}
         # every open socket of this process, for a clean shutdown
         self._open: dict[str, object] = {}
+        # the in-process bus is never away; Redis is, and tells when it is back
+        resubscribed = getattr(bus, "on_resubscribed", None)
+        if resubscribed is not None:
+            resubscribed(self.catch_up)
 
     def opened(self, sock) -> None:
         self._open[sock.conn_id] = sock
@@ -103,6 +109,13 @@ class SocketHub:
             return ready
         feed.add(sock)
         return feed.when_ready()
+
+    def catch_up(self) -> None:
+        """The bus was away: the chat frames published meanwhile never came. Every chat feed
+        reads what its chat stored after the last message it delivered, up to the newest; a
+        frame published again later is dropped as delivered."""
+        for feed in list(self._feeds.values()):
+            feed.fill()
 
     def feed(self, chat_id: int) -> ChatFeed | None:
         return self._feeds.get(chat_channel(chat_id))
