@@ -61,15 +61,25 @@ class CredentialService:
         """Subscribe to revocations, then read the endings of the last hour (a process that
         starts now must refuse the stateless tokens they voided too)."""
         self._subscription = self.bus.subscribe(CHANNEL, self._on_revoked)
+        resubscribed = getattr(self.bus, "on_resubscribed", None)
+        if resubscribed is not None:
+            resubscribed(self._bus_back)
+        return self._subscription.ready.addCallback(lambda _: self._load_ends())
 
-        def load(_):
-            return self.store.recent_ends(self.clock.seconds() - ENDED_HORIZON).addCallback(loaded)
-
+    def _load_ends(self):
         def loaded(rows):
             for row in rows:
                 self._note_ended(row["id"], row["sessions_ended"])
 
-        return self._subscription.ready.addCallback(load)
+        return self.store.recent_ends(self.clock.seconds() - ENDED_HORIZON).addCallback(loaded)
+
+    def _bus_back(self) -> None:
+        """Redis was away: the revocations published meanwhile never came. Every cached
+        credential is forgotten (its next use reads the database), and the endings are read
+        again (their sockets close)."""
+        self._cache.clear()
+        self._load_ends().addErrback(
+            lambda f: log.failure("reading the sessions ended while Redis was away failed", f))
 
     def stop(self):
         if self._subscription is not None:
