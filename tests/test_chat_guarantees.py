@@ -327,6 +327,50 @@ async def test_directory_client_id_comes_back_on_the_senders_copy_only(server, h
 
 @pytest.mark.parametrize("door_class", [RoomsChat, LobbyChat], ids=lambda d: d.name)
 @pytest_twisted.ensureDeferred
+async def test_a_message_stored_whose_answer_was_lost_reaches_everyone_when_sent_again(
+        start_server, clock, http, ws, door_class):
+    """The database stored the message but its answer was lost (the connection dropped after the
+    commit): the sender is told it was not stored and sends it again. The repeat is published, so
+    every socket gets it now (not when a next message shows the gap), and the sender's socket
+    gets nothing but the answer to its repeat."""
+    server = await start_server(clock=clock)  # gap timers wait on `clock`: only a publish delivers
+    door = await door_class().setup(http, server)
+    sender, listener = await ws(door.url(server, 0)), await ws(door.url(server, 1))
+    field = "text" if door.name == "rooms" else "message"
+    store = server.services.chats.store
+    insert_message = store.insert_message
+
+    def answer_lost(*args, **kwargs):
+        def lost(_):
+            raise ConnectionError("server closed the connection unexpectedly")
+
+        return insert_message(*args, **kwargs).addCallback(lost)
+
+    store.insert_message = answer_lost
+    try:
+        sender.send_json({field: "hello", "client_id": "k1"})
+        refused = await sender.next_json()
+        assert "error" in refused and refused["client_id"] == "k1"
+    finally:
+        store.insert_message = insert_message
+    assert [t for _, t in await door.history(http, server)] == ["hello"]  # stored all the same
+
+    sender.send_json({field: "hello", "client_id": "k1"})
+    answer = await sender.next_json()
+    got = await frames(door, listener, 1)
+    assert got == [(answer["id"], "hello")]
+    if door.name == "rooms":
+        assert answer == {"ack": "k1", "id": got[0][0]}
+    else:
+        assert answer == {"id": got[0][0], "user": "user0@example.com", "message": "hello", "client_id": "k1"}
+    door.send(listener, "next")
+    assert [t for _, t in await frames(door, sender, 1)] == ["next"]
+    assert sender.pending() == 0
+    assert [t for _, t in await door.history(http, server)] == ["hello", "next"]
+
+
+@pytest.mark.parametrize("door_class", [RoomsChat, LobbyChat], ids=lambda d: d.name)
+@pytest_twisted.ensureDeferred
 async def test_a_message_that_cannot_be_stored_is_answered_and_the_socket_stays_open(server, http, ws, door_class):
     door = await door_class().setup(http, server)
     sender = await ws(door.url(server, 0))

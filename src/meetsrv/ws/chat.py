@@ -7,8 +7,10 @@ guarantees of every chat, kept once.
   sent: a message stored during the handshake comes exactly once.
 - Order: the chat's feed (ws/feed.py) hands frames over in id order; the socket also never sends
   an id at or below the last one it sent.
-- Posting: stored (once per client_id), acknowledged, then published. A message that cannot be
-  stored is answered with an error frame and the socket stays open.
+- Posting: stored (once per client_id), acknowledged, then published. A repeated client_id is
+  answered with the first message and published again (its first publish may never have
+  happened; sockets that have it drop it), never sent again to the socket that repeated it. A
+  message that cannot be stored is answered with an error frame and the socket stays open.
 
 A door's socket implements `authorize` (ending with `open_chat`), `received`, and the frames:
 `live_frame`, `own_frame`, `stored_frames`, and the answers `acknowledged`, `repeated`,
@@ -126,13 +128,15 @@ class ChatSocket(DoorSocket):
             self.not_stored(client_id)
             return
         message = posted.message
-        if not posted.new:
-            self.repeated(message)
-            return
-        self.acknowledged(message)
         feed = self.factory.hub.feed(self.chat_id)
+        if posted.new:
+            self.acknowledged(message)
+            own = self.own_frame(message)
+        else:
+            self.repeated(message)
+            own = None  # the answer to the repeat was all this socket gets of it
         if feed is not None:
-            feed.expect_own(message.id, self.conn_id, self.own_frame(message))
+            feed.expect_own(message.id, self.conn_id, own)
         await chats.publish(posted, self.live_frame(message))
 
     # -- the door's frames -------------------------------------------------------------------
@@ -152,7 +156,8 @@ class ChatSocket(DoorSocket):
         """The message is stored (before it is published)."""
 
     def repeated(self, message: Message) -> None:
-        """The client_id was stored before: `message` is the first one (nothing is published)."""
+        """The client_id was stored before: `message` is the first one (nothing is stored; it is
+        published again, and not sent to this socket)."""
 
     def not_stored(self, client_id: str | None) -> None:
         """The message could not be stored."""

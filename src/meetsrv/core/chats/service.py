@@ -97,17 +97,19 @@ class ChatService:
     async def post(self, chat_id: int, user_id: int, text: str, client_id: str | None = None):
         """Store a message: Posted. With a client_id, the message is stored once per (user,
         chat, client_id): a repeat stores nothing and gives the first message (new=False).
-        ChatNotFound when the chat is gone. Publishing is the caller's next step (publish)."""
+        ChatNotFound when the chat is gone. Publishing is the caller's next step (publish), for
+        a repeat too: the first publish may never have happened (the process storing it died,
+        or the database's answer was lost and the client sent it again)."""
         now = self.clock.seconds()
         try:
             message_id, prev_id = await self.store.insert_message(chat_id, user_id, text, now, client_id)
         except ChatGone:
             raise ChatNotFound("chat does not exist")
         except Conflict:
-            first = await self.store.by_client_id(chat_id, user_id, client_id)
-            if first is None:  # a unique violation that is not this client_id's
+            found = await self.store.by_client_id(chat_id, user_id, client_id)
+            if found is None:  # a unique violation that is not this client_id's
                 raise
-            return Posted(first, 0, False)
+            return Posted(found[0], found[1], False)
         if self.metrics is not None:
             self.metrics.chat_message_stored()
         return Posted(Message(message_id, chat_id, user_id, text, now, False, False, client_id), prev_id, True)

@@ -84,6 +84,9 @@ _insert_message = (
             created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
 )
+_previous_id = select(func.max(messages.c.id)).where(
+    (messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("message_id"))
+)
 _by_client_id = select(*MESSAGE_COLUMNS).where(
     (messages.c.chat_id == bindparam("chat_id")) & (messages.c.user_id == bindparam("user_id"))
     & (messages.c.client_id == bindparam("client_id"))
@@ -257,10 +260,16 @@ class ChatStore:
         return self.db.interact("chats.chats.insert_message", txn)
 
     def by_client_id(self, chat_id: int, user_id: int, client_id: str) -> defer.Deferred:
-        """The Message user_id stored in chat_id under client_id, or None."""
-        d = self.db.row("chats.chats.by_client_id", _by_client_id, chat_id=chat_id, user_id=user_id,
-                        client_id=client_id)
-        return d.addCallback(lambda r: _record(Message, r))
+        """(the Message user_id stored in chat_id under client_id, the id of the chat's message
+        before it or 0), or None."""
+
+        def txn(t: Txn):
+            row = t.row(_by_client_id, chat_id=chat_id, user_id=user_id, client_id=client_id)
+            if row is None:
+                return None
+            return Message(**row), t.scalar(_previous_id, chat_id=chat_id, message_id=row["id"]) or 0
+
+        return self.db.interact("chats.chats.by_client_id", txn)
 
     def newest_id(self, chat_id: int) -> defer.Deferred:
         """The id of the chat's newest message, 0 when it has none."""
