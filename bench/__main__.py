@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only rest,fanout,chat,conns,growth] [--out DIR]
+"""python -m bench [--quick] [--only rest,fanout,chat,conns,growth,faults] [--out DIR]
 
 Runs the scenarios one after another (never two loads at once) and writes report.json,
 report.md and PNG plots to bench/results/<quick|full>/ (or --out)."""
@@ -15,7 +15,7 @@ from pathlib import Path
 from bench import report
 from bench.common import BENCH, Workdir, machine, raise_nofile
 from bench.doors import PROFILES
-from bench.scenarios import SCENARIOS
+from bench.scenarios import OPT_IN, SCENARIOS
 
 PARAMS = {
     "quick": {
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     for item in args.set:
         k, _, v = item.partition("=")
         params[k] = json.loads(v)
-    names = args.only.split(",") if args.only else list(SCENARIOS)
+    names = args.only.split(",") if args.only else [n for n in SCENARIOS if n not in OPT_IN]
     out = Path(args.out) if args.out else BENCH / "results" / mode
     out.mkdir(parents=True, exist_ok=True)
     raise_nofile()

@@ -153,9 +153,10 @@ class Workdir:
 
 
 def start_meetsrv(folder: Path, db: str, redis: str | None = None, redis_prefix: str | None = None,
-                  name: str = "meetsrv", extra_args=()) -> Proc:
-    """`twistd -n --pidfile= meetsrv` as a real subprocess, on a free port on 127.0.0.1."""
-    port = free_port()
+                  name: str = "meetsrv", extra_args=(), port: int | None = None) -> Proc:
+    """`twistd -n --pidfile= meetsrv` as a real subprocess, on `port` (default: a free port) on
+    127.0.0.1."""
+    port = port or free_port()
     log = folder / f"{name}-{port}.log"
     args = [
         PYTHON, "-c", TWISTD, "-n", "--pidfile=", "--logfile", str(log), "meetsrv",

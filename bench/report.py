@@ -57,6 +57,10 @@ def targets(data: dict) -> list[dict]:
         for key, v in g["growth_p50"].items():
             add(f"growth {g['from_rows']:,} -> {g['to_rows']:,} rows, {backend}, {key} (p50 ratio)", v, "<= 2",
                 lambda v: v <= 2)
+    if sc.get("faults"):
+        from bench.faults import report as faults_report
+
+        rows += faults_report.targets(sc["faults"])
     return rows
 
 
@@ -141,6 +145,10 @@ def markdown(data: dict) -> str:
             out.append("")
             out.append("Seeding took " + ", ".join(f"{s['seed_s']} s ({s['rows']:,})" for s in sizes) + ".")
             out.append("")
+    if sc.get("faults") and "error" not in sc["faults"]:
+        from bench.faults import report as faults_report
+
+        out += faults_report.section(sc["faults"])
     errors = {k: v["error"] for k, v in sc.items() if isinstance(v, dict) and "error" in v}
     if errors:
         out += ["## Errors", ""] + [f"- {k}: {v}" for k, v in errors.items()] + [""]

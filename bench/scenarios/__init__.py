@@ -1,5 +1,7 @@
-"""The scenarios, in the order they run. Each is run(ctx) -> dict (JSON-ready)."""
+"""The scenarios, in the order they run. Each is run(ctx) -> dict (JSON-ready). Those in OPT_IN
+run only when named (--only)."""
 
+from bench import faults
 from bench.scenarios import chat, conns, fanout, growth, rest
 
 SCENARIOS = {
@@ -8,4 +10,7 @@ SCENARIOS = {
     "chat": chat.run,
     "conns": conns.run,
     "growth": growth.run,
+    "faults": faults.run,
 }
+# kill -9, Redis and PostgreSQL outages (bench/faults/): counts, not speed; `python -m bench.faults`
+OPT_IN = {"faults"}
