@@ -292,6 +292,9 @@ def run_fault(ctx, p: dict, fault: str) -> dict:
                 "sessions": len(leaving), "logged_out": len(logouts.done), "through": through,
                 "logout_seconds": list(logouts.done.values()),
                 "attempts": [len(a) for a in logouts.attempts.values()],
+                # the answers the logouts got, tries again included (0: none in 30 s)
+                "statuses": {str(c): sum(a.count(c) for a in logouts.attempts.values())
+                             for c in sorted({c for a in logouts.attempts.values() for c in a})},
                 "honoured_by": honoured, "honoured_by_other": honoured[other],
             },
             "revoked_honoured": sum(honoured.values()),

@@ -79,14 +79,16 @@ def section(data: dict, level: str = "##") -> list[str]:
             f"| {r['frames_received']:,} / {r['deliveries_expected']:,} | {r['reconnects']} ({r['failed_connects']}) "
             f"| {r['error_frames']} | {_ms(r, 'ack')} | {_ms(r, 'delivery')} "
             f"| {rv['logged_out']}/{rv['sessions']} through {rv['through']} "
-            f"({', '.join(f'{t:.1f}' for t in rv['logout_seconds'])}) |")
+            f"({', '.join(f'{t:.1f}' for t in rv['logout_seconds'])}; answers "
+            f"{', '.join(f'{n}× {c}' for c, n in rv.get('statuses', {}).items())}) |")
     out.append("")
     for fault, r in results.items():
         if "error" in r or not r.get("timeline"):
             continue
         ev = r["events"]
-        out += [f"Timeline, {fault} (outage {ev['fault_start_s']}–{ev['fault_end_s']} s, clients stop at "
-                f"{ev['stop_s']} s; per second):", "", "```",
+        when = ("no fault; the logouts at" if fault == "none" else "outage") + \
+            f" {ev['fault_start_s']}–{ev['fault_end_s']} s"
+        out += [f"Timeline, {fault} ({when}, clients stop at {ev['stop_s']} s; per second):", "", "```",
                 "acks   " + " ".join(f"{a:>4}" for _, a, _, _ in r["timeline"]),
                 "frames " + " ".join(f"{f:>4}" for _, _, f, _ in r["timeline"]),
                 "open   " + " ".join(f"{c:>4}" for _, _, _, c in r["timeline"]), "```", ""]
@@ -128,7 +130,8 @@ def plot(section: dict, out: Path) -> list[str]:
         ax.plot(t, [row[1] for row in r["timeline"]], label="acks/s", color="#27a")
         ax.plot(t, [row[2] / 10 for row in r["timeline"]], label="frames/s ÷ 10", color="#2a7")
         ev = r["events"]
-        ax.axvspan(ev["fault_start_s"], ev["fault_end_s"], color="#f88", alpha=0.3, label="outage")
+        if fault != "none":
+            ax.axvspan(ev["fault_start_s"], ev["fault_end_s"], color="#f88", alpha=0.3, label="outage")
         ax.set_title(f"{fault}: lost {r['lost']}, duplicated {r['duplicated']}, reordered {r['reordered']}",
                      fontsize=9)
         ax.legend(fontsize=7, loc="upper right")
@@ -137,6 +140,11 @@ def plot(section: dict, out: Path) -> list[str]:
     fig.savefig(out / "timeline.png", dpi=90)
     plt.close(fig)
     return ["timeline.png"]
+
+
+def rewrite(out: Path) -> None:
+    """Render report.md and timeline.png again from report.json (after a change here)."""
+    write(json.loads((out / "report.json").read_text()), out)
 
 
 def write(data: dict, out: Path) -> None:
