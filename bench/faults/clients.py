@@ -39,7 +39,7 @@ RECONNECT_PAUSE = 0.2
 
 
 class Member:
-    def __init__(self, index: int, spec: dict, ports: list[int], run: "Run"):
+    def __init__(self, index: int, spec: dict, ports: list[int], run: Run):
         self.index = index
         self.user = spec["user"]
         self.token = spec["token"]
