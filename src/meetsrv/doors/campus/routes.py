@@ -58,6 +58,7 @@ from meetsrv.http.credentials import (
     read,
 )
 from meetsrv.http.models import RequestInvalid, parse
+from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -245,6 +246,8 @@ class CampusDoor(Door):
     @app.handle_errors(Exception)
     def _error(self, request, failure):
         e = failure.value
+        if is_outage(e):
+            return self.unavailable(request)
         code, message = self.error_code(e)
         if code == UNKNOWN_ERROR and not isinstance(e, DomainError):
             log.failure("campus request failed", failure)
@@ -291,6 +294,9 @@ class CampusDoor(Door):
 
     def upgrade_required(self, request):
         return shapes.envelope(request, NOT_PERMITTED, "WebSocket upgrade required", status=426)
+
+    def problem(self, request, status, code, text):
+        return shapes.envelope(request, UNKNOWN_ERROR if status >= 500 else INVALID_ARGUMENT, text, status=status)
 
     # -- accounts ----------------------------------------------------------------------------
     def _credentials(self, params) -> tuple[str, str]:

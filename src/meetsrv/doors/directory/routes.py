@@ -46,6 +46,8 @@ class DirectoryDoor(Door):
     path_prefixes = ("/api/user/", "/api/organizations/", "/api/events/", "/api/chat/", "/ws/chat")
     # the REST routes' credential: a JWT, with or without `Bearer`
     credentials = (BearerHeader(bare=True),)
+    # a JWT is signed, not stored: no row says whether the one a socket was opened with is revoked
+    signed_credentials = True
     multipart_routes = frozenset({"POST /api/events/create/"})
 
     def __init__(self, services):

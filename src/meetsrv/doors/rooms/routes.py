@@ -74,6 +74,9 @@ class RoomsDoor(Door):
     def upgrade_required(self, request):
         return shapes.error(request, "upgrade_required", 426)
 
+    def problem(self, request, status, code, text):
+        return shapes.error(request, code, status)
+
     # -- accounts ----------------------------------------------------------------------------
     @app.route("/v1/register/", methods=["POST"], strict_slashes=False)
     async def register(self, request):

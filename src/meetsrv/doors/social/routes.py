@@ -25,6 +25,7 @@ from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields, raw_body, read_body
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
+from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -120,6 +121,8 @@ class SocialDoor(Door):
             if e.code == 405:
                 return self.method_not_allowed(request)
             return shapes.detail(request, e.description or "error", e.code)
+        if is_outage(e):
+            return self.unavailable(request)
         log.failure("social door: unexpected error on {path}", failure, path=request.path)
         return shapes.detail(request, "A server error occurred.", 500)
 
