@@ -12,7 +12,9 @@ from time import perf_counter
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from meetsrv.bus import BusUnavailable
 from meetsrv.core.chats.service import chat_channel
 from meetsrv.ws.feed import ChatFeed
 from meetsrv.ws.protocol import CLOSE_CREDENTIAL_REVOKED
@@ -46,6 +48,10 @@ class SocketHub:
         self._ready: dict[str, object] = {}
         # every open socket of this process, for a clean shutdown
         self._open: dict[str, object] = {}
+        # new sockets are refused (503) once the server is stopping
+        self.accepting = True
+        # the sockets of each credential (ws/registry.py), set by the services
+        self.credential_sockets = None
 
     def opened(self, sock) -> None:
         self._open[sock.conn_id] = sock
@@ -78,12 +84,14 @@ class SocketHub:
 
     def close_all(self, reactor, timeout: float = 5.0) -> defer.Deferred:
         """Shutting down: let each socket finish the messages it has received (they are stored
-        and published while the bus and database are still up), then close it."""
+        and published while the bus and database are still up), then close it: 1001, going
+        away."""
+        self.accepting = False
         sockets = list(self._open.values())
         waits = []
         for sock in sockets:
             d = sock.when_idle()
-            d.addCallback(lambda _, s=sock: s._closed or s.sendClose(code=1000, reason="server shutting down"))
+            d.addCallback(lambda _, s=sock: s.going_away())
             waits.append(d)
         d = defer.DeferredList(waits, consumeErrors=True)
         d.addTimeout(timeout, reactor)
@@ -120,6 +128,8 @@ class SocketHub:
             sub = self.bus.subscribe(channel, lambda payload, c=channel: self._deliver(c, payload))
             self._subs[channel] = sub
             sub.ready.addBoth(self._live, channel, sub)
+            if channel not in self._sockets:  # refused at once: the bus is away
+                return defer.fail(BusUnavailable(f"could not subscribe to {channel}"))
         sockets[sock.conn_id] = sock
         state = self._ready.get(channel)
         if state is True:
@@ -129,10 +139,21 @@ class SocketHub:
         return d
 
     def _live(self, result, channel, sub):
-        if self._subs.get(channel) is sub:
-            waiting, self._ready[channel] = self._ready[channel], True
-            for d in waiting:
-                d.callback(None)
+        if self._subs.get(channel) is not sub:
+            return None
+        if isinstance(result, Failure):
+            # the bus could not subscribe (Redis away): the sockets waiting are refused (503),
+            # and the next socket to join subscribes again
+            waiting = self._ready.pop(channel, [])
+            del self._subs[channel]
+            self._sockets.pop(channel, None)
+            sub.cancel()
+            for d in waiting if waiting is not True else ():
+                d.errback(result)
+            return None
+        waiting, self._ready[channel] = self._ready[channel], True
+        for d in waiting:
+            d.callback(None)
         return None
 
     def leave(self, channel: str, sock) -> None:
