@@ -157,7 +157,9 @@ class MeetServer:
             settings = self.settings
             self.site = MeetSite(_Starting(), settings.max_body, settings.access_log,
                                  max_multipart_parts=settings.max_multipart_parts,
-                                 max_form_fields=settings.max_form_fields, metrics=self.metrics)
+                                 max_form_fields=settings.max_form_fields, metrics=self.metrics,
+                                 clock=self.clock, header_timeout=settings.header_timeout,
+                                 body_timeout=settings.body_timeout)
             if settings.worker_index:
                 # one of --workers: beside the others on the supervisor's port (SO_REUSEPORT)
                 from meetsrv.workers import listen_reuse_port
@@ -217,7 +219,7 @@ class MeetServer:
             from meetsrv.bus.redis import RedisBus, RedisEphemeral
 
             host, port, dbid = redis_address(settings.redis)
-            self.bus = RedisBus(host, port, dbid, settings.redis_prefix)
+            self.bus = RedisBus(host, port, dbid, settings.redis_prefix, timeout=settings.redis_timeout)
             yield self.bus.start()
             ephemeral = RedisEphemeral(self.bus, self.clock)
         else:
