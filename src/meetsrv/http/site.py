@@ -328,7 +328,7 @@ class MeetSite(server.Site):
     def busy(self) -> list:
         return [c for c in self.channels if c.busy]
 
-    def drain(self, timeout: float) -> defer.Deferred:
+    def drain(self, timeout: float, clock=None) -> defer.Deferred:
         """Stopping (the port no longer listens): idle connections close, each request being
         read or answered finishes (its answer says `Connection: close`), for up to `timeout`
         seconds; then what is left is cut. Fires when no request is left."""
@@ -347,7 +347,7 @@ class MeetSite(server.Site):
             for channel in left:
                 channel.transport.abortConnection()
 
-        d.addTimeout(timeout, self.clock, onTimeoutCancel=lambda result, t: cut(result))
+        d.addTimeout(timeout, clock or self.clock, onTimeoutCancel=lambda result, t: cut(result))
         return d
 
     def log(self, request):

@@ -91,7 +91,7 @@ class SocketHub:
         waits = []
         for sock in sockets:
             d = sock.when_idle()
-            d.addCallback(lambda _, s=sock: s.going_away())
+            d.addCallback(lambda _, s=sock: self._going_away(s))
             waits.append(d)
         d = defer.DeferredList(waits, consumeErrors=True)
         d.addTimeout(timeout, reactor)
@@ -118,6 +118,15 @@ class SocketHub:
     def forget_feed(self, feed: ChatFeed) -> None:
         if self._feeds.get(feed.channel) is feed:
             del self._feeds[feed.channel]
+
+    @staticmethod
+    def _going_away(sock) -> defer.Deferred:
+        """Close with 1001; fires once the connection is gone (the close frame is on the wire
+        before the process exits)."""
+        gone = defer.Deferred()
+        sock.is_closed.addBoth(lambda result: (gone.called or gone.callback(None), result)[1])
+        sock.going_away()
+        return gone
 
     def join(self, channel: str, sock) -> defer.Deferred:
         """Add sock to channel; the Deferred fires when messages published from now on arrive."""
