@@ -20,6 +20,7 @@ from meetsrv.core.chats.lobby import DirectoryLobby
 from meetsrv.core.chats.meeting_chats import SocialChatService
 from meetsrv.core.chats.rooms import RoomService
 from meetsrv.core.chats.service import ChatService
+from meetsrv.core.idempotency import IdempotencyKeys
 from meetsrv.core.jobs import DelayedSaveService
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.meetings.campus import CampusEventService
@@ -43,6 +44,7 @@ from meetsrv.store.accounts.social import SocialStore
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.chats.meeting_chats import SocialChatStore
+from meetsrv.store.idempotency import IdempotencyStore
 from meetsrv.store.meetings.campus import CampusEventStore
 from meetsrv.store.meetings.directory import DirectoryEventStore
 from meetsrv.store.meetings.join_requests import JoinRequestStore
@@ -135,6 +137,9 @@ class Services:
             self.directory_account_store, self.passwords, self.jwt_tokens, clock, self.login_limiter
         )
 
+        # the first answers of creating requests sent with an Idempotency-Key (every door)
+        self.idempotency = IdempotencyKeys(IdempotencyStore(db), clock)
+
         # -- people ---------------------------------------------------------------------------
         self.graph = GraphService(GraphStore(db), self.user_store)
         self.profiles = ProfileService(self.user_store, ProfileStore(db), self.media_files, clock, CAMPUS_NAME)
@@ -176,11 +181,13 @@ class Services:
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""
         d = self.credentials.start()
         d.addCallback(lambda _: self.credential_sockets.start())
+        d.addCallback(lambda _: self.idempotency.start())
         d.addCallback(lambda _: self.event_jobs.start())
         return d
 
     def stop(self):
         self.credential_sockets.stop()
+        self.idempotency.stop()
         self.credentials.stop()
         self.chats.stop()
         return self.event_jobs.stop()

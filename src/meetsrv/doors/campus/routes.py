@@ -57,6 +57,7 @@ from meetsrv.http.credentials import (
     authenticate,
     read,
 )
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse
 from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
@@ -180,6 +181,10 @@ class CampusDoor(Door):
         kinds = (SESSION_KIND,) if credential.source == "cookie" else TOKEN_KINDS
         return self.services.credentials.authenticate(credential.token, kinds)
 
+    def caller(self, request):
+        """The user id, or None (http/idempotency.py asks this)."""
+        return self.identify(request)
+
     async def identify(self, request):
         """The user id, or None for a caller without a valid credential."""
         try:
@@ -296,7 +301,11 @@ class CampusDoor(Door):
         return shapes.envelope(request, NOT_PERMITTED, "WebSocket upgrade required", status=426)
 
     def problem(self, request, status, code, text):
-        return shapes.envelope(request, UNKNOWN_ERROR if status >= 500 else INVALID_ARGUMENT, text, status=status)
+        # a client's mistake is HTTP 200 with the envelope, as every answer of this door; an
+        # outage keeps its status (clients and proxies retry on it)
+        if status >= 500:
+            return shapes.envelope(request, UNKNOWN_ERROR, text, status=status)
+        return shapes.envelope(request, INVALID_ARGUMENT, text)
 
     # -- accounts ----------------------------------------------------------------------------
     def _credentials(self, params) -> tuple[str, str]:
@@ -478,6 +487,7 @@ class CampusDoor(Door):
 
     # -- events ------------------------------------------------------------------------------
     @app.route("/api/events/CreateEvent")
+    @idempotent
     @endpoint("POST", models.NewEvent)
     async def create_event(self, request, caller, params):
         event_id = await self.services.campus_events.create(

@@ -24,6 +24,7 @@ from meetsrv.doors.social.chat import SocialChatSocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields, raw_body, read_body
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
 from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
@@ -213,6 +214,7 @@ class SocialDoor(Door):
         return json_answer(request, [shapes.meeting(self.urls, i) for i in items])
 
     @app.route("/meetings-list/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def create_meeting(self, request):
         user_id = await self.caller(request)
         meetings = self.services.social_meetings
@@ -249,6 +251,7 @@ class SocialDoor(Door):
 
     # -- join requests -----------------------------------------------------------------------
     @app.route("/meeting-confirm/<int:pk>/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def meeting_confirm(self, request, pk):
         user_id = await self.caller(request)
         if not _id(pk):
