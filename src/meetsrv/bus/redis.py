@@ -75,15 +75,16 @@ def _command_factory(bus):
     class Commands(txredisapi.RedisProtocol):
         @defer.inlineCallbacks
         def connectionMade(self):
+            # a connection is usable once Redis has answered on it (a SELECT, else a PING): a
+            # TCP connection that nothing answers (a partition) is not counted as Redis back
             dbid, self.dbid = self.dbid, None
-            if dbid:
-                try:
-                    yield self.select(dbid)
-                except Exception as e:
-                    log.warn("Redis SELECT {dbid} failed ({error}); reconnecting", dbid=dbid, error=e)
-                    if self.transport is not None:
-                        self.transport.abortConnection()
-                    return
+            try:
+                yield self.select(dbid) if dbid else self.ping()
+            except Exception as e:
+                log.warn("Redis did not answer a new connection ({error}); reconnecting", error=e)
+                if self.transport is not None:
+                    self.transport.abortConnection()
+                return
             yield txredisapi.RedisProtocol.connectionMade(self)
 
     class Factory(txredisapi.RedisFactory):
