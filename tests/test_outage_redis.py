@@ -169,3 +169,30 @@ async def test_a_revocation_that_could_not_be_published_is_published_when_redis_
     assert await on_second.wait_closed() == 4001
     assert first.services.credentials.unpublished() == 0
     assert (await http.get(second.url + "/v1/info", headers={"X-Session-Id": ann})).code == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_socket_connected_through_an_outage_gets_what_was_stored_meanwhile(start_server, http, ws, redis_proxy):
+    first = await start_server()
+    second = await start_server(redis=through(REDIS, redis_proxy))
+    ann = await _register(http, first, "ann")
+    ben = await _register(http, first, "ben")
+    chat = await _room(http, first, ann, ben)
+    listener = await ws(f"{second.ws_url}{chat}?session_id={ben}")
+    sender = await ws(f"{first.ws_url}{chat}?session_id={ann}")
+    sender.send_json({"text": "before"})
+    assert (await listener.next_json())["text"] == "before"
+
+    redis_proxy.cut()
+    await _until(lambda: not second.bus.connected)
+    for text in ("during 1", "during 2"):
+        sender.send_json({"text": text, "client_id": text})
+        assert (await sender.next_json())["ack"] == text  # stored (and published: the first has Redis)
+    assert listener.pending() == 0
+
+    redis_proxy.restore()
+    # back: the second process reads what the chat stored meanwhile, in order, once
+    assert [(await listener.next_json())["text"] for _ in range(2)] == ["during 1", "during 2"]
+    sender.send_json({"text": "after"})
+    assert (await listener.next_json())["text"] == "after"
+    assert listener.pending() == 0

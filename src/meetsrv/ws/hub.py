@@ -52,6 +52,14 @@ class SocketHub:
         self.accepting = True
         # the sockets of each credential (ws/registry.py), set by the services
         self.credential_sockets = None
+        bus.on_restored(self._bus_restored)
+
+    def _bus_restored(self) -> None:
+        """Redis is back: what other processes published meanwhile was lost, so every chat feed
+        reads what its chat stored since its last frame (CONTRACT.md: a socket that stays
+        connected through a Redis outage misses nothing)."""
+        for feed in list(self._feeds.values()):
+            feed.fill()
 
     def opened(self, sock) -> None:
         self._open[sock.conn_id] = sock
