@@ -78,9 +78,11 @@ class CredentialService:
         starts now must refuse the stateless tokens they voided too)."""
         self._subscription = self.bus.subscribe(CHANNEL, self._on_revoked)
         self.bus.on_restored(self._bus_restored)
-        return self._subscription.ready.addCallback(lambda _: self._load_ended())
+        return self._subscription.ready.addCallback(lambda _: self.load_ended())
 
-    def _load_ended(self):
+    def load_ended(self):
+        """Read the endings of all of a user's sessions of the last hour again (at start, and
+        when the bus may have lost some): the sockets of those users close."""
         def loaded(rows):
             for row in rows:
                 self._note_ended(row["id"], row["sessions_ended"])
@@ -159,7 +161,7 @@ class CredentialService:
         """What was published while the bus was away is lost: nothing cached is trusted, the
         endings of sessions are read again, and the revocations waiting here go out now."""
         self._cache.clear()
-        self._load_ended().addErrback(
+        self.load_ended().addErrback(
             lambda f: log.warn("reading ended sessions failed: {error}", error=f.getErrorMessage()))
         self._publish_waiting()
 
