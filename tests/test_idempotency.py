@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import pytest_twisted
 
-from tests.campus_helpers import create_event as campus_event, http, signup  # noqa: F401
-from tests.directory_helpers import auth as bearer, member, multipart, png, sign_in
-from tests.phone_helpers import PHONES, auth as token_auth, sign_up as phone_sign_up
+from tests.campus_helpers import create_event as campus_event  # noqa: F401
+from tests.campus_helpers import signup
+from tests.directory_helpers import auth as bearer
+from tests.directory_helpers import member, multipart, png, sign_in
+from tests.phone_helpers import PHONES
+from tests.phone_helpers import auth as token_auth
+from tests.phone_helpers import sign_up as phone_sign_up
 from tests.test_social import login as social_login
 
 

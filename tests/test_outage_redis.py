@@ -8,11 +8,11 @@ import time
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, task
+from twisted.internet import task
 
 from tests.client import HandshakeRefused
 from tests.conftest import REDIS
-from tests.directory_helpers import auth, member
+from tests.directory_helpers import member
 from tests.proxy import proxy_for, through
 
 pytestmark = pytest.mark.skipif(not REDIS, reason="Redis outages need MEETSRV_TEST_REDIS")

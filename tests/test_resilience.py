@@ -15,7 +15,9 @@ from twisted.internet import defer, protocol, task
 from tests.campus_helpers import create_event, http, signup  # noqa: F401
 from tests.client import HandshakeRefused, parse_responses
 from tests.conftest import REDIS
-from tests.phone_helpers import PHONES, auth as phone_auth, sign_up as phone_sign_up
+from tests.phone_helpers import PHONES
+from tests.phone_helpers import auth as phone_auth
+from tests.phone_helpers import sign_up as phone_sign_up
 
 
 async def _register(http, server, login):

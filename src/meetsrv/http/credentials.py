@@ -53,7 +53,7 @@ class SocketHandshake(ConnectionRequest):
     __slots__ = ("credential",)
 
     @classmethod
-    def of(cls, request: ConnectionRequest) -> "SocketHandshake":
+    def of(cls, request: ConnectionRequest) -> SocketHandshake:
         handshake = cls(request.peer, request.headers, request.host, request.path, request.params,
                         request.version, request.origin, request.protocols, request.extensions)
         handshake.credential = None
