@@ -112,6 +112,23 @@ CREATE TABLE IF NOT EXISTS friendships (
 	FOREIGN KEY(to_user) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+	id SERIAL NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	key VARCHAR(255) NOT NULL, 
+	request TEXT NOT NULL, 
+	fingerprint VARCHAR(64) NOT NULL, 
+	status INTEGER, 
+	headers TEXT, 
+	body BYTEA, 
+	created DOUBLE PRECISION NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (user_id, key), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_idempotency_keys_created ON idempotency_keys (created);
+
 CREATE TABLE IF NOT EXISTS meetings (
 	id SERIAL NOT NULL, 
 	kind VARCHAR(16) NOT NULL, 
@@ -271,6 +288,8 @@ CREATE TABLE IF NOT EXISTS pending_events (
 	created DOUBLE PRECISION NOT NULL, 
 	meeting_id INTEGER, 
 	saved_at DOUBLE PRECISION, 
+	lease_owner VARCHAR(64), 
+	lease_until DOUBLE PRECISION, 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(creator_id) REFERENCES users (id) ON DELETE SET NULL, 
 	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE SET NULL

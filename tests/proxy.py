@@ -97,7 +97,7 @@ class TcpProxy(protocol.Factory):
     def buildProtocol(self, addr):
         return _Downstream(self)
 
-    async def start(self) -> "TcpProxy":
+    async def start(self) -> TcpProxy:
         from twisted.internet import reactor
 
         self.listening = reactor.listenTCP(0, self, interface="127.0.0.1")

@@ -391,13 +391,19 @@ async def test_two_processes_save_a_pending_event_once(start_server, http, clock
     one = await start_server(clock=clock)
     other_clock = task.Clock()
     other_clock.advance(clock.seconds())
+    two = await start_server(clock=other_clock)
     _, token = await member(http, one, "ann@example.com")
     await create_event(http, one, token, {"title": "Once"})
-    two = await start_server(clock=other_clock)  # re-arms the pending row too
-    assert two.services.event_jobs.armed() == one.services.event_jobs.armed() != []
+    # the first process holds the row's lease: only it has a timer
+    armed = one.services.event_jobs.armed()
+    assert armed != [] and two.services.event_jobs.armed() == []
+    # the first hangs (its clock stands still) past its lease: the second takes the row over
+    other_clock.advance(8)
+    await two.services.event_jobs.idle()
+    assert two.services.event_jobs.armed() == armed
+    # the first wakes up: both timers fire, both processes try to claim the row; one saves it
     clock.advance(60)
-    other_clock.advance(60)
-    # both timers fire; both processes try to claim the row; one saves it
+    other_clock.advance(52)
     await one.services.event_jobs.idle()
     await two.services.event_jobs.idle()
     r = await http.get(one.url + "/api/events/", headers=auth(token))
@@ -434,7 +440,10 @@ async def test_sign_in_is_throttled_per_email(start_server, http, clock):
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_live_process_saves_what_a_dead_one_left(start_server, http, clock):
+async def test_a_live_process_takes_over_what_a_dead_one_left_within_seconds(start_server, http, clock):
+    """A process that dies (its clock stands still: no timer fires, no lease is renewed) leaves
+    its pending events; a live one takes them over once their lease runs out (6 s, looked at
+    every 2 s) and saves each on time, or at once when it is overdue."""
     from twisted.internet import task
 
     survivor_clock = task.Clock()
@@ -442,16 +451,53 @@ async def test_a_live_process_saves_what_a_dead_one_left(start_server, http, clo
     survivor = await start_server(clock=survivor_clock)
     doomed = await start_server(clock=clock)
     _, token = await member(http, doomed, "ann@example.com")
-    await create_event(http, doomed, token, {"title": "Orphan"})
-    await doomed.services.event_jobs.stop()  # its timers die with it
+    pending = (await create_event(http, doomed, token, {"title": "Orphan"})).json
+    survivor_clock.advance(6)  # the lease runs until now
+    await survivor.services.event_jobs.idle()
     assert survivor.services.event_jobs.armed() == []
-    # sweeps run every 30 s: the one at 30 s finds nothing due
-    survivor_clock.advance(59)
+    survivor_clock.advance(2)  # run out: taken over
     await survivor.services.event_jobs.idle()
+    assert survivor.services.event_jobs.armed() == [pending["id"]]
+    await saved_after_delay(survivor, survivor_clock, 52)  # on time
     token = (await sign_in(http, survivor, "ann@example.com"))["access"]
-    assert (await http.get(survivor.url + "/api/events/", headers=auth(token))).json["count"] == 0
-    # the one at 60 s finds the row due and saves it
-    survivor_clock.advance(1)
-    await survivor.services.event_jobs.idle()
     r = await http.get(survivor.url + "/api/events/", headers=auth(token))
     assert [e["title"] for e in r.json["results"]] == ["Orphan"]
+
+    # a dead process's overdue event is saved as soon as its lease runs out
+    frozen = task.Clock()
+    frozen.advance(survivor_clock.seconds())
+    doomed = await start_server(clock=frozen, event_delay=4)
+    token = (await sign_in(http, doomed, "ann@example.com"))["access"]
+    await create_event(http, doomed, token, {"title": "Overdue orphan"})
+    survivor_clock.advance(6)
+    await survivor.services.event_jobs.idle()
+    assert (await http.get(survivor.url + "/api/events/", headers=auth(token))).json["count"] == 1
+    survivor_clock.advance(2)
+    await survivor.services.event_jobs.idle()
+    r = await http.get(survivor.url + "/api/events/?ordering=title", headers=auth(token))
+    assert sorted(e["title"] for e in r.json["results"]) == ["Orphan", "Overdue orphan"]
+    # the dead one wakes up: its timer fires, finds the event saved, and saves nothing
+    frozen.advance(10)
+    await doomed.services.event_jobs.idle()
+    assert (await http.get(survivor.url + "/api/events/", headers=auth(token))).json["count"] == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_stopping_process_hands_its_pending_events_over_at_once(start_server, http, clock):
+    from twisted.internet import task
+
+    survivor_clock = task.Clock()
+    survivor_clock.advance(clock.seconds())
+    survivor = await start_server(clock=survivor_clock)
+    leaving = await start_server(clock=clock)
+    _, token = await member(http, leaving, "ann@example.com")
+    pending = (await create_event(http, leaving, token, {"title": "Handed over"})).json
+    await leaving.services.event_jobs.stop()  # a clean stop releases its leases
+    survivor_clock.advance(2)
+    await survivor.services.event_jobs.idle()
+    assert survivor.services.event_jobs.armed() == [pending["id"]]
+    survivor_clock.advance(58)
+    await survivor.services.event_jobs.idle()
+    token = (await sign_in(http, survivor, "ann@example.com"))["access"]
+    r = await http.get(survivor.url + "/api/events/", headers=auth(token))
+    assert [e["title"] for e in r.json["results"]] == ["Handed over"]

@@ -177,7 +177,9 @@ async def test_sqlite_existing_rows_are_indexed_when_the_table_is_created(tmp_pa
     conn.executescript("DROP TRIGGER users_search_ai; DROP TRIGGER users_search_au; "
                        "DROP TRIGGER users_search_ad; DROP TABLE users_search; "
                        # what 0.1.0 did not have either
-                       "DROP TABLE alembic_version; DROP TABLE server_secrets;")
+                       "DROP TABLE alembic_version; DROP TABLE server_secrets; DROP TABLE idempotency_keys; "
+                       "ALTER TABLE pending_events DROP COLUMN lease_owner; "
+                       "ALTER TABLE pending_events DROP COLUMN lease_until;")
     conn.execute("INSERT INTO users (username, username_folded, name, name_folded, created) "
                  "VALUES ('Новичок', 'новичок', '', '', 1.0)")
     conn.commit()

@@ -75,8 +75,9 @@ async def test_stopping_the_server_finishes_received_messages_then_closes_socket
         sender.send_json({"text": f"m{i}"})
     assert (await listener.next_json())["text"] == "m0"  # the server is handling them
     await server.stop()
-    assert await sender.wait_closed() == 1000
-    assert await listener.wait_closed() == 1000
+    # 1001: going away
+    assert await sender.wait_closed() == 1001
+    assert await listener.wait_closed() == 1001
     # every message the server had received was stored before it went away, in order
     again = await start_server()
     r = await http.get(again.url + room_path.replace("/chat", "/messages"), headers={"X-Session-Id": a})

@@ -82,6 +82,23 @@ class Settings:
     metrics_port: str | None = None
     # "text" (twistd's lines) or "json" (one JSON object per line); read by the twistd plugin
     log_format: str = "text"
+    # -- outages and slow peers ---------------------------------------------------------------
+    # Seconds a Redis command (or a connection attempt) may take before what needs it answers
+    # 503: a Redis outage fails requests fast instead of holding them.
+    redis_timeout: float = 1.5
+    # Seconds a credential stays in a process's cache (revocations published while Redis was
+    # away are honoured at the latest after this).
+    credential_cache_ttl: float = 30.0
+    # Bytes a WebSocket may have waiting to be sent (a client that does not read) before it is
+    # closed with 1008; the most sockets one credential may hold open (more: 429).
+    ws_max_buffer: int = 1024 * 1024
+    ws_per_credential: int = 20
+    # Seconds a request has to send its headers (from its first byte), and its body (after the
+    # headers); past that it is answered 408 and closed.
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    # Seconds a stopping server lets requests in flight finish before closing what is left.
+    drain_timeout: float = 10.0
 
     # -- derived values -------------------------------------------------------------------
     def base_url(self, listening_port: int | None = None) -> str:
@@ -194,7 +211,21 @@ OPTIONS = {
     "no-metrics": ("metrics", lambda v: not _bool(v)),
     "metrics-port": ("metrics_port", str),
     "log-format": ("log_format", _log_format),
+    "redis-timeout": ("redis_timeout", lambda v: _seconds("redis-timeout", v)),
+    "credential-cache-ttl": ("credential_cache_ttl", lambda v: _number("credential-cache-ttl", v, float)),
+    "ws-max-buffer": ("ws_max_buffer", lambda v: _positive("ws-max-buffer", v)),
+    "ws-per-credential": ("ws_per_credential", lambda v: _positive("ws-per-credential", v)),
+    "header-timeout": ("header_timeout", lambda v: _seconds("header-timeout", v)),
+    "body-timeout": ("body_timeout", lambda v: _seconds("body-timeout", v)),
+    "drain-timeout": ("drain_timeout", lambda v: _number("drain-timeout", v, float)),
 }
+
+
+def _seconds(name: str, value) -> float:
+    number = _number(name, value, float)
+    if number <= 0:
+        raise ConfigError(f"--{name}: must be more than 0 seconds, got {value!r}")
+    return number
 
 
 def _workers(value) -> int:

@@ -34,6 +34,30 @@ def with_backlog(port: str, backlog: int = 1024) -> str:
     return port
 
 
+def raise_file_limit() -> tuple[int, int]:
+    """Raise this process's open file limit (RLIMIT_NOFILE, soft) to its hard limit: each
+    connection is a file, and the usual soft limit (1024) is reached by about a thousand idle
+    clients. Returns (before, after)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard
+    if target == resource.RLIM_INFINITY:
+        # Linux refuses an unlimited soft limit for files: the kernel's ceiling is the most
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                target = int(f.read().strip())
+        except (OSError, ValueError):
+            target = soft
+    if target != resource.RLIM_INFINITY and (soft == resource.RLIM_INFINITY or soft >= target):
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (OSError, ValueError):
+        return soft, soft
+    return soft, target
+
+
 def check_redis(url: str) -> None:
     host, port, _ = redis_address(url)
     try:
@@ -157,7 +181,9 @@ class MeetServer:
             settings = self.settings
             self.site = MeetSite(_Starting(), settings.max_body, settings.access_log,
                                  max_multipart_parts=settings.max_multipart_parts,
-                                 max_form_fields=settings.max_form_fields, metrics=self.metrics)
+                                 max_form_fields=settings.max_form_fields, metrics=self.metrics,
+                                 clock=self.clock, header_timeout=settings.header_timeout,
+                                 body_timeout=settings.body_timeout)
             if settings.worker_index:
                 # one of --workers: beside the others on the supervisor's port (SO_REUSEPORT)
                 from meetsrv.workers import listen_reuse_port
@@ -217,7 +243,7 @@ class MeetServer:
             from meetsrv.bus.redis import RedisBus, RedisEphemeral
 
             host, port, dbid = redis_address(settings.redis)
-            self.bus = RedisBus(host, port, dbid, settings.redis_prefix)
+            self.bus = RedisBus(host, port, dbid, settings.redis_prefix, timeout=settings.redis_timeout)
             yield self.bus.start()
             ephemeral = RedisEphemeral(self.bus, self.clock)
         else:
@@ -277,12 +303,22 @@ class MeetServer:
 
     @defer.inlineCallbacks
     def stop(self):
+        """Stop accepting; let the requests in flight finish (up to --drain-timeout seconds);
+        close the sockets (1001, going away), once what they received is handled; then stop the
+        services, the bus and the database."""
         if self.metrics_port is not None:
             yield self.metrics_port.stopListening()
             self.metrics_port = None
         if self.port is not None:
             yield self.port.stopListening()
             self.port = None
+        if self.services is not None:
+            self.services.hub.accepting = False
+        if self.site is not None:
+            log.info("stopping: not accepting; {n} request(s) in flight may finish within {t} s",
+                     n=len(self.site.busy()), t=self.settings.drain_timeout)
+            # real seconds: connections are the reactor's, whatever clock the rules run on
+            yield self.site.drain(self.settings.drain_timeout, self.reactor)
         if self.services is not None and self.services.hub is not None:
             yield self.services.hub.close_all(self.reactor)
         if self.services is not None:
@@ -309,6 +345,12 @@ class MeetService(service.Service):
     def startService(self):
         super().startService()
         reactor = self.server.reactor
+
+        before, after = raise_file_limit()
+        if after != before:
+            log.info("open file limit raised from {before} to {after}", before=before, after=after)
+        else:
+            log.info("open file limit: {limit}", limit=after)
         d = self.server.start()
 
         def started(server):

@@ -20,6 +20,7 @@ from meetsrv.core.chats.lobby import DirectoryLobby
 from meetsrv.core.chats.meeting_chats import SocialChatService
 from meetsrv.core.chats.rooms import RoomService
 from meetsrv.core.chats.service import ChatService
+from meetsrv.core.idempotency import IdempotencyKeys
 from meetsrv.core.jobs import DelayedSaveService
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.meetings.campus import CampusEventService
@@ -43,6 +44,7 @@ from meetsrv.store.accounts.social import SocialStore
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.chats.meeting_chats import SocialChatStore
+from meetsrv.store.idempotency import IdempotencyStore
 from meetsrv.store.meetings.campus import CampusEventStore
 from meetsrv.store.meetings.directory import DirectoryEventStore
 from meetsrv.store.meetings.join_requests import JoinRequestStore
@@ -57,6 +59,7 @@ from meetsrv.store.people.photos import PhotoStore
 from meetsrv.store.people.profiles import ProfileStore
 from meetsrv.store.staff import StaffStore
 from meetsrv.ws.hub import SocketHub
+from meetsrv.ws.registry import CredentialSockets
 
 
 class PublicUrl:
@@ -99,10 +102,16 @@ class Services:
 
         # -- accounts -------------------------------------------------------------------------
         self.passwords = PasswordHasher(reactor, settings.password_cost)
-        self.credentials = CredentialService(CredentialStore(db), bus, clock)
+        self.credentials = CredentialService(CredentialStore(db), bus, clock,
+                                             cache_ttl=settings.credential_cache_ttl)
         # all of a user's sessions ended (staff, a deactivated or deleted account): their open
         # sockets in this process close
         self.credentials.on_sessions_ended(self.hub.close_user)
+        # the open sockets of each credential: closed when it is revoked, at most
+        # ws_per_credential of them; checked against the database after a Redis outage
+        self.credential_sockets = CredentialSockets(self.credentials, bus, clock, settings.ws_per_credential,
+                                                    settings.credential_cache_ttl)
+        self.hub.credential_sockets = self.credential_sockets
         # one limiter for every password sign-in (usernames and emails), shared across processes
         self.login_limiter = LoginLimiter(ephemeral)
         self.accounts = AccountService(self.user_store, self.passwords, clock, self.login_limiter)
@@ -127,6 +136,9 @@ class Services:
         self.directory_accounts = DirectoryAccounts(
             self.directory_account_store, self.passwords, self.jwt_tokens, clock, self.login_limiter
         )
+
+        # the first answers of creating requests sent with an Idempotency-Key (every door)
+        self.idempotency = IdempotencyKeys(IdempotencyStore(db), clock)
 
         # -- people ---------------------------------------------------------------------------
         self.graph = GraphService(GraphStore(db), self.user_store)
@@ -168,10 +180,14 @@ class Services:
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""
         d = self.credentials.start()
+        d.addCallback(lambda _: self.credential_sockets.start())
+        d.addCallback(lambda _: self.idempotency.start())
         d.addCallback(lambda _: self.event_jobs.start())
         return d
 
     def stop(self):
+        self.credential_sockets.stop()
+        self.idempotency.stop()
         self.credentials.stop()
         self.chats.stop()
         return self.event_jobs.stop()

@@ -6,6 +6,7 @@ request to the first door that knows the path. A path no door knows answers 404 
 
 from __future__ import annotations
 
+from twisted.internet import defer
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from twisted.web.static import File
@@ -77,20 +78,36 @@ class _Static(File):
 
 
 class _Health(Resource):
-    """Liveness; a worker of `--workers N` also says which one it is."""
+    """/healthz: liveness (a worker of `--workers N` also says which one it is).
+    /healthz/ready: readiness, 503 naming the failing parts while the database or Redis is away."""
 
     isLeaf = True
 
-    def __init__(self, worker_index: int = 0):
+    def __init__(self, worker_index: int = 0, readiness=None):
         super().__init__()
         self.answer = {"status": "ok", "worker": worker_index} if worker_index else {"status": "ok"}
+        self.readiness = readiness
 
     def render(self, request):
-        if any(request.postpath):
+        ready = [p for p in request.postpath if p] == [b"ready"] and self.readiness is not None
+        if any(request.postpath) and not ready:
             return _NOT_FOUND.render(request)
         if request.method not in GET_HEAD:
             return _method_not_allowed(request)
+        if ready:
+            defer.ensureDeferred(self._ready(request))
+            return NOT_DONE_YET
         return json_answer(request, self.answer)
+
+    async def _ready(self, request):
+        failing = await self.readiness.failing()
+        if failing:
+            body = json_answer(request, {"status": "unavailable", "failing": failing}, 503)
+        else:
+            body = json_answer(request, self.answer)
+        if not request._disconnected and not request.finished:
+            request.write(body)
+            request.finish()
 
 
 class DoorsResource(Resource):
@@ -110,6 +127,8 @@ class DoorsResource(Resource):
         self.doors = doors
         self._adapters = [(door, door.app.url_map.bind("localhost")) for door in doors]
         self._resources = {id(door): door.resource() for door in doors}
+        self._door_of = {id(resource): door for door, resource in
+                         ((d, self._resources[id(d)]) for d in doors)}
         # (method, path) -> (the door's resource, door name, route pattern), for paths seen
         # before: the door's Klein app matches the path again anyway, so a repeated path is
         # matched once, not twice
@@ -121,6 +140,7 @@ class DoorsResource(Resource):
         seen = None if with_body else self._seen.get(key)
         if seen is not None and _readable(request):
             resource, request.door, request.route = seen
+            request.meetsrv_door = self._door_of[id(resource)]
             return resource.render(request)
         path = request.path.decode("utf-8", "replace")
         method = request.method.decode("ascii", "replace")
@@ -141,6 +161,8 @@ class DoorsResource(Resource):
             resource = self._resources[id(door)]
             # the route pattern, never the path, names the request in metrics and logs
             request.door, request.route = door.name, rule.rule
+            # the door answers a request that meets an outage (http/site.py): 503 in its style
+            request.meetsrv_door = door
             if not _readable(request):
                 # Klein answers a path or Host that is not UTF-8 with a 400 in plain text
                 return door.not_found(request)
@@ -227,7 +249,10 @@ class Root(Resource):
         self.doors_resource = DoorsResource(doors, services.reactor)
         media = services.settings.media
         self.putChild(b"media", _Static(media))
-        self.putChild(b"healthz", _Health(services.settings.worker_index))
+        from meetsrv.health import Readiness
+
+        readiness = Readiness(services.db, services.bus, services.reactor)
+        self.putChild(b"healthz", _Health(services.settings.worker_index, readiness))
         if services.metrics.registry is not None and not services.settings.metrics_port:
             from meetsrv.metrics import MetricsResource
 

@@ -19,9 +19,22 @@ def timed_publish(publish, channel: str, payload: str, observer):
         return result
 
     return publish(channel, payload).addBoth(done)
+class BusUnavailable(ConnectionError):
+    """The bus (Redis) cannot be reached, or did not answer in time. What needs it answers 503
+    (a ConnectionError: store.db.is_unavailable counts it as an outage too)."""
 
 
 class IBus(Interface):
+    connected = Attribute(
+        "True while messages published anywhere reach this process (Redis: both connections up).")
+
+    def ping():
+        """A Deferred that fires when the bus answers, or fails with BusUnavailable (readiness)."""
+
+    def on_restored(callback):
+        """Call callback() each time the bus is back after an outage: whatever was published
+        meanwhile is lost, so callers catch up (caches cleared, credentials checked again)."""
+
     def publish(channel: str, payload: str):
         """Deliver payload to every subscriber of channel in every process. Returns a Deferred."""
 

@@ -29,9 +29,18 @@ class Subscription:
 class LocalBus:
     # fn(seconds) after each publish, when set (metrics)
     publish_observer = None
+    # in one process nothing can be cut between a publisher and its subscribers
+    connected = True
+    is_local = True
 
     def __init__(self):
         self._subs: dict[str, list[Subscription]] = defaultdict(list)
+
+    def ping(self) -> defer.Deferred:
+        return defer.succeed(None)
+
+    def on_restored(self, callback) -> None:
+        """Never called: the in-process bus has no outages."""
 
     def publish(self, channel: str, payload: str) -> defer.Deferred:
         if self.publish_observer is not None:

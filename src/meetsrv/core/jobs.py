@@ -1,13 +1,23 @@
 """The delayed save of directory events, as a service with start() and stop().
 
-A pending event is a database row first and a `clock.callLater` second. At start every unsaved
-row is re-armed (an overdue one is saved at once). Saving is a claim in one transaction
-(UPDATE ... WHERE saved_at IS NULL), so with several processes on one database each pending
-event is saved exactly once, whichever process's timer fires first. A periodic sweep saves overdue
-rows that no timer of this process covers (their process died before saving them).
+A pending event is a database row first and a `clock.callLater` second. Saving is a claim in one
+transaction (UPDATE ... WHERE saved_at IS NULL), so with several processes on one database each
+pending event is saved exactly once, whichever process's timer fires first.
+
+Leases say which process holds a row's timer. The process that writes a row holds its lease and
+renews the leases it holds every `renew_interval` seconds; on the same tick it takes the rows
+whose lease ran out (their process died, or stopped and released them) and arms them (an overdue
+one is saved at once). So a row whose timer died with its process is taken over within
+`lease_time + renew_interval` seconds, not at the next sweep. Two processes may both hold a
+timer for a row (one hung past its lease, then woke): the conditional claim still saves it once.
+At start a process takes every free row, before it serves.
 """
 
 from __future__ import annotations
+
+import os
+import socket
+import uuid
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -17,67 +27,84 @@ from meetsrv.store.meetings.pending_events import PendingEventStore
 log = Logger()
 
 
+def process_name() -> str:
+    """Who holds a lease: this host and process, and a random part (a pid is reused)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
 class DelayedSaveService:
     retry_delay = 30.0
-    sweep_interval = 30.0
+    lease_time = 6.0
+    renew_interval = 2.0
 
-    def __init__(self, store: PendingEventStore, clock):
+    def __init__(self, store: PendingEventStore, clock, owner: str | None = None):
         self.store = store
         self.clock = clock
-        self._sweeper = None
+        self.owner = owner or process_name()
+        self._ticker = None
         self._calls: dict[int, object] = {}
         self._running: set[defer.Deferred] = set()
         self._stopped = True
 
+    def lease(self) -> tuple[str, float]:
+        """(owner, until) for a row this process writes now."""
+        return self.owner, self.clock.seconds() + self.lease_time
+
     @defer.inlineCallbacks
     def start(self):
-        """Re-arm every unsaved pending event; the overdue ones are saved before this fires."""
+        """Take and arm every free pending event; the overdue ones are saved before this fires."""
         self._stopped = False
-        rows = yield self.store.unsaved()
+        yield self._take_free()
+        if self.renew_interval and not self._stopped:
+            self._ticker = task.LoopingCall(self._tick)
+            self._ticker.clock = self.clock
+            self._ticker.start(self.renew_interval, now=False).addErrback(
+                lambda f: log.failure("pending event leases stopped", f))
+
+    def _take_free(self) -> defer.Deferred:
         now = self.clock.seconds()
-        overdue = []
-        for row in rows:
-            if row["due_at"] <= now:
-                overdue.append(self.save(row["id"]))
-            else:
-                self.schedule(row["id"], row["due_at"])
-        if overdue:
-            yield defer.DeferredList(overdue)
-        if self.sweep_interval and not self._stopped:
-            self._sweeper = task.LoopingCall(self._sweep)
-            self._sweeper.clock = self.clock
-            self._sweeper.start(self.sweep_interval, now=False).addErrback(
-                lambda f: log.failure("pending event sweep stopped", f))
+        d = self.store.take_free(self.owner, now, now + self.lease_time)
 
-    def _sweep(self):
-        """Save overdue rows without a live timer here (another process armed them and died)."""
-        def found(rows):
+        def arm(rows):
             now = self.clock.seconds()
-            saves = []
+            overdue = []
             for row in rows:
-                call = self._calls.get(row["id"])
-                if row["due_at"] <= now and (call is None or not call.active()):
-                    saves.append(self.save(row["id"]))
-            return defer.DeferredList(saves)
+                if row["due_at"] <= now:
+                    overdue.append(self.save(row["id"]))
+                else:
+                    self.schedule(row["id"], row["due_at"])
+            return defer.DeferredList(overdue)
 
+        return d.addCallback(arm)
+
+    def _tick(self):
+        """Renew this process's leases, then take the rows whose lease ran out."""
         def failed(failure):
-            log.failure("pending event sweep failed", failure)
+            log.warn("pending event leases: {error}", error=failure.getErrorMessage())
 
-        d = self.store.unsaved().addCallback(found).addErrback(failed)
+        d = self.store.renew(self.owner, self.clock.seconds() + self.lease_time)
+        d.addCallback(lambda _: self._take_free())
+        d.addErrback(failed)
         self._running.add(d)
         return d.addBoth(lambda r: (self._running.discard(d), r)[1])
 
     def stop(self):
-        """Cancel the timers (the rows stay; the next start re-arms them) and wait for saves under way."""
+        """Cancel the timers and give up the leases (another process takes the rows at once; the
+        next start here would too), and wait for saves under way."""
         self._stopped = True
-        if self._sweeper is not None and self._sweeper.running:
-            self._sweeper.stop()
-        self._sweeper = None
+        if self._ticker is not None and self._ticker.running:
+            self._ticker.stop()
+        self._ticker = None
+        held = bool(self._calls)
         for call in self._calls.values():
             if call.active():
                 call.cancel()
         self._calls.clear()
-        return defer.DeferredList(list(self._running))
+        waits = list(self._running)
+        if held:
+            waits.append(self.store.release(self.owner).addErrback(
+                lambda f: log.warn("releasing pending event leases failed: {error}", error=f.getErrorMessage())))
+        return defer.DeferredList(waits)
 
     def idle(self) -> defer.Deferred:
         """Fires when the saves under way now have finished (tests wait on it after advancing a clock)."""

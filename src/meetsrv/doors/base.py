@@ -1,4 +1,4 @@
-"""What every door has: a Klein app, the services, and its own 404/405/415/426 answers."""
+"""What every door has: a Klein app, the services, and its own 404/405/415/426/503 answers."""
 
 from __future__ import annotations
 
@@ -33,6 +33,16 @@ class Door:
         """A body of a type the route does not read (a multipart body where no file is taken)."""
         header = (request.getHeader(b"content-type") or b"").decode("latin-1")
         return json_answer(request, {"detail": f'Unsupported media type "{header}" in request.'}, 415)
+
+    def problem(self, request, status: int, code: str, text: str) -> bytes:
+        """An error answer in this door's style: DRF's `{"detail": text}` here; a door with
+        another style overrides it (`code` names the problem for doors that answer codes)."""
+        return json_answer(request, {"detail": text}, status)
+
+    def unavailable(self, request) -> bytes:
+        """The database or Redis is away (http/outage.py): 503, worth trying again shortly."""
+        request.setHeader(b"retry-after", b"5")
+        return self.problem(request, 503, "service_unavailable", "Service temporarily unavailable, try again later.")
 
     def upgrade_required(self, request) -> bytes:
         """A plain HTTP request to a WebSocket path."""

@@ -46,6 +46,20 @@ class CsrfRefused(Exception):
     """A cookie-authenticated unsafe request without the matching CSRF token."""
 
 
+class SocketHandshake(ConnectionRequest):
+    """A WebSocket handshake that keeps the credential read from it: the socket is counted and
+    closed under it (ws/registry.py). ws/protocol.py hands one to every socket's `authorize`."""
+
+    __slots__ = ("credential",)
+
+    @classmethod
+    def of(cls, request: ConnectionRequest) -> SocketHandshake:
+        handshake = cls(request.peer, request.headers, request.host, request.path, request.params,
+                        request.version, request.origin, request.protocols, request.extensions)
+        handshake.credential = None
+        return handshake
+
+
 # -- reading a request or a handshake ------------------------------------------------------------
 
 def header(request, name: str) -> str | None:
@@ -187,6 +201,8 @@ def read(request, extractors) -> Credential | None:
     for extract in extractors:
         found = extract(request)
         if found is not None:
+            if isinstance(request, SocketHandshake):
+                request.credential = found
             return found
     return None
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -264,6 +265,10 @@ pending_events = Table(
     # set when saved; the UPDATE that sets it is what makes one process the saver
     ref("meeting_id", "meetings.id", nullable=True, ondelete="SET NULL"),
     Column("saved_at", Double),
+    # the process whose timer is armed for the row, until when (it renews the lease every few
+    # seconds; another process takes a row whose lease has run out: its owner died)
+    Column("lease_owner", String(64)),
+    Column("lease_until", Double),
 )
 Index("ix_pending_events_due", pending_events.c.saved_at, pending_events.c.due_at)
 
@@ -358,3 +363,24 @@ server_secrets = Table(
     Column("value", Text, nullable=False),
     Column("created", Double, nullable=False),
 )
+
+# -- requests ---------------------------------------------------------------------------------
+
+# The answers of creating requests sent with an Idempotency-Key (http/idempotency.py): the same
+# key from the same user gets the first answer again. `status` is NULL while the first request
+# is being answered. Rows expire after 24 h.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Id(),
+    ref("user_id", "users.id"),
+    Column("key", String(255), nullable=False),
+    Column("request", Text, nullable=False),  # "POST /v1/rooms/": method and path
+    Column("fingerprint", String(64), nullable=False),  # sha256 of method, target and body
+    Column("status", Integer),
+    Column("headers", Text),  # JSON [[name, value], ...] of the headers that matter
+    Column("body", LargeBinary),
+    Column("created", Double, nullable=False),
+    UniqueConstraint("user_id", "key"),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.created)

@@ -30,6 +30,8 @@ def make_factory(settings, protocol, **attrs) -> WebSocketServerFactory:
         failByDrop=False,
     )
     factory.noisy = False
+    # unsent bytes past which a socket that does not read is closed (DoorSocket.sendData)
+    factory.max_buffer = getattr(settings, "ws_max_buffer", None)
     factory.allowed_origins = frozenset(normalize_origin(o) for o in settings.allowed_origins)
     for name, value in attrs.items():
         setattr(factory, name, value)

@@ -3,9 +3,7 @@
 One bus subscription per channel per process. A message is encoded into a WebSocket frame once
 (prepareMessage) and that frame is sent to every local socket of the channel, except the one the
 envelope names (the sender, for doors that do not echo). A chat's channel is a ChatFeed
-(ws/feed.py), which also keeps the chat's frames in id order. When the bus is back after an
-outage (Redis), every chat feed catches up from the database: a socket that stayed connected
-misses nothing.
+(ws/feed.py), which also keeps the chat's frames in id order.
 """
 
 from __future__ import annotations
@@ -14,7 +12,9 @@ from time import perf_counter
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from meetsrv.bus import BusUnavailable
 from meetsrv.core.chats.service import chat_channel
 from meetsrv.ws.feed import ChatFeed
 from meetsrv.ws.protocol import CLOSE_CREDENTIAL_REVOKED
@@ -48,10 +48,18 @@ class SocketHub:
         self._ready: dict[str, object] = {}
         # every open socket of this process, for a clean shutdown
         self._open: dict[str, object] = {}
-        # the in-process bus is never away; Redis is, and tells when it is back
-        resubscribed = getattr(bus, "on_resubscribed", None)
-        if resubscribed is not None:
-            resubscribed(self.catch_up)
+        # new sockets are refused (503) once the server is stopping
+        self.accepting = True
+        # the sockets of each credential (ws/registry.py), set by the services
+        self.credential_sockets = None
+        bus.on_restored(self.catch_up)
+
+    def catch_up(self) -> None:
+        """Redis is back: what other processes published meanwhile was lost, so every chat feed
+        reads what its chat stored since its last frame (CONTRACT.md: a socket that stays
+        connected through a Redis outage misses nothing)."""
+        for feed in list(self._feeds.values()):
+            feed.fill()
 
     def opened(self, sock) -> None:
         self._open[sock.conn_id] = sock
@@ -84,12 +92,14 @@ class SocketHub:
 
     def close_all(self, reactor, timeout: float = 5.0) -> defer.Deferred:
         """Shutting down: let each socket finish the messages it has received (they are stored
-        and published while the bus and database are still up), then close it."""
+        and published while the bus and database are still up), then close it: 1001, going
+        away."""
+        self.accepting = False
         sockets = list(self._open.values())
         waits = []
         for sock in sockets:
             d = sock.when_idle()
-            d.addCallback(lambda _, s=sock: s._closed or s.sendClose(code=1000, reason="server shutting down"))
+            d.addCallback(lambda _, s=sock: self._going_away(s))
             waits.append(d)
         d = defer.DeferredList(waits, consumeErrors=True)
         d.addTimeout(timeout, reactor)
@@ -110,19 +120,21 @@ class SocketHub:
         feed.add(sock)
         return feed.when_ready()
 
-    def catch_up(self) -> None:
-        """The bus was away: the chat frames published meanwhile never came. Every chat feed
-        reads what its chat stored after the last message it delivered, up to the newest; a
-        frame published again later is dropped as delivered."""
-        for feed in list(self._feeds.values()):
-            feed.fill()
-
     def feed(self, chat_id: int) -> ChatFeed | None:
         return self._feeds.get(chat_channel(chat_id))
 
     def forget_feed(self, feed: ChatFeed) -> None:
         if self._feeds.get(feed.channel) is feed:
             del self._feeds[feed.channel]
+
+    @staticmethod
+    def _going_away(sock) -> defer.Deferred:
+        """Close with 1001; fires once the connection is gone (the close frame is on the wire
+        before the process exits)."""
+        gone = defer.Deferred()
+        sock.is_closed.addBoth(lambda result: (gone.called or gone.callback(None), result)[1])
+        sock.going_away()
+        return gone
 
     def join(self, channel: str, sock) -> defer.Deferred:
         """Add sock to channel; the Deferred fires when messages published from now on arrive."""
@@ -133,6 +145,8 @@ class SocketHub:
             sub = self.bus.subscribe(channel, lambda payload, c=channel: self._deliver(c, payload))
             self._subs[channel] = sub
             sub.ready.addBoth(self._live, channel, sub)
+            if channel not in self._sockets:  # refused at once: the bus is away
+                return defer.fail(BusUnavailable(f"could not subscribe to {channel}"))
         sockets[sock.conn_id] = sock
         state = self._ready.get(channel)
         if state is True:
@@ -142,10 +156,21 @@ class SocketHub:
         return d
 
     def _live(self, result, channel, sub):
-        if self._subs.get(channel) is sub:
-            waiting, self._ready[channel] = self._ready[channel], True
-            for d in waiting:
-                d.callback(None)
+        if self._subs.get(channel) is not sub:
+            return None
+        if isinstance(result, Failure):
+            # the bus could not subscribe (Redis away): the sockets waiting are refused (503),
+            # and the next socket to join subscribes again
+            waiting = self._ready.pop(channel, [])
+            del self._subs[channel]
+            self._sockets.pop(channel, None)
+            sub.cancel()
+            for d in waiting if waiting is not True else ():
+                d.errback(result)
+            return None
+        waiting, self._ready[channel] = self._ready[channel], True
+        for d in waiting:
+            d.callback(None)
         return None
 
     def leave(self, channel: str, sock) -> None:

@@ -11,6 +11,9 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from meetsrv.core.accounts.credentials import token_hash
+from meetsrv.http.credentials import SocketHandshake
+from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import origin_allowed
 
 _ids = itertools.count(1)
@@ -18,9 +21,20 @@ _process = os.urandom(4).hex()
 
 log = Logger()
 
+CLOSE_GOING_AWAY = 1001  # the server is stopping
+CLOSE_POLICY = 1008  # the client does not read what it is sent
 CLOSE_RATE_LIMITED = 4029
 CLOSE_CREDENTIAL_REVOKED = 4001  # CONTRACT.md: a revoked credential's open sockets close
 CLOSE_INTERNAL_ERROR = 4500
+
+
+def unsent_bytes(transport) -> int:
+    """Bytes written to a TCP transport that the kernel has not taken yet (the peer does not
+    read them); 0 for a transport that does not say."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
 
 
 def json_frame(text):
@@ -73,18 +87,46 @@ class DoorSocket(WebSocketServerProtocol):
         self._chain = defer.succeed(None)
         self._bucket = None
         self._closed = False
+        # the credential the socket was opened with (ws/registry.py closes it on revocation)
+        self.credential_hash = None
+        self.credential_revocable = False
 
     # -- handshake ---------------------------------------------------------------------------
     def onConnect(self, request):
         if not origin_allowed(self.factory, request.origin):
             raise ConnectionDeny(403, "origin not allowed")
+        hub = self.factory.hub
+        if not hub.accepting:
+            raise ConnectionDeny(503, "server shutting down")
+        if not hub.bus.connected:
+            # a socket hears its chat through the bus: refused at once, not after a wait
+            raise ConnectionDeny(503, "service temporarily unavailable")
         self.query = {k: v[0] for k, v in request.params.items() if v}
         self.request_headers = request.headers
-        return defer.maybeDeferred(self.authorize, request).addCallback(lambda _: None).addErrback(self._deny)
+        handshake = SocketHandshake.of(request)
+        d = defer.maybeDeferred(self.authorize, handshake)
+        return d.addCallback(lambda _: self._admit(handshake)).addErrback(self._deny)
+
+    def _admit(self, handshake) -> None:
+        """Authorized: count the socket under its credential (at most `ws_per_credential`)."""
+        registry = self.factory.hub.credential_sockets
+        if self.user_id is None or handshake.credential is None or registry is None:
+            return None
+        self.credential_hash = token_hash(handshake.credential.token)
+        # a door whose tokens are signed, not stored, cannot have them looked up again
+        self.credential_revocable = not getattr(self.factory.door, "signed_credentials", False)
+        if not registry.admit(self):
+            self.credential_hash = None
+            raise ConnectionDeny(429, "too many sockets for this credential")
+        return None
 
     def _deny(self, failure):
         if failure.check(ConnectionDeny):
             return failure
+        if is_outage(failure.value):
+            log.warn("WebSocket handshake refused, a backend is unavailable: {error}",
+                     error=failure.getErrorMessage())
+            raise ConnectionDeny(503, "service temporarily unavailable")
         log.failure("WebSocket handshake failed", failure)
         raise ConnectionDeny(500, "internal error")
 
@@ -94,6 +136,9 @@ class DoorSocket(WebSocketServerProtocol):
     def onOpen(self):
         self._bucket = TokenBucket(self.factory.clock, self.message_rate, self.message_burst)
         self.factory.hub.opened(self)
+        if self._revoke_on_open:  # revoked while the handshake was finishing
+            self.credential_revoked()
+            return
         self._chain.addCallback(lambda _: self.opened()).addErrback(self._failed)
 
     def opened(self):
@@ -145,6 +190,36 @@ class DoorSocket(WebSocketServerProtocol):
         if not self._closed:
             self.sendMessage(json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
+    # -- closing for the server's reasons ----------------------------------------------------
+    def sendData(self, data, sync=False, chopsize=None):
+        """Every frame goes out through here: a client that does not read while its unsent
+        data passes `ws_max_buffer` is closed with 1008 (what it does not read, the server would
+        keep)."""
+        super().sendData(data, sync, chopsize)
+        limit = getattr(self.factory, "max_buffer", None)
+        if limit and not self._closed and unsent_bytes(self.transport) > limit:
+            self._closed = True
+            log.info("WebSocket {conn} does not read ({n} bytes unsent): closed", conn=self.conn_id,
+                     n=unsent_bytes(self.transport))
+            # Autobahn's sendClose refuses codes below 3000 but 1000
+            self.sendCloseFrame(code=CLOSE_POLICY, reasonUtf8=b"client does not read", isReply=False)
+
+    _revoke_on_open = False
+
+    def credential_revoked(self) -> None:
+        """The credential this socket was opened with was revoked (ws/registry.py)."""
+        if self.state != WebSocketServerProtocol.STATE_OPEN:
+            self._revoke_on_open = True
+        elif not self._closed:
+            self._closed = True
+            self.sendClose(code=CLOSE_CREDENTIAL_REVOKED, reason="credential revoked")
+
+    def going_away(self) -> None:
+        """The server is stopping (the hub's close_all)."""
+        if not self._closed and self.state == WebSocketServerProtocol.STATE_OPEN:
+            self._closed = True
+            self.sendCloseFrame(code=CLOSE_GOING_AWAY, reasonUtf8=b"server shutting down", isReply=False)
+
     # -- hub ---------------------------------------------------------------------------------
     def join(self, channel: str):
         """Receive what is published on channel; fires when the subscription is live."""
@@ -160,6 +235,8 @@ class DoorSocket(WebSocketServerProtocol):
         self._closed = True
         # the peer's code (None when its close frame had none), else the one we sent
         self.close_code = code if code is not None else getattr(self, "localCloseCode", None)
+        if self.credential_hash is not None:
+            self.factory.hub.credential_sockets.remove(self)
         for channel in list(self.channels):
             self.leave(channel)
         hub = getattr(self.factory, "hub", None)

@@ -43,6 +43,13 @@ class Options(usage.Options):
         ["metrics-port", None, None, "strports description to serve /metrics on instead of the main port (e.g. tcp:9100); "
                                      "with --workers, worker i uses port + i - 1."],
         ["log-format", None, None, "text (default) or json: one JSON object per line."],
+        ["redis-timeout", None, None, "Seconds a Redis command may take before what needs it answers 503 (default 1.5)."],
+        ["credential-cache-ttl", None, None, "Seconds a credential is cached in a process (default 30)."],
+        ["ws-max-buffer", None, None, "Bytes unsent to a WebSocket client before it is closed with 1008 (default 1 MiB)."],
+        ["ws-per-credential", None, None, "Most WebSockets open with one credential (default 20; more: 429)."],
+        ["header-timeout", None, None, "Seconds a request has to send its headers (default 10; then 408)."],
+        ["body-timeout", None, None, "Seconds a request has to send its body after the headers (default 60; then 408)."],
+        ["drain-timeout", None, None, "Seconds a stopping server lets requests in flight finish (default 10)."],
     ]
     longdesc = "Each option can also be given as an environment variable MEETSRV_<NAME>."
 

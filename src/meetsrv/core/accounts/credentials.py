@@ -2,12 +2,18 @@
 
 Tokens are random and long, so a fast hash (sha256) at rest is enough; the cache maps that hash
 to the user so an authenticated request costs no query in the common case. Revocations are
-published on the bus so every process drops the entry from its cache.
+published on the bus so every process drops the entry from its cache (and closes the sockets
+opened with it: `on_revoked`).
 
 No credential is issued to a deactivated account. Ending all of a user's sessions (staff, a
 deactivation, a deleted account) also notes the time, on the bus and in the database, so the
 stateless tokens issued until then (the directory door's JWT access tokens, which no row
 backs) are refused as well: `sessions_ended(user_id, issued_at)`.
+
+No process keeps honouring a revoked credential, Redis outage or not: a cache entry lives
+`cache_ttl` seconds at most; nothing is cached while the bus is down, and the cache is cleared
+when it is back (what was published meanwhile is lost); a revocation that could not be published
+is published again until it is.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ CHANNEL = "credentials"
 ENDED_PREFIX = "user:"
 # how long an ending is remembered: longer than any stateless token lives (JWT access: 5 min)
 ENDED_HORIZON = 3600.0
+# hashes per revocation message (a deleted account may have many credentials)
+PUBLISH_BATCH = 500
 
 
 def token_hash(token: str) -> str:
@@ -42,13 +50,21 @@ def new_token() -> str:
 
 
 class CredentialService:
-    def __init__(self, store: CredentialStore, bus, clock, cache_size: int = 100_000):
+    # seconds between attempts to publish revocations the bus refused
+    retry_interval = 2.0
+
+    def __init__(self, store: CredentialStore, bus, clock, cache_size: int = 100_000, cache_ttl: float = 30.0):
         self.store = store
         self.bus = bus
         self.clock = clock
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[int, str, float | None]] = OrderedDict()
+        self.cache_ttl = cache_ttl
+        # token hash -> (user id, kind, expires, when cached)
+        self._cache: OrderedDict[str, tuple[int, str, float | None, float]] = OrderedDict()
         self._subscription = None
+        self._revoked_listeners: list = []
+        self._unpublished: list[str] = []  # revoked hashes the bus has not taken yet
+        self._retry = None
         self._ended: dict[int, float] = {}  # user id -> when all their sessions were ended
         self._ended_listeners: list = []
 
@@ -61,44 +77,57 @@ class CredentialService:
         """Subscribe to revocations, then read the endings of the last hour (a process that
         starts now must refuse the stateless tokens they voided too)."""
         self._subscription = self.bus.subscribe(CHANNEL, self._on_revoked)
-        resubscribed = getattr(self.bus, "on_resubscribed", None)
-        if resubscribed is not None:
-            resubscribed(self._bus_back)
-        return self._subscription.ready.addCallback(lambda _: self._load_ends())
+        self.bus.on_restored(self._bus_restored)
+        return self._subscription.ready.addCallback(lambda _: self.load_ended())
 
-    def _load_ends(self):
+    def load_ended(self):
+        """Read the endings of all of a user's sessions of the last hour again (at start, and
+        when the bus may have lost some): the sockets of those users close."""
         def loaded(rows):
             for row in rows:
                 self._note_ended(row["id"], row["sessions_ended"])
 
         return self.store.recent_ends(self.clock.seconds() - ENDED_HORIZON).addCallback(loaded)
 
-    def _bus_back(self) -> None:
-        """Redis was away: the revocations published meanwhile never came. Every cached
-        credential is forgotten (its next use reads the database), and the endings are read
-        again (their sockets close)."""
-        self._cache.clear()
-        self._load_ends().addErrback(
-            lambda f: log.failure("reading the sessions ended while Redis was away failed", f))
-
     def stop(self):
         if self._subscription is not None:
             self._subscription.cancel()
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+
+    def on_revoked(self, listener) -> None:
+        """Call listener(hashes) in this process for every revocation, made here or published
+        by another process (the socket registry closes the sockets opened with them)."""
+        self._revoked_listeners.append(listener)
 
     # -- cache -------------------------------------------------------------------------------
     def _remember(self, h: str, user_id: int, kind: str, expires) -> None:
-        self._cache[h] = (user_id, kind, expires)
+        if not self.bus.connected:
+            return  # revocations published now would not reach this process
+        self._cache[h] = (user_id, kind, expires, self.clock.seconds())
         self._cache.move_to_end(h)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
+    def _cached(self, h: str):
+        hit = self._cache.get(h)
+        if hit is None:
+            return None
+        if not self.bus.connected or hit[3] + self.cache_ttl <= self.clock.seconds():
+            del self._cache[h]
+            return None
+        return hit[:3]
+
     def _on_revoked(self, payload: str) -> None:
-        for h in payload.split(","):
-            if h.startswith(ENDED_PREFIX):
-                _, user_id, when = h.split(":")
+        hashes = []
+        for item in payload.split(","):
+            if item.startswith(ENDED_PREFIX):
+                _, user_id, when = item.split(":")
                 self._note_ended(int(user_id), float(when))
-            else:
-                self._cache.pop(h, None)
+            elif item:
+                hashes.append(item)
+        self._drop(hashes)
 
     def _note_ended(self, user_id: int, when: float) -> None:
         if when > self._ended.get(user_id, float("-inf")):
@@ -119,13 +148,64 @@ class CredentialService:
         ended = self._ended.get(user_id)
         return ended is not None and (not isinstance(issued_at, (int, float)) or issued_at <= ended)
 
+    def _drop(self, hashes: list[str]) -> None:
+        for h in hashes:
+            self._cache.pop(h, None)
+        for listener in self._revoked_listeners:
+            try:
+                listener(hashes)
+            except Exception:
+                log.failure("a revocation listener failed")
+
+    def _bus_restored(self) -> None:
+        """What was published while the bus was away is lost: nothing cached is trusted, the
+        endings of sessions are read again, and the revocations waiting here go out now."""
+        self._cache.clear()
+        self.load_ended().addErrback(
+            lambda f: log.warn("reading ended sessions failed: {error}", error=f.getErrorMessage()))
+        self._publish_waiting()
+
     def _forget(self, hashes) -> defer.Deferred:
+        """Drop the hashes here and tell every process. Never fails: a revocation the bus
+        refuses (Redis away) waits and is published again until it goes through."""
         hashes = [h for h in hashes if h]
         if not hashes:
             return defer.succeed(None)
-        for h in hashes:
-            self._cache.pop(h, None)
-        return self.bus.publish(CHANNEL, ",".join(hashes))
+        self._drop([h for h in hashes if not h.startswith(ENDED_PREFIX)])
+        self._unpublished.extend(hashes)
+        return self._publish_waiting()
+
+    def _publish_waiting(self) -> defer.Deferred:
+        waiting, self._unpublished = self._unpublished, []
+        if not waiting:
+            return defer.succeed(None)
+        batches = [waiting[i:i + PUBLISH_BATCH] for i in range(0, len(waiting), PUBLISH_BATCH)]
+
+        def publish(batch):
+            def failed(failure):
+                self._unpublished.extend(batch)
+                log.warn("revocation of {n} credential(s) not published ({error}); trying again",
+                         n=len(batch), error=failure.getErrorMessage())
+                self._retry_later()
+
+            return defer.maybeDeferred(self.bus.publish, CHANNEL, ",".join(batch)).addErrback(failed)
+
+        return defer.DeferredList([publish(b) for b in batches]).addCallback(lambda _: None)
+
+    def _retry_later(self) -> None:
+        if self._retry is None or not self._retry.active():
+            self._retry = self.clock.callLater(self.retry_interval, self._publish_waiting)
+
+    def unpublished(self) -> int:
+        """Revocations waiting for the bus (tests, metrics)."""
+        return len(self._unpublished)
+
+    async def still_valid(self, hashes) -> set[str]:
+        """Which of these credential hashes are still stored and unexpired (read from the
+        database, not the cache: the check after an outage)."""
+        rows = await self.store.lookup_many(list(hashes))
+        now = self.clock.seconds()
+        return {r["token_hash"] for r in rows if r["expires"] is None or r["expires"] > now}
 
     # -- API ---------------------------------------------------------------------------------
     @defer.inlineCallbacks
@@ -149,7 +229,7 @@ class CredentialService:
         if not token or len(token) > 512:
             return defer.succeed(None)
         h = token_hash(token)
-        hit = self._cache.get(h)
+        hit = self._cached(h)
         if hit is not None:
             return defer.succeed(self._check(hit, kinds))
 

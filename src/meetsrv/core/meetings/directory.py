@@ -47,7 +47,9 @@ class DirectoryEventService:
             "creator_id": creator_id,
         }
         due_at = now + self.delay
-        pending_id = yield self.pending.insert(creator_id, payload, due_at, now)
+        # this process holds the row's lease: it arms the timer (core/jobs.py)
+        owner, until = self.jobs.lease()
+        pending_id = yield self.pending.insert(creator_id, payload, due_at, now, owner, until)
         self.jobs.schedule(pending_id, due_at)
         return {"id": pending_id, "due_at": due_at}
 

@@ -57,7 +57,9 @@ from meetsrv.http.credentials import (
     authenticate,
     read,
 )
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse
+from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -179,6 +181,10 @@ class CampusDoor(Door):
         kinds = (SESSION_KIND,) if credential.source == "cookie" else TOKEN_KINDS
         return self.services.credentials.authenticate(credential.token, kinds)
 
+    def caller(self, request):
+        """The user id, or None (http/idempotency.py asks this)."""
+        return self.identify(request)
+
     async def identify(self, request):
         """The user id, or None for a caller without a valid credential."""
         try:
@@ -245,6 +251,8 @@ class CampusDoor(Door):
     @app.handle_errors(Exception)
     def _error(self, request, failure):
         e = failure.value
+        if is_outage(e):
+            return self.unavailable(request)
         code, message = self.error_code(e)
         if code == UNKNOWN_ERROR and not isinstance(e, DomainError):
             log.failure("campus request failed", failure)
@@ -291,6 +299,13 @@ class CampusDoor(Door):
 
     def upgrade_required(self, request):
         return shapes.envelope(request, NOT_PERMITTED, "WebSocket upgrade required", status=426)
+
+    def problem(self, request, status, code, text):
+        # a client's mistake is HTTP 200 with the envelope, as every answer of this door; an
+        # outage keeps its status (clients and proxies retry on it)
+        if status >= 500:
+            return shapes.envelope(request, UNKNOWN_ERROR, text, status=status)
+        return shapes.envelope(request, INVALID_ARGUMENT, text)
 
     # -- accounts ----------------------------------------------------------------------------
     def _credentials(self, params) -> tuple[str, str]:
@@ -472,6 +487,7 @@ class CampusDoor(Door):
 
     # -- events ------------------------------------------------------------------------------
     @app.route("/api/events/CreateEvent")
+    @idempotent
     @endpoint("POST", models.NewEvent)
     async def create_event(self, request, caller, params):
         event_id = await self.services.campus_events.create(

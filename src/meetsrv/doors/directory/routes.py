@@ -13,6 +13,7 @@ from meetsrv.doors.directory.chat import LobbySocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, fields
 from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, authenticate, query_value
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, drf_errors, parse, query
 from meetsrv.ws.factory import make_factory, websocket_resource
 
@@ -46,6 +47,8 @@ class DirectoryDoor(Door):
     path_prefixes = ("/api/user/", "/api/organizations/", "/api/events/", "/api/chat/", "/ws/chat")
     # the REST routes' credential: a JWT, with or without `Bearer`
     credentials = (BearerHeader(bare=True),)
+    # a JWT is signed, not stored: no row says whether the one a socket was opened with is revoked
+    signed_credentials = True
     multipart_routes = frozenset({"POST /api/events/create/"})
 
     def __init__(self, services):
@@ -120,6 +123,7 @@ class DirectoryDoor(Door):
 
     # -- organizations -----------------------------------------------------------------------
     @app.route("/api/organizations/create/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def create_organization(self, request):
         await self.caller(request)
         given = _body(models.NewOrganization, request)
@@ -142,6 +146,7 @@ class DirectoryDoor(Door):
 
     # -- events ------------------------------------------------------------------------------
     @app.route("/api/events/create/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def create_event(self, request):
         user_id = await self.caller(request)
         given = _body(models.NewEvent, request)

@@ -15,6 +15,7 @@ from meetsrv.doors.phone import models, shapes
 from meetsrv.http.answers import client_host, empty_answer, json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse, query
 
 
@@ -184,6 +185,7 @@ class PhoneDoor(Door):
         return shapes.meeting(self.services, row)
 
     @app.route("/api/meetings/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def create_meeting(self, request):
         creator = await self.caller(request)
         body = fields(request)

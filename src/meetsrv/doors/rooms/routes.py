@@ -15,6 +15,7 @@ from meetsrv.doors.rooms.chat import RoomChatSocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, json_object
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Header, authenticate, query_value
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse, query
 from meetsrv.ws.factory import make_factory, websocket_resource
 
@@ -74,6 +75,9 @@ class RoomsDoor(Door):
     def upgrade_required(self, request):
         return shapes.error(request, "upgrade_required", 426)
 
+    def problem(self, request, status, code, text):
+        return shapes.error(request, code, status)
+
     # -- accounts ----------------------------------------------------------------------------
     @app.route("/v1/register/", methods=["POST"], strict_slashes=False)
     async def register(self, request):
@@ -116,6 +120,7 @@ class RoomsDoor(Door):
         return json_answer(request, [shapes.room_item(r) for r in rooms])
 
     @app.route("/v1/rooms/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def create_room(self, request):
         user_id = await self.caller(request)
         given = parse(models.NewRoom, json_object(request))

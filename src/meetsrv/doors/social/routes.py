@@ -24,7 +24,9 @@ from meetsrv.doors.social.chat import SocialChatSocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields, raw_body, read_body
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
+from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
+from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -120,6 +122,8 @@ class SocialDoor(Door):
             if e.code == 405:
                 return self.method_not_allowed(request)
             return shapes.detail(request, e.description or "error", e.code)
+        if is_outage(e):
+            return self.unavailable(request)
         log.failure("social door: unexpected error on {path}", failure, path=request.path)
         return shapes.detail(request, "A server error occurred.", 500)
 
@@ -210,6 +214,7 @@ class SocialDoor(Door):
         return json_answer(request, [shapes.meeting(self.urls, i) for i in items])
 
     @app.route("/meetings-list/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def create_meeting(self, request):
         user_id = await self.caller(request)
         meetings = self.services.social_meetings
@@ -246,6 +251,7 @@ class SocialDoor(Door):
 
     # -- join requests -----------------------------------------------------------------------
     @app.route("/meeting-confirm/<int:pk>/", methods=["POST"], strict_slashes=False)
+    @idempotent
     async def meeting_confirm(self, request, pk):
         user_id = await self.caller(request)
         if not _id(pk):

@@ -92,6 +92,18 @@ class CredentialStore:
     def lookup(self, token_hash: str):
         return self.db.row("accounts.credentials.lookup", _lookup, token_hash=token_hash)
 
+    def lookup_many(self, hashes: list[str], batch: int = 500):
+        """(token_hash, expires) of the hashes that are stored."""
+        def run(t: Txn):
+            found = []
+            for i in range(0, len(hashes), batch):
+                stmt = select(credentials.c.token_hash, credentials.c.expires).where(
+                    credentials.c.token_hash.in_(hashes[i:i + batch]))
+                found.extend(t.rows(stmt, dynamic=True))
+            return found
+
+        return self.db.interact("accounts.credentials.lookup_many", run)
+
     def insert(self, token_hash, user_id, kind, created, expires=None, single=False):
         return self.db.interact("accounts.credentials.insert", insert_credential_txn, token_hash, user_id, kind, created, expires, single)
 

@@ -2,13 +2,17 @@
 
 `claim_and_save` is one transaction: a conditional UPDATE ... WHERE saved_at IS NULL decides
 who saves (the loser sees 0 rows changed), then the event row is inserted and linked.
+
+Leases say which process has a timer armed for a row: the process that writes a row holds its
+lease and renews it every few seconds; a row whose lease ran out (its process died) is taken
+by another process, with a conditional UPDATE too (one taker per lease).
 """
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from meetsrv.store.db import Database, Txn
 from meetsrv.store.meetings.directory import insert_event_txn
@@ -19,7 +23,30 @@ _insert = insert(pending_events).values(
     payload=bindparam("payload"),
     due_at=bindparam("due_at"),
     created=bindparam("created"),
+    lease_owner=bindparam("owner"),
+    lease_until=bindparam("until"),
 ).returning(pending_events.c.id)
+_lease_free = or_(pending_events.c.lease_until.is_(None), pending_events.c.lease_until < bindparam("now"))
+_free = (
+    select(pending_events.c.id, pending_events.c.due_at)
+    .where(pending_events.c.saved_at.is_(None) & _lease_free)
+    .order_by(pending_events.c.due_at, pending_events.c.id)
+)
+_take = (
+    update(pending_events)
+    .where((pending_events.c.id == bindparam("pid")) & pending_events.c.saved_at.is_(None) & _lease_free)
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+)
+_renew = (
+    update(pending_events)
+    .where((pending_events.c.lease_owner == bindparam("owner")) & pending_events.c.saved_at.is_(None))
+    .values(lease_until=bindparam("until"))
+)
+_release = (
+    update(pending_events)
+    .where((pending_events.c.lease_owner == bindparam("owner")) & pending_events.c.saved_at.is_(None))
+    .values(lease_until=None)
+)
 _unsaved = (
     select(pending_events.c.id, pending_events.c.due_at)
     .where(pending_events.c.saved_at.is_(None))
@@ -34,6 +61,16 @@ _claim = (
 _set_meeting = (
     update(pending_events).where(pending_events.c.id == bindparam("pid")).values(meeting_id=bindparam("meeting_id"))
 )
+
+
+def take_free_txn(t: Txn, owner: str, now: float, until: float) -> list[dict]:
+    """Take the lease of every unsaved row whose lease is free (ran out, released, never held);
+    the rows taken, {id, due_at}."""
+    taken = []
+    for row in t.rows(_free, now=now):
+        if t.execute(_take, pid=row["id"], now=now, owner=owner, until=until) == 1:
+            taken.append(row)
+    return taken
 
 
 def claim_and_save_txn(t: Txn, pending_id: int, now: float) -> int | None:
@@ -51,11 +88,23 @@ class PendingEventStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, creator_id: int | None, payload: dict, due_at: float, now: float):
-        return self.db.scalar("meetings.pending_events.insert", 
+    def insert(self, creator_id: int | None, payload: dict, due_at: float, now: float,
+               owner: str | None = None, until: float | None = None):
+        """A new pending row; `owner` holds its lease until `until`."""
+        return self.db.scalar("meetings.pending_events.insert",
             _insert, creator_id=creator_id, payload=json.dumps(payload, ensure_ascii=False),
-            due_at=due_at, created=now,
+            due_at=due_at, created=now, owner=owner, until=until,
         )
+
+    def take_free(self, owner: str, now: float, until: float):
+        return self.db.interact("meetings.pending_events.take_free", take_free_txn, owner, now, until)
+
+    def renew(self, owner: str, until: float):
+        return self.db.execute("meetings.pending_events.renew", _renew, owner=owner, until=until)
+
+    def release(self, owner: str):
+        """Give up this owner's leases (a clean stop): another process takes the rows at once."""
+        return self.db.execute("meetings.pending_events.release", _release, owner=owner)
 
     def get(self, pending_id: int):
         return self.db.row("meetings.pending_events.get", _get, id=pending_id)
