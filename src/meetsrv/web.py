@@ -55,8 +55,9 @@ class _Static(File):
         return _NOT_FOUND
 
     def getChild(self, path, request):
-        # a NUL byte made os.stat raise (500); dot files are never ours to serve
-        if b"\x00" in path or path.startswith(b"."):
+        # a NUL byte made os.stat raise (500); dot files are never ours to serve; no file is
+        # named in other than UTF-8 (File logs an error for such a name)
+        if b"\x00" in path or path.startswith(b".") or not _utf8(path):
             return _NOT_FOUND
         try:
             return super().getChild(path, request)
@@ -221,11 +222,24 @@ class DoorsResource(Resource):
         return None
 
 
-def _readable(request) -> bool:
-    """Whether the path (percent-decoded) and the Host header are UTF-8, as Klein needs."""
+def _utf8(raw: bytes) -> bool:
     try:
-        if b"%" in request.path:
-            b"/".join(request.prepath + request.postpath).decode("utf-8")
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _readable(request) -> bool:
+    """Whether the path (percent-decoded) and the Host header are UTF-8, as Klein needs, and the
+    path holds no NUL (no route's value may: it reached file names and queries)."""
+    try:
+        path = request.path
+        if b"%" in path:
+            path = b"/".join(request.prepath + request.postpath)
+            path.decode("utf-8")
+        if b"\x00" in path:
+            return False
         host = request.getRequestHostname()
         if not host.isascii():
             host.decode("utf-8")

@@ -28,6 +28,7 @@ from meetsrv.core.people.names import DisplayNameInvalid
 from meetsrv.core.staff import SESSION_TTL
 from meetsrv.http.answers import query_arg
 from meetsrv.http.body import BodyError, read_body
+from meetsrv.http.models import text_problem
 
 log = Logger()
 
@@ -44,15 +45,32 @@ def issue_login_link(services, user_id: int, next_path: str = "/admin/", ttl: fl
     return d.addCallback(lambda token: f"/admin/login/link?token={quote(token)}&next={quote(next_path)}")
 
 
-def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/admin") and not value.startswith("//") and "\\" not in value:
+def _safe_next(value) -> str:
+    """A path under /admin to go to after signing in; anything else (not text, another site, a
+    character a Location header cannot carry as it is) is /admin/."""
+    if (isinstance(value, str) and value.startswith("/admin") and not value.startswith("//") and "\\" not in value
+            and all(33 <= ord(c) <= 126 for c in value)):
         return value
     return "/admin/"
 
 
+def _digits(raw: str, most: int) -> int | None:
+    """A number of at most `most` ASCII digits (isdigit() also passes '²', which int() refuses)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= most else None
+
+
 def _page_no(request) -> int:
-    raw = query_arg(request, "page") or "1"
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+    page = _digits(query_arg(request, "page") or "1", 6)
+    return page if page else 1
+
+
+def _holds_nul(request) -> bool:
+    """A NUL in the path or the query string: no page looks anything up with it."""
+    parts = list(request.postpath)
+    for key, values in request.args.items():
+        parts.append(key)
+        parts.extend(values)
+    return any(b"\x00" in part for part in parts)
 
 
 def _day(raw: str) -> str | None:
@@ -64,9 +82,10 @@ def _day(raw: str) -> str | None:
 
 
 def _id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
+    value = _digits(raw, 9)
+    if value is None:
         raise NotFound()
-    return int(raw)
+    return value
 
 
 class _Redirect(Exception):
@@ -143,6 +162,8 @@ class AdminResource(Resource):
 
     # -- routing -----------------------------------------------------------------------------
     async def _dispatch(self, request):
+        if _holds_nul(request):
+            return await self._html(400, "Bad request", pages.message("Bad request", "The address holds a NUL character."))
         segments = [s.decode("utf-8", "replace") for s in request.postpath if s]
         method = request.method
         if not segments and not request.uri.split(b"?")[0].endswith(b"/"):
@@ -193,7 +214,7 @@ class AdminResource(Resource):
                 return row["title"], pages.event_page(row, image)
             if kind == "chats":
                 raw = query_arg(request, "before") or ""
-                chat = await s.chat(object_id, int(raw) if raw.isdigit() and len(raw) < 18 else None)
+                chat = await s.chat(object_id, _digits(raw, 17))
                 return chat["title"] or f"Chat {chat['id']}", pages.chat_page(chat)
             raise NotFound()
         if len(segments) != 1:
@@ -252,7 +273,8 @@ class AdminResource(Resource):
         except BodyError:
             return None
         given = body.get("csrf")
-        if not isinstance(given, str) or not hmac.compare_digest(given, csrf):
+        # compare_digest takes ASCII text only (a TypeError otherwise)
+        if not isinstance(given, str) or not given.isascii() or not hmac.compare_digest(given, csrf):
             return None
         return body
 
@@ -306,6 +328,9 @@ class AdminResource(Resource):
         s = self.staff
         if action == "name":
             name = body.get("name")
+            problem = text_problem(name)
+            if problem is not None:
+                raise Invalid(problem[1])
             await s.rename(staff, user_id, name if isinstance(name, str) else None)
         elif action in ("deactivate", "reactivate"):
             await s.set_active(staff, user_id, action == "reactivate")
@@ -328,7 +353,8 @@ class AdminResource(Resource):
         email = (body.get("email") if body else None) or ""
         password = (body.get("password") if body else None) or ""
         next_path = _safe_next(body.get("next") if body else None)
-        if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        if (not isinstance(email, str) or not isinstance(password, str) or not email or not password
+                or text_problem([email, password]) is not None):
             return await self._html(400, "Sign in", pages.login("Enter an email and a password.", next_path))
         try:
             token = await self.staff.sign_in(email, password)

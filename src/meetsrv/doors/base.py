@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from klein import Klein
+from werkzeug.routing import IntegerConverter
+
 from meetsrv.http.answers import json_answer
 
 
+class AsciiIntegerConverter(IntegerConverter):
+    """`<int:...>` of ASCII digits only: werkzeug's `\\d+` also matches '٣', which int() reads as 3."""
+
+    regex = r"[0-9]+"
+
+
+def door_app() -> Klein:
+    """A door's Klein app (its routes are declared on it, so its converters are set first)."""
+    app = Klein()
+    app.url_map.converters["int"] = AsciiIntegerConverter
+    return app
+
+
 class Door:
-    """Subclasses define `app = Klein()` with their routes as methods."""
+    """Subclasses define `app = door_app()` with their routes as methods."""
 
     name = "door"
     app = None

@@ -6,7 +6,8 @@ import json
 
 
 def dumps(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # a lone surrogate has no UTF-8 form: written as its JSON escape (\\ud800), as ensure_ascii would
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def json_answer(request, value, status: int = 200) -> bytes:

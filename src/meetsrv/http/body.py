@@ -74,11 +74,46 @@ def _form_dict(pairs) -> dict:
     return out
 
 
+# Deeper than any request of any door: a deeper value is refused before anything walks it (30,000
+# levels raised RecursionError in the parser; a few hundred would in code that recurses).
+MAX_JSON_DEPTH = 32
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_depth_exceeds(value, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than `limit` in `value` (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return True
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def parse_json(raw: bytes):
+    """A JSON text (RFC 8259: UTF-8, no NaN or Infinity) nested at most MAX_JSON_DEPTH deep;
+    BodyError otherwise."""
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
         raise BodyError("JSON parse error")
+    return loads_json(text)
+
+
+def loads_json(text: str):
+    """parse_json of text already decoded (a WebSocket frame)."""
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        raise BodyError("JSON parse error")
+    if json_depth_exceeds(value):
+        raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS: the most fields of a url-encoded form

@@ -4,10 +4,16 @@ A model's fields carry their rules (types, lengths, the door's own leniencies as
 a refused request raises RequestInvalid with field-level problems, which each door renders once
 in its own style (`drf_errors` for the DRF doors). Field order is the order problems are
 reported in, so it is part of a door's answer: declare fields in the order the door checks them.
+
+What every door refuses is checked here once, for every body and query a model reads: text that
+no database stores (NUL, lone surrogates; `parse`), numbers in other than ASCII digits
+(`ascii_int`, `ascii_float`) and ids past the id columns (`id_value`).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -63,9 +69,19 @@ def problem(code: str, message: str | None = None, **ctx) -> PydanticCustomError
 
 
 def parse(model: type[M], data: Any, **context) -> M:
-    """`data` (a body's fields or a query's parameters) validated by `model`; RequestInvalid."""
+    """`data` (a body's fields or a query's parameters) validated by `model`; RequestInvalid.
+
+    A value holding text no database stores is refused first, whatever the model makes of it
+    (a field of its own words, such as `firs_name`, included); a name holding such text is no
+    field of any model and is left out, as unknown names are."""
+    data = data if data is not None else {}
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if not (isinstance(k, str) and unstorable(k))}
+        problems = [Problem(k, *found) for k, v in data.items() if (found := text_problem(v)) is not None]
+        if problems:
+            raise RequestInvalid(problems, model)
     try:
-        return model.model_validate(data if data is not None else {}, context=context or None)
+        return model.model_validate(data, context=context or None)
     except ValidationError as e:
         problems = []
         for error in e.errors(include_url=False, include_input=False):
@@ -73,6 +89,81 @@ def parse(model: type[M], data: Any, **context) -> M:
             field = str(loc[0]) if loc else NON_FIELD
             problems.append(Problem(field, error["type"], error["msg"], dict(error.get("ctx") or {})))
         raise RequestInvalid(problems, model) from None
+
+
+# -- what no door accepts -----------------------------------------------------------------------
+
+# NUL (PostgreSQL's text cannot hold it) and lone surrogates (no UTF-8 encoding of them exists)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """The first character of `text` that no database stores, or None."""
+    found = _UNSTORABLE.search(text)
+    return found.group() if found else None
+
+
+def _text_problem(char: str) -> tuple[str, str, dict]:
+    if char == "\x00":
+        return "null_characters", "Null characters are not allowed.", {}
+    code_point = f"{ord(char):X}"
+    return ("surrogate_characters", f"Surrogate characters are not allowed: U+{code_point}.",
+            {"code_point": code_point})
+
+
+def text_problem(value) -> tuple[str, str, dict] | None:
+    """(code, message, ctx) of the first text in `value` (a string, or a JSON value or form list
+    holding strings, names included) that no database stores; None when there is none."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            char = unstorable(item)
+            if char is not None:
+                return _text_problem(char)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return None
+
+
+# The id columns are INTEGER (store/tables.py): an id outside 1..MAX_ID names no row, and a
+# larger one would reach the driver as a number the column cannot compare or hold.
+MAX_ID = 2**31 - 1
+# int() reads at most 4300 digits; a longer number is no number to a door either
+_ASCII_INT = re.compile(r"[+-]?[0-9]{1,4300}")
+_ASCII_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def ascii_int(text: str, signed: bool = True) -> int | None:
+    """`text` as an integer when it is ASCII digits with an optional sign (`signed`), surrounding
+    whitespace allowed; None otherwise. int() alone also reads '٣', '１２' and '1_000', and
+    str.isdigit() passes '²', which int() then refuses."""
+    text = text.strip()
+    if not _ASCII_INT.fullmatch(text) or (not signed and text[0] in "+-"):
+        return None
+    return int(text)
+
+
+def ascii_float(text: str) -> float | None:
+    """`text` as a finite number written in ASCII (float() also reads '١٢', '1_0', 'nan' and
+    'infinity'); None otherwise."""
+    text = text.strip()
+    if len(text) > 400 or not _ASCII_FLOAT.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def id_value(value) -> int | None:
+    """An id a row can have, from an int (not a bool) or ASCII digits: 1..MAX_ID; else None."""
+    if isinstance(value, str):
+        value = ascii_int(value, signed=False)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        return None
+    return value
 
 
 # -- DRF's field errors: {"field": ["message"]} -------------------------------------------------

@@ -86,7 +86,7 @@ def parse(stream, header: str, max_parts: int) -> Multipart:
                                 segment.filename, segment.content_type or "application/octet-stream", payload
                             )
                         else:
-                            _add(fields, segment.name, payload.decode(_charset(segment.charset), "replace"))
+                            _add(fields, segment.name, _text(payload, segment.charset))
                         segment, chunks = None, []
                 if not data:
                     break
@@ -99,16 +99,15 @@ def parse(stream, header: str, max_parts: int) -> Multipart:
     return Multipart(fields, files)
 
 
-def _charset(name: str | None) -> str:
-    import codecs
-
-    if not name:
-        return "utf-8"
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return "utf-8"
-    return name
+def _text(payload: bytes, charset: str | None) -> str:
+    """A field's text in its charset; UTF-8 when the charset is none, unknown, not a text codec
+    ("base64") or one that cannot replace what it cannot read ("idna")."""
+    if charset and charset.lower() not in ("utf-8", "utf8"):
+        try:
+            return payload.decode(charset, "replace")
+        except (LookupError, ValueError):
+            pass
+    return payload.decode("utf-8", "replace")
 
 
 def _parse_content(content, header: str, max_parts: int) -> Multipart:

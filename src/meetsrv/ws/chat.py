@@ -65,7 +65,7 @@ class ChatSocket(DoorSocket):
         end of `authorize`, before the handshake completes."""
         raw = self.query.get("after")
         if raw is not None:
-            if not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
+            if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_ID_DIGITS:  # isdigit() passes '²'
                 raise ConnectionDeny(400, "after must be a message id")
             self.cursor = int(raw)
             self.resuming = True

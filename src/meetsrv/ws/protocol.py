@@ -12,7 +12,9 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from meetsrv.core.accounts.credentials import token_hash
+from meetsrv.http.body import BodyError, loads_json
 from meetsrv.http.credentials import SocketHandshake
+from meetsrv.http.models import text_problem, unstorable
 from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import origin_allowed
 
@@ -38,13 +40,16 @@ def unsent_bytes(transport) -> int:
 
 
 def json_frame(text):
-    """A received text frame as JSON, or None when it is not JSON (or not text)."""
+    """A received text frame as JSON; None when it is not text, not JSON, nested deeper than any
+    door reads (http.body.MAX_JSON_DEPTH), or holds text no database stores (a \\u0000 or
+    lone \\ud800 escape)."""
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        value = loads_json(text)
+    except BodyError:
         return None
+    return None if text_problem(value) is not None else value
 
 
 class TokenBucket:
@@ -174,6 +179,8 @@ class DoorSocket(WebSocketServerProtocol):
                 text = None
         else:
             text = payload.decode("utf-8")
+        if text is not None and unstorable(text):
+            text = None  # a NUL: no door stores it (Autobahn has checked the UTF-8 of text frames)
         # onMessage is synchronous: chain the work so messages keep their order
         self._chain.addCallback(lambda _: self.received(text)).addErrback(self._failed)
 
@@ -188,7 +195,7 @@ class DoorSocket(WebSocketServerProtocol):
 
     def send_json(self, value) -> None:
         if not self._closed:
-            self.sendMessage(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+            self.sendMessage(json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace"))
 
     # -- closing for the server's reasons ----------------------------------------------------
     def sendData(self, data, sync=False, chopsize=None):

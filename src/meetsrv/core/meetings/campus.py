@@ -31,7 +31,7 @@ class NameTooShort(Invalid):
 
 def parse_uuid(raw) -> str | None:
     """The canonical form of a UUID string, or None when it is not one."""
-    if not isinstance(raw, str) or len(raw) > 64:
+    if not isinstance(raw, str) or len(raw) > 64 or not raw.isascii():  # UUID() also reads '١' as 1
         return None
     try:
         return str(uuidlib.UUID(raw))

@@ -210,7 +210,8 @@ class MarkingSocket(CampusSocket):
         if message == "prepare_to_mark":
             params = value.get("params")
             user_id = params.get("user_id") if isinstance(params, dict) else None
-            if isinstance(user_id, str) and user_id.isdigit() and len(user_id) <= 18:
+            # ASCII digits only: isdigit() also passes '²', which int() refuses
+            if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit() and len(user_id) <= 18:
                 user_id = int(user_id)
             if not isinstance(user_id, int) or isinstance(user_id, bool):
                 self.send_json(error(ERRORS["missing_user"]))

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import BeforeValidator, ValidationInfo
 
-from meetsrv.http.models import RequestModel, problem
+from meetsrv.http.models import RequestModel, ascii_int, problem
 
 
 def _present(value):
@@ -21,9 +21,12 @@ def _present(value):
 
 
 def as_int(value):
-    """int() as upstream's cast_arguments applied it; its message on failure."""
+    """int() as upstream's cast_arguments applied it, of ASCII digits only (int() also reads '٣'
+    and '1_000'); int()'s message on failure."""
     if isinstance(value, bool):
         raise problem("int", f"invalid literal for int() with base 10: '{value}'")
+    if isinstance(value, str) and ascii_int(value) is None:
+        raise problem("int", f"invalid literal for int() with base 10: {value!r}")
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError) as e:

@@ -14,7 +14,6 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from klein import Klein
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -25,7 +24,7 @@ from meetsrv.core.accounts.oauth import STATE_LIFE
 from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotPermitted, UserNotFound, WrongCredentials
 from meetsrv.core.media import BadImage
 from meetsrv.core.meetings.campus import EventNotFound
-from meetsrv.doors.base import Door
+from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.campus import models, shapes
 from meetsrv.doors.campus.marking import MarkingSocket, MarkMeSocket
 from meetsrv.doors.campus.shapes import (
@@ -47,18 +46,18 @@ from meetsrv.http.body import (
     raw_body,
 )
 from meetsrv.http.credentials import (
+    SAFE_METHODS,
     CredentialMissing,
     CredentialRefused,
     CsrfCheck,
     CsrfRefused,
-    SAFE_METHODS,
     SessionCookie,
     TokenHeader,
     authenticate,
     read,
 )
 from meetsrv.http.idempotency import idempotent
-from meetsrv.http.models import RequestInvalid, parse
+from meetsrv.http.models import RequestInvalid, id_value, parse
 from meetsrv.http.outage import is_outage
 from meetsrv.ws.factory import make_factory, websocket_resource
 
@@ -105,14 +104,12 @@ def query_arg(request, name: bytes) -> str | None:
 # -- arguments: doors/campus/models.py -----------------------------------------------------
 
 def user_id_arg(value) -> int:
-    """A user id as GetProfile read it: anything that is not an id is an unknown profile."""
-    if isinstance(value, bool):
+    """A user id as GetProfile read it: anything that is not an id (past the id column too) is
+    an unknown profile."""
+    user_id = id_value(value.strip() if isinstance(value, str) else value)
+    if user_id is None:
         raise UserNotFound("User profile does not exist")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
-        return int(value.strip())
-    raise UserNotFound("User profile does not exist")
+    return user_id
 
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.I)
@@ -160,7 +157,7 @@ def endpoint(method: str, arguments: type[models.Arguments] = models.NoArguments
 
 class CampusDoor(Door):
     name = "campus"
-    app = Klein()
+    app = door_app()
     path_prefixes = ("/api/auth/", "/api/profile/", "/api/friends/", "/accounts/")
     multipart_routes = frozenset({"POST /api/profile/UpdateProfilePicture",
                                   "POST /api/profile/UploadProfileConfirmation"})

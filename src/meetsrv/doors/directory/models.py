@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, model_validator
 
-from meetsrv.http.models import RequestModel, first, is_form, problem, uploaded
+from meetsrv.http.models import RequestModel, first, id_value, is_form, problem, uploaded
 
 REQUIRED = "This field is required."
 NOT_STRING = "Not a valid string."
@@ -64,10 +64,8 @@ def _id_items(items) -> list[int]:
         raise problem("not_a_list", 'Expected a list of items but got type "%s".' % type(items).__name__)
     ids = []
     for item in items:
-        value = item.get("id") if isinstance(item, dict) else item
-        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
-            value = int(value.strip())
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value >= 2**31:
+        value = id_value(item.get("id") if isinstance(item, dict) else item)
+        if value is None:
             raise problem("not_ids", NOT_IDS)
         ids.append(value)
     if len(ids) > 1000:
@@ -102,7 +100,8 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def parse_when(raw) -> tuple[str, float | None] | None:
     """An ISO 8601 date or date-time: (UTC day, epoch seconds or None for a bare date); None if bad."""
-    from datetime import date as Date, datetime, timezone
+    from datetime import date as Date
+    from datetime import datetime, timezone
 
     if not isinstance(raw, str):
         return None
@@ -206,6 +205,12 @@ class NewEvent(RequestModel):
     date: Annotated[Optional[tuple[str, Optional[float]]], BeforeValidator(_when)] = None
     organizations: Ids = []
     image: Annotated[Optional[bytes], BeforeValidator(_image), Field(validate_default=True)] = None
+
+
+class Organizations(RequestModel):
+    """GET /api/organizations/ parameters (limit and offset: shapes.page_args)."""
+
+    search: Annotated[str | None, BeforeValidator(first)] = None
 
 
 class Events(RequestModel):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from klein import Klein
-
 from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, RateLimited, WrongCredentials
 from meetsrv.core.media import BadImage
-from meetsrv.doors.base import Door
+from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.directory import models, shapes
 from meetsrv.doors.directory.chat import LobbySocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, fields
-from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, authenticate, query_value
+from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, authenticate
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, drf_errors, parse, query
 from meetsrv.ws.factory import make_factory, websocket_resource
@@ -43,7 +41,7 @@ def unauthorized(request, body: dict) -> bytes:
 
 class DirectoryDoor(Door):
     name = "directory"
-    app = Klein()
+    app = door_app()
     path_prefixes = ("/api/user/", "/api/organizations/", "/api/events/", "/api/chat/", "/ws/chat")
     # the REST routes' credential: a JWT, with or without `Bearer`
     credentials = (BearerHeader(bare=True),)
@@ -135,7 +133,8 @@ class DirectoryDoor(Door):
     async def organizations(self, request):
         await self.caller(request)
         limit, offset = shapes.page_args(request)
-        count, rows = await self.services.organizations.page(limit, offset, query_value(request, "search"))
+        given = parse(models.Organizations, query(request))
+        count, rows = await self.services.organizations.page(limit, offset, given.search)
         return shapes.paginated(request, self.base_url, count, [shapes.organization(r) for r in rows], limit, offset)
 
     @app.route("/api/organizations/<int:org_id>/", methods=["GET"], strict_slashes=False)

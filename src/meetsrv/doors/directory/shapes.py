@@ -7,17 +7,15 @@ from urllib.parse import urlencode
 from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.meetings.organizations import full_address
 from meetsrv.http.answers import json_answer, query_arg
+from meetsrv.http.models import ascii_int
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 # -- pagination ---------------------------------------------------------------------------------
 def _positive(raw, default, cutoff=None, strict=True):
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        return default
-    if value < 0 or (strict and value == 0):
+    value = ascii_int(raw) if isinstance(raw, str) else None  # int() also reads '٣'
+    if value is None or value < 0 or (strict and value == 0):
         return default
     return min(value, cutoff) if cutoff else value
 

@@ -61,7 +61,8 @@ def to_int(value) -> int:
         text = value.strip()
         if text.endswith(".0"):
             text = text.rstrip("0").rstrip(".")
-        if not text.lstrip("-").isdigit():
+        # ASCII digits only: isdigit() also passes '²', which int() refuses
+        if not (text.isascii() and text.lstrip("-").isdigit()):
             raise problem("integer")
         number = int(text)
     else:

@@ -6,11 +6,9 @@ Order of checks as upstream DRF: authentication, then the object (404), then per
 
 from __future__ import annotations
 
-from klein import Klein
-
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.core.meetings.phone import field_problems
-from meetsrv.doors.base import Door
+from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.phone import models, shapes
 from meetsrv.http.answers import client_host, empty_answer, json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields
@@ -32,7 +30,7 @@ def _body(model, request):
 
 class PhoneDoor(Door):
     name = "phone"
-    app = Klein()
+    app = door_app()
     path_prefixes = (
         "/api/auth/code", "/api/auth/users", "/api/account", "/api/users", "/api/blacklist",
         "/api/contacts", "/api/meetings",

@@ -14,6 +14,7 @@ from twisted.internet import defer
 from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.doors.rooms import shapes
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
+from meetsrv.http.models import id_value
 from meetsrv.ws.chat import ChatSocket, message_id_arg, valid_client_id
 from meetsrv.ws.protocol import json_frame
 
@@ -38,10 +39,11 @@ class RoomChatSocket(ChatSocket):
             user_id = await authenticate(request, self.credentials, door.check)
         except (CredentialMissing, CredentialRefused):
             raise ConnectionDeny(401, "unauthorized")
-        if not raw_id.isdigit() or len(raw_id) > 18:
+        room_id = id_value(raw_id)
+        if room_id is None:
             raise ConnectionDeny(422, "room_not_found")
         try:
-            room = await door.services.rooms.member_room(user_id, int(raw_id))
+            room = await door.services.rooms.member_room(user_id, room_id)
         except RoomNotFound:
             raise ConnectionDeny(422, "room_not_found")
         self.user_id = user_id

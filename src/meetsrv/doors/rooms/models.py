@@ -28,7 +28,7 @@ def _message_id(values):
     value = first(values)
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise problem("invalid_before")
     return int(value)
 
@@ -37,3 +37,9 @@ class History(RequestModel):
     """GET /v1/rooms/<id>/messages/?before=<message id>"""
 
     before: Annotated[int | None, BeforeValidator(_message_id)] = None
+
+
+class UserSearch(RequestModel):
+    """GET /v1/users/?q=<part of a login>"""
+
+    q: Annotated[str, BeforeValidator(lambda v: first(v) or "")] = ""

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from klein import Klein
-
 from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.chats.rooms import RoomNotFound
-from meetsrv.core.errors import AlreadyExists, DomainError
-from meetsrv.doors.base import Door
+from meetsrv.core.errors import AlreadyExists, DomainError, UserNotFound
+from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.rooms import models, shapes
 from meetsrv.doors.rooms.chat import RoomChatSocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, json_object
-from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Header, authenticate, query_value
+from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Header, authenticate
 from meetsrv.http.idempotency import idempotent
-from meetsrv.http.models import RequestInvalid, parse, query
+from meetsrv.http.models import RequestInvalid, id_value, parse, query
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 SESSION_KIND = "rooms"
@@ -25,14 +23,15 @@ FIELD_CODES = {"before": "invalid_before"}
 
 
 def _room_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    room_id = id_value(raw)
+    if room_id is None:
         raise RoomNotFound()
-    return int(raw)
+    return room_id
 
 
 class RoomsDoor(Door):
     name = "rooms"
-    app = Klein()
+    app = door_app()
     path_prefixes = ("/v1/",)
     credentials = (Header("x-session-id"),)
 
@@ -109,7 +108,8 @@ class RoomsDoor(Door):
     @app.route("/v1/users/", methods=["GET"], strict_slashes=False)
     async def users(self, request):
         await self.caller(request)
-        found = await self.services.accounts.search_username(query_value(request, "q") or "")
+        given = parse(models.UserSearch, query(request))
+        found = await self.services.accounts.search_username(given.q)
         return json_answer(request, [shapes.user(u) for u in found])
 
     # -- rooms -------------------------------------------------------------------------------
@@ -124,6 +124,8 @@ class RoomsDoor(Door):
     async def create_room(self, request):
         user_id = await self.caller(request)
         given = parse(models.NewRoom, json_object(request))
+        if any(id_value(m.id) is None for m in given.users):
+            raise UserNotFound("user not found")  # no user has an id the id column cannot hold
         room = await self.services.rooms.create(user_id, [m.id for m in given.users])
         return json_answer(request, shapes.room(room))
 

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from meetsrv.core.meetings.social import CATEGORIES, TYPE_GROUP, TYPE_ONE_BY_ONE
-from meetsrv.http.models import RequestModel, first, problem
+from meetsrv.http.models import RequestModel, ascii_float, first, problem
 
 NULL = "This field may not be null."
 NOT_STRING = "Not a valid string."
@@ -50,7 +50,7 @@ def integer(value, min_value=None, max_value=None):
         value = int(value)
     elif isinstance(value, str):
         text = value.strip()
-        if not re.fullmatch(r"[-+]?\d{1,20}(\.0*)?", text):
+        if not re.fullmatch(r"[-+]?\d{1,20}(\.0*)?", text, re.ASCII):
             raise problem("integer", NOT_INT)
         value = int(text.split(".")[0])
     elif not isinstance(value, int):
@@ -63,13 +63,13 @@ def integer(value, min_value=None, max_value=None):
 
 
 def number(value, lo, hi):
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(NOT_NUMBER)
     try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(NOT_NUMBER)
-    if not math.isfinite(value):
+        value = ascii_float(value) if isinstance(value, str) else float(value)
+    except OverflowError:  # an integer past any float
+        value = None
+    if value is None or not math.isfinite(value):
         raise ValueError(NOT_NUMBER)
     if not lo <= value <= hi:
         raise ValueError(f"Ensure this value is between {lo} and {hi}.")
@@ -217,11 +217,7 @@ class ConfirmAction(SocialModel):
 
 
 def _query_float(value):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+    return ascii_float(value) if isinstance(value, str) else None
 
 
 class MeetingFilters(RequestModel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from klein import Klein
 from twisted.logger import Logger
 from werkzeug.exceptions import HTTPException
 
@@ -18,7 +17,7 @@ from meetsrv.core.meetings.join_requests import DuplicateRequest, MeetingMissing
 from meetsrv.core.meetings.social import CATEGORIES
 from meetsrv.core.people.names import DisplayNameInvalid
 from meetsrv.core.people.photos import NoFile
-from meetsrv.doors.base import Door
+from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.social import models, shapes
 from meetsrv.doors.social.chat import SocialChatSocket
 from meetsrv.http.answers import json_answer
@@ -52,7 +51,7 @@ def _body(model, request):
 
 class SocialDoor(Door):
     name = "social"
-    app = Klein()
+    app = door_app()
     path_prefixes = (
         "/api-token-auth", "/user-detail", "/upload-photo", "/set-avatar", "/delete-photo",
         "/meetings-list", "/meeting-detail", "/meeting-types", "/meeting-confirm", "/confirms-list",
