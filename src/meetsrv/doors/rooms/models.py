@@ -17,7 +17,7 @@ class Credentials(RequestModel):
 
 
 class Member(RequestModel):
-    id: StrictInt
+    id: StrictInt = Field(ge=-(2**63), le=2**63 - 1)  # what a database integer holds
 
 
 class NewRoom(RequestModel):
@@ -33,7 +33,19 @@ def _message_id(values):
     return int(value)
 
 
+class UserSearch(RequestModel):
+    """GET /v1/users/?q=<part of a login>"""
+
+    q: Annotated[str, BeforeValidator(lambda v: first(v) or "")] = Field("", description="A part of the login.")
+
+
 class History(RequestModel):
     """GET /v1/rooms/<id>/messages/?before=<message id>"""
 
     before: Annotated[int | None, BeforeValidator(_message_id)] = None
+
+
+class ChatHandshake(RequestModel):
+    """The chat socket's handshake: /v1/rooms/<id>/chat?session_id=<session>"""
+
+    session_id: str = Field(description="The session from sign-up or login.")
