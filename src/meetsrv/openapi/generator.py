@@ -104,6 +104,8 @@ def _operation(api: Api, schemas, door: str, rule, method: str, path: str, varia
             "content": {m: {"schema": schemas.body(described.body, with_files=m == MULTIPART)} for m in media},
         }
         answers.update(api.body_answers)
+    elif described.content is not None:
+        out["requestBody"] = {"required": True, "content": described.content}
     if described.query is not None:
         answers.update({s: a for s, a in api.query_answers.items() if s not in answers})
     if described.auth:
@@ -113,6 +115,8 @@ def _operation(api: Api, schemas, door: str, rule, method: str, path: str, varia
             answers.update({s: a for s, a in api.auth_answers.items() if s not in answers})
     else:
         out["security"] = [{}]
+    if variables and api.not_found is not None:
+        answers.setdefault(404, api.not_found)
     answers.update(described.answers)
     out["responses"] = {str(status): _response(schemas, status, answer, described.headers.get(status))
                         for status, answer in sorted(answers.items())}
@@ -174,6 +178,25 @@ def _not_null(schema: dict) -> dict:
     return schema
 
 
+def _allows_null(schema: dict) -> bool:
+    kind = schema.get("type")
+    return (kind == "null" or (isinstance(kind, list) and "null" in kind) or "$ref" in schema or not kind and
+            not schema.get("anyOf") and not schema.get("enum")) or any(_allows_null(o) for o in schema.get("anyOf", ()))
+
+
+def _drop_null_defaults(schema) -> None:
+    """A model's `field: T = None` means "may be left out", not "may be null": its default null
+    goes where the type has no null (a default must be a valid value)."""
+    if isinstance(schema, dict):
+        if "default" in schema and schema["default"] is None and not _allows_null(schema):
+            del schema["default"]
+        for value in schema.values():
+            _drop_null_defaults(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _drop_null_defaults(value)
+
+
 def _is_file(schema: dict) -> bool:
     if schema.get("format") == "binary":
         return True
@@ -193,6 +216,7 @@ class _Schemas:
         self.components[name] = schema
 
     def _hoist(self, schema: dict) -> dict:
+        _drop_null_defaults(schema)
         for name, sub in schema.pop("$defs", {}).items():
             self._add(name, sub)
         return schema

@@ -35,6 +35,7 @@ class Operation:
     body: type | None = None  # the request model of the body
     query: type | None = None  # the request model of the query string
     media: tuple[str, ...] | None = None  # the body's media types; None: the door's own
+    content: dict | None = None  # a body no model reads: its OpenAPI content map, as it is
     auth: bool | str = True  # True, False, or "optional" (a credential is read when sent)
     method: str | None = None  # for a rule that takes any method: the one it serves
     headers: dict[int, dict] = field(default_factory=dict)  # status -> {header: description}
@@ -66,6 +67,7 @@ class Api:
     auth_answers: dict[int, Any] = field(default_factory=dict)  # routes that need the credential
     body_answers: dict[int, Any] = field(default_factory=dict)  # routes that read a body model
     query_answers: dict[int, Any] = field(default_factory=dict)  # routes that read a query model
+    not_found: Any = None  # the door's 404 for a path no route matches (a path variable out of its type)
     media: tuple[str, ...] = (JSON, FORM, MULTIPART)  # the body media types the door reads
     tags: tuple[tuple[str, str], ...] = ()  # (path prefix, tag): the first that matches
 
