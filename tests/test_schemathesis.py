@@ -4,7 +4,8 @@ SQLite, or PostgreSQL and Redis when CI names them).
 Per operation, schemathesis generates requests from the description, valid ones and invalid
 ones, a bounded number with a fixed seed (derandomized: the same requests every run), signed in
 with a user of the door's own. Every answer must be no 5xx, a status the operation declares, and
-a body of the declared shape and media type. WebSocket routes (x-websocket) are not fuzzed here.
+a body of the declared shape and media type. WebSocket routes (x-websocket) get plain HTTP
+requests here (their frames are tests/test_openapi.py's).
 
 schemathesis sends with `requests`, which blocks: it runs on a thread while the reactor serves.
 """
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 
 import pytest
 import pytest_twisted
+
+from tests.phone_helpers import png
 
 EXAMPLES = 25  # per operation and generation mode
 # an operation that ends the fuzzing user's credential runs last, so the others run signed in
@@ -55,8 +58,9 @@ def phone_user(session, server) -> Credential:
     r = session.post(server.url + "/api/auth/code/", json={"phone": phone})
     assert r.status_code == 201, r.text
     code = next(text.rsplit(" ", 1)[-1] for to, text in reversed(server.services.sms.sent) if to == phone)
-    r = session.post(server.url + "/api/auth/users/", json={"phone": phone, "code": code, "is_new": True,
-                                                            "name": "Fuzzer"})
+    r = session.post(server.url + "/api/auth/users/", data={"phone": phone, "code": code, "is_new": "true",
+                                                            "name": "Fuzzer"},
+                     files={"avatar": ("a.png", png(), "image/png")})
     assert r.status_code == 201, r.text
     return Credential({"Authorization": f"Token {r.json()['token']}"})
 
@@ -102,7 +106,6 @@ def fuzz(server, door: str) -> list[str]:
     failures: list[str] = []
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    operations = [op for op in operations if "x-websocket" not in op.definition.raw]
     operations.sort(key=lambda op: op.definition.raw.get("operationId") in LAST)
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -113,6 +116,7 @@ def fuzz(server, door: str) -> list[str]:
                 response = case.call(base_url=server.url, session=http, headers=dict(credential.headers),
                                      cookies=dict(credential.cookies), timeout=30)
                 calls[0] += 1
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 try:
                     case.validate_response(response, checks=checks)
                 except (AssertionError, FailureGroup) as e:
@@ -121,13 +125,13 @@ def fuzz(server, door: str) -> list[str]:
                         failures.append(text)
 
             import time
-            t0 = time.monotonic(); calls = [0]
+            t0 = time.monotonic(); calls = [0]; statuses = {}
             try:
                 run()
             except Unsatisfiable:
                 if mode is GenerationMode.POSITIVE:
                     raise  # an operation with nothing to make invalid has no negative cases
-            print(operation.label, mode.value, calls[0], round(time.monotonic() - t0, 2))
+            print(operation.label, mode.value, calls[0], round(time.monotonic() - t0, 2), statuses)
     http.close()
     return failures
 

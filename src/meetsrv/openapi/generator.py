@@ -47,7 +47,7 @@ def describe(door_cls, version: str = "1") -> dict:
         path, variables = openapi_path(rule.rule)
         for method in rule_methods(rule, described):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                api, schemas, door_cls.name, rule, method, path, variables, described)
+                api, schemas, door_cls, rule, method, path, variables, described)
     document = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": api.title, "version": version, "description": api.description},
@@ -82,7 +82,7 @@ def openapi_path(rule: str) -> tuple[str, list[dict]]:
     return _VARIABLE.sub(replace, rule), variables
 
 
-def _operation(api: Api, schemas, door: str, rule, method: str, path: str, variables, described: Operation) -> dict:
+def _operation(api: Api, schemas, door_cls, rule, method: str, path: str, variables, described: Operation) -> dict:
     out: dict[str, Any] = {"operationId": _operation_id(rule, method), "summary": described.summary}
     if described.description:
         out["description"] = described.description
@@ -98,6 +98,8 @@ def _operation(api: Api, schemas, door: str, rule, method: str, path: str, varia
     answers: dict[int, Any] = {}
     if described.body is not None:
         media = described.media or api.media
+        if f"{method} {rule.rule}" in door_cls.multipart_routes and MULTIPART not in media:
+            media = (*media, MULTIPART)
         body_schema = described.body.model_json_schema()
         out["requestBody"] = {
             "required": bool(body_schema.get("required")),
@@ -115,16 +117,22 @@ def _operation(api: Api, schemas, door: str, rule, method: str, path: str, varia
             answers.update({s: a for s, a in api.auth_answers.items() if s not in answers})
     else:
         out["security"] = [{}]
-    if variables and api.not_found is not None:
-        answers.setdefault(404, api.not_found)
+    if variables and api.error is not None:
+        answers.setdefault(404, api.error)
     answers.update(described.answers)
     out["responses"] = {str(status): _response(schemas, status, answer, described.headers.get(status))
                         for status, answer in sorted(answers.items())}
     if described.websocket is not None:
         ws = described.websocket
-        out["responses"] = {"101": {"description": "Switching Protocols: the WebSocket is open."}}
+        responses = {"101": {"description": "Switching Protocols: the WebSocket is open."}}
         for status, why in sorted(ws.refusals.items()):
-            out["responses"][str(status)] = {"description": f"The handshake is refused: {why}."}
+            responses[str(status)] = {"description": f"The handshake is refused: {why}."}
+        if api.error is not None:
+            for status, why in ((404, "Not Found: a path variable out of its type"),
+                                (426, "Upgrade Required: a plain HTTP request")):
+                responses[str(status)] = {"description": why,
+                                          "content": {"application/json": {"schema": schemas.answer(api.error)}}}
+        out["responses"] = dict(sorted(responses.items()))
         out["x-websocket"] = {
             "receives": schemas.answer(ws.receives),
             "sends": schemas.answer(ws.sends),
@@ -180,8 +188,13 @@ def _not_null(schema: dict) -> dict:
 
 def _allows_null(schema: dict) -> bool:
     kind = schema.get("type")
-    return (kind == "null" or (isinstance(kind, list) and "null" in kind) or "$ref" in schema or not kind and
-            not schema.get("anyOf") and not schema.get("enum")) or any(_allows_null(o) for o in schema.get("anyOf", ()))
+    if "const" in schema:
+        return schema["const"] is None
+    if "enum" in schema:
+        return None in schema["enum"]
+    if "anyOf" in schema:
+        return any(_allows_null(o) for o in schema["anyOf"])
+    return kind is None or kind == "null" or (isinstance(kind, list) and "null" in kind)
 
 
 def _drop_null_defaults(schema) -> None:

@@ -67,8 +67,11 @@ class Api:
     auth_answers: dict[int, Any] = field(default_factory=dict)  # routes that need the credential
     body_answers: dict[int, Any] = field(default_factory=dict)  # routes that read a body model
     query_answers: dict[int, Any] = field(default_factory=dict)  # routes that read a query model
-    not_found: Any = None  # the door's 404 for a path no route matches (a path variable out of its type)
-    media: tuple[str, ...] = (JSON, FORM, MULTIPART)  # the body media types the door reads
+    # the door's own answer to a path no route matches (a path variable out of its type: 404) and
+    # to a plain request to a WebSocket path (426)
+    error: Any = None
+    # the body media types the door reads; multipart too on the routes of its `multipart_routes`
+    media: tuple[str, ...] = (JSON, FORM)
     tags: tuple[tuple[str, str], ...] = ()  # (path prefix, tag): the first that matches
 
 

@@ -187,7 +187,7 @@ class CampusDoor(Door):
         },
         requirement=[{"token": []}, {"session": []}],
         unsafe_requirement=[{"token": []}, {"session": [], "csrf": []}],
-        not_found=answers.Failed,
+        error=answers.Failed,
         tags=(("/accounts/", "accounts"), ("/api/auth/", "accounts"), ("/api/profile/", "profile"),
               ("/api/friends/", "friends"), ("/api/events/", "events"), ("/ws/", "marking")),
     )

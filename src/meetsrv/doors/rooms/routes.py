@@ -44,7 +44,7 @@ class RoomsDoor(Door):
         auth_answers={401: answers.Error},
         body_answers={422: answers.Error},
         query_answers={422: answers.Error},
-        not_found=answers.Error,
+        error=answers.Error,
         media=(JSON,),
         tags=(("/v1/rooms", "rooms"), ("/v1/", "accounts")),
     )

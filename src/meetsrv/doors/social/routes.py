@@ -72,7 +72,7 @@ class SocialDoor(Door):
         auth_answers={401: answers.Detail},
         body_answers={400: answers.FieldErrors | answers.Detail, 415: answers.Detail},
         query_answers={400: answers.FieldErrors},
-        not_found=answers.Detail,
+        error=answers.Detail,
         tags=(("/api-token-auth", "users"), ("/user-detail", "users"), ("/upload-photo", "photos"),
               ("/set-avatar", "photos"), ("/delete-photo", "photos"), ("/meeting-confirm", "join requests"),
               ("/confirm", "join requests"), ("/unread-confirms", "join requests"), ("/meeting", "meetings"),

@@ -1,0 +1,59 @@
+"""What the phone door answers, described for its OpenAPI document (shapes.py builds them):
+upstream meetrack's DRF serializers and DRF's error bodies."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import Field, RootModel
+
+from meetsrv.openapi import Answer
+
+
+class Detail(Answer):
+    """DRF's {"detail": ...}"""
+
+    detail: str
+
+
+class FieldErrors(RootModel[dict[str, list[str]]]):
+    """DRF's validation errors: {"field": ["message", ...]} (non_field_errors for the request as a whole)."""
+
+
+class CodeSent(Answer):
+    is_new: bool = Field(description="No account has this phone yet: confirm with is_new, a name and an avatar.")
+
+
+class SignedIn(Answer):
+    token: str = Field(description="Send it as `Authorization: Token <token>`.")
+    user_id: int
+
+
+class Account(Answer):
+    id: int
+    name: str
+    phone: str
+    created: str
+    hidden_phone: bool
+    avatar: Optional[str]
+
+
+class OtherUser(Answer):
+    """Another user: the phone only when the viewer may see it."""
+
+    id: int
+    name: str
+    phone: str = Field(None, description="Absent when the user hides it from the viewer.")
+    avatar: Optional[str]
+
+
+class Meeting(Answer):
+    id: int
+    title: str
+    description: Optional[str]
+    logo: Optional[str]
+    time: Optional[str]
+    created: str
+    completed: bool
+    king: Optional[int] = Field(description="The creator's id.")
+    users: list[int]
