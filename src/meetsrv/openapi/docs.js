@@ -5,6 +5,7 @@ window.addEventListener("load", function () {
     url: url,
     dom_id: "#swagger-ui",
     deepLinking: true,
+    showExtensions: true,
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",

@@ -66,6 +66,16 @@ class _Bytes(Resource):
         return self.body() if callable(self.body) else self.body
 
 
+class _Files(Resource):
+    """Named files only: no listing, and this door's 404 for any other name."""
+
+    def getChild(self, name, request):
+        return _NotFound()
+
+    def render(self, request):
+        return _NotFound().render(request)
+
+
 class OpenApiResource(Resource):
     """/openapi/<door>.json"""
 
@@ -103,7 +113,7 @@ class DocsResource(Resource):
     def __init__(self, doors):
         super().__init__()
         names = [door.name for door in doors]
-        static = Resource()
+        static = _Files()
         base = swagger_ui_dir()
         for name in SWAGGER_FILES:
             static.putChild(name.encode(), File(str(base / name)))

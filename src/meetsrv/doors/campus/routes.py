@@ -171,7 +171,7 @@ class CampusDoor(Door):
     api = Api(
         title="meetsrv: campus",
         description="The campus app (seed 001): sessions under /accounts/ and RPC methods under "
-                    "/api/<area>/<Method>, GET with query parameters, POST with a JSON, form or "
+                    "/api/{area}/{Method}, GET with query parameters, POST with a JSON, form or "
                     "multipart body. Every answer is HTTP 200 with the envelope {\"error\": code, "
                     "\"error_msg\": text, \"response\": value}: error 0 is success; a method called "
                     "with another HTTP method answers error 3. The credential is the session cookie "

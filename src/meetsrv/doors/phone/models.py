@@ -186,7 +186,8 @@ def _or(fallback, read):
 
 # what a client sends (WithJsonSchema: the OpenAPI description), where the door reads more
 FILE = WithJsonSchema({"type": "string", "format": "binary", "description": "A multipart file."})
-PHONE = WithJsonSchema({"type": "string", "description": "A phone number, +7 925 074-14-10 or so."})
+PHONE = WithJsonSchema({"type": "string", "pattern": r"^\+7 ?9[0-9]{2} ?[0-9]{3}-?[0-9]{2}-?[0-9]{2}$",
+                        "description": "A mobile phone number: +79250741410, +7 925 074-14-10."})
 TIME = WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]})
 
 Char = Annotated[Optional[str], BeforeValidator(lambda v, info: to_char(_single(v, info))),

@@ -1,0 +1,108 @@
+"""What the directory door answers, described for its OpenAPI document (shapes.py builds them):
+DRF serializers, LimitOffsetPagination pages, simplejwt's token pairs and DRF's error bodies."""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, Optional, TypeVar
+
+from pydantic import Field, RootModel
+
+from meetsrv.openapi import Answer
+
+T = TypeVar("T")
+
+
+class Detail(Answer):
+    """DRF's {"detail": ...} (simplejwt adds its "code")."""
+
+    detail: str
+    code: str = Field(None, description="token_not_valid: the token is invalid or expired.")
+
+
+class FieldErrors(RootModel[dict[str, list[str]]]):
+    """DRF's validation errors: {"field": ["message", ...]} (non_field_errors for the request as a whole)."""
+
+
+class Page(Answer, Generic[T]):
+    """LimitOffsetPagination: `next` and `previous` are the URLs of the pages around it."""
+
+    count: int
+    next: Optional[str]
+    previous: Optional[str]
+    results: list[T]
+
+
+class TokenPair(Answer):
+    access: str = Field(description="Send it as `Authorization: Bearer <access>` (or bare).")
+    refresh: str = Field(description="For /api/user/refresh/, once.")
+
+
+class User(Answer):
+    id: int
+    email: Optional[str]
+    telephone: Optional[str]
+
+
+class Organization(Answer):
+    id: int
+    title: str
+    description: Optional[str]
+    address: Optional[str]
+    postcode: Optional[str]
+    all_address: str
+    users: list[User]
+
+
+class OrganizationMention(Answer):
+    id: int
+    title: str
+
+
+class Event(Answer):
+    id: int
+    title: str
+    description: str
+    organizations: list[OrganizationMention]
+    image: Optional[str]
+    date: Optional[str] = Field(description="A date-time (UTC), or a date when the event has no time.")
+
+
+class EventDetail(Event):
+    organizations: list[Organization]
+
+
+class PendingEvent(Answer):
+    """A created event waits until save_at, then is saved."""
+
+    id: int
+    status: Literal["pending"]
+    detail: str
+    save_at: str
+    status_url: str
+
+
+class PendingStatus(Answer):
+    id: int
+    status: Literal["pending", "saved"]
+    event: Optional[int] = Field(description="The saved event's id.")
+    save_at: str
+
+
+class ChatMessage(Answer):
+    id: int
+    user: Optional[str] = Field(description="The sender's email.")
+    message: str
+    created: str
+
+
+class LobbyIn(Answer):
+    message: str = Field(min_length=1, max_length=4000)
+
+
+class LobbyMessage(Answer):
+    user: str = Field(description="The sender's email.")
+    message: str
+
+
+class LobbyError(Answer):
+    error: str
