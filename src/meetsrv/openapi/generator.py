@@ -89,7 +89,8 @@ def _operation(api: Api, schemas, door_cls, rule, method: str, path: str, variab
     tag = next((t for prefix, t in api.tags if path.startswith(prefix)), None)
     if tag:
         out["tags"] = [tag]
-    parameters = list(variables)
+    parameters = [dict(v, schema=described.variables[v["name"]]) if v["name"] in described.variables else v
+                  for v in variables]
     query = described.websocket.query if described.websocket else described.query
     if query is not None:
         parameters.extend(query_parameters(query))

@@ -39,6 +39,7 @@ class Operation:
     auth: bool | str = True  # True, False, or "optional" (a credential is read when sent)
     method: str | None = None  # for a rule that takes any method: the one it serves
     headers: dict[int, dict] = field(default_factory=dict)  # status -> {header: description}
+    variables: dict[str, dict] = field(default_factory=dict)  # path variable -> its schema, beyond the rule's
     websocket: WebSocket | None = None
 
 

@@ -22,6 +22,8 @@ from meetsrv.ws.factory import make_factory, websocket_resource
 SESSION_KIND = "rooms"
 # the rooms door's code for a problem with these fields; any other problem is invalid_json
 FIELD_CODES = {"before": "invalid_before"}
+# a room id, as a client sends it (the path takes any text: anything else is room_not_found)
+ROOM_ID = {"type": "integer", "minimum": 1}
 
 
 def _room_id(raw: str) -> int:
@@ -148,7 +150,7 @@ class RoomsDoor(Door):
         return json_answer(request, shapes.room(room))
 
     @app.route("/v1/rooms/<room_id>/", methods=["GET"], strict_slashes=False)
-    @operation("A room of the user", {200: answers.Room, 422: answers.Error})
+    @operation("A room of the user", {200: answers.Room, 422: answers.Error}, variables={"room_id": ROOM_ID})
     async def room(self, request, room_id):
         user_id = await self.caller(request)
         room = await self.services.rooms.get(user_id, _room_id(room_id))
@@ -156,7 +158,7 @@ class RoomsDoor(Door):
 
     @app.route("/v1/rooms/<room_id>/messages/", methods=["GET"], strict_slashes=False)
     @operation("A room's last 50 messages, newest first, or those before a message",
-               {200: list[answers.Message], 422: answers.Error}, query=models.History)
+               {200: list[answers.Message], 422: answers.Error}, query=models.History, variables={"room_id": ROOM_ID})
     async def messages(self, request, room_id):
         user_id = await self.caller(request)
         rid = _room_id(room_id)
@@ -169,6 +171,7 @@ class RoomsDoor(Door):
                auth=False, websocket=WebSocket(
                    receives=answers.MessageIn, sends=answers.MessageOut | answers.Error,
                    query=models.ChatHandshake,
-                   refusals={401: "no session, or an unknown one", 422: "not a room of the user"}))
+                   refusals={401: "no session, or an unknown one", 422: "not a room of the user"}),
+               variables={"room_id": ROOM_ID})
     def chat(self, request, room_id):
         return websocket_resource(self.ws_factory, room_id=room_id)
