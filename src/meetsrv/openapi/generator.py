@@ -93,7 +93,7 @@ def _operation(api: Api, schemas, door_cls, rule, method: str, path: str, variab
                   for v in variables]
     query = described.websocket.query if described.websocket else described.query
     if query is not None:
-        parameters.extend(query_parameters(query))
+        parameters.extend(query_parameters(query, schemas))
     if parameters:
         out["parameters"] = parameters
     answers: dict[int, Any] = {}
@@ -159,10 +159,10 @@ def _response(schemas, status: int, answer, headers: dict | None) -> dict:
     return out
 
 
-def query_parameters(model: type[BaseModel]) -> list[dict]:
+def query_parameters(model: type[BaseModel], schemas: "_Schemas") -> list[dict]:
     """A query model's fields as query parameters (a query string has no null: a field that may
     be null is one that may be left out)."""
-    schema = model.model_json_schema(ref_template=REF)
+    schema = schemas.hoist(model.model_json_schema(ref_template=REF))
     required = set(schema.get("required", ()))
     out = []
     for name, prop in schema.get("properties", {}).items():
@@ -175,7 +175,7 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
 
 
 def _not_null(schema: dict) -> dict:
-    schema = {k: v for k, v in schema.items() if k not in ("title", "default")}
+    schema = {k: v for k, v in schema.items() if k != "title" and not (k == "default" and v is None)}
     options = schema.get("anyOf")
     if options:
         kept = [o for o in options if o.get("type") != "null"]
@@ -229,20 +229,20 @@ class _Schemas:
             raise ValueError(f"two different schemas named {name}")
         self.components[name] = schema
 
-    def _hoist(self, schema: dict) -> dict:
+    def hoist(self, schema: dict) -> dict:
         _drop_null_defaults(schema)
         for name, sub in schema.pop("$defs", {}).items():
             self._add(name, sub)
         return schema
 
     def model(self, model: type[BaseModel], mode: str) -> dict:
-        schema = self._hoist(model.model_json_schema(ref_template=REF, mode=mode))
+        schema = self.hoist(model.model_json_schema(ref_template=REF, mode=mode))
         name = re.sub(r"\W", "_", model.__name__)
         self._add(name, schema)
         return {"$ref": REF.format(model=name)}
 
     def body(self, model: type[BaseModel], with_files: bool) -> dict:
-        schema = self._hoist(model.model_json_schema(ref_template=REF))
+        schema = self.hoist(model.model_json_schema(ref_template=REF))
         files = [k for k, v in schema.get("properties", {}).items() if _is_file(v)]
         if with_files or not files:
             return self.model(model, "validation")
@@ -261,4 +261,4 @@ class _Schemas:
             return answer
         if isinstance(answer, type) and issubclass(answer, BaseModel):
             return self.model(answer, "serialization")
-        return self._hoist(TypeAdapter(answer).json_schema(ref_template=REF, mode="serialization"))
+        return self.hoist(TypeAdapter(answer).json_schema(ref_template=REF, mode="serialization"))

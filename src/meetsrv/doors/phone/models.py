@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, ValidationInfo, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, WithJsonSchema
 
 from meetsrv.core.accounts.sms import normalize_phone
 from meetsrv.http.models import RequestModel, given, is_form, problem, uploaded
@@ -231,8 +231,16 @@ class AccountChanges(RequestModel):
     avatar: Upload = None
 
 
+def _users_required(schema: dict, cls) -> None:
+    """`users` may not be left out (it is read as an empty list, which is refused)."""
+    schema["properties"]["users"].pop("default", None)
+    schema["required"] = ["users"]
+
+
 class Users(RequestModel):
     """GET /api/users/?users=1&users=2"""
+
+    model_config = ConfigDict(json_schema_extra=_users_required)
 
     users: Annotated[list[int], BeforeValidator(lambda v: int_list(given(v), allow_empty=False)),
                      Field(validate_default=True),

@@ -133,20 +133,20 @@ def _nullable(read):
 
 
 # what a client sends (WithJsonSchema: the OpenAPI description), where it is not what the door reads it as
-GENDER = {"type": "integer", "enum": [0, 1]}
-CATEGORY = {"anyOf": [{"type": "integer", "enum": sorted(CATEGORIES.values())},
+GENDER_SCHEMA = {"type": "integer", "enum": [0, 1]}
+CATEGORY_SCHEMA = {"anyOf": [{"type": "integer", "enum": sorted(CATEGORIES.values())},
                       {"type": "string", "enum": list(CATEGORIES)}]}
-COORDINATES = {"type": "object", "required": ["lat", "lng"],
+COORDINATES_SCHEMA = {"type": "object", "required": ["lat", "lng"],
                "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                               "lng": {"type": "number", "minimum": -180, "maximum": 180}},
                "description": "In a form: this object as JSON text."}
-DATE = {"type": "string", "format": "date"}
-AGE = {"type": "integer", "minimum": 0, "maximum": 1000}
+DATE_SCHEMA = {"type": "string", "format": "date"}
+AGE_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 1000}
 
-Gender = Annotated[Optional[int], BeforeValidator(lambda v: choice(v, (0, 1))), WithJsonSchema(GENDER)]
-Category = Annotated[int, BeforeValidator(category), WithJsonSchema(CATEGORY)]
-Coordinates = Annotated[tuple[float, float], BeforeValidator(coordinates), WithJsonSchema(COORDINATES)]
-Day = Annotated[str, BeforeValidator(a_date), WithJsonSchema(DATE)]
+Gender = Annotated[Optional[int], BeforeValidator(lambda v: choice(v, (0, 1))), WithJsonSchema(GENDER_SCHEMA)]
+Category = Annotated[int, BeforeValidator(category), WithJsonSchema(CATEGORY_SCHEMA)]
+Coordinates = Annotated[tuple[float, float], BeforeValidator(coordinates), WithJsonSchema(COORDINATES_SCHEMA)]
+Day = Annotated[str, BeforeValidator(a_date), WithJsonSchema(DATE_SCHEMA)]
 Bool = Annotated[bool, BeforeValidator(boolean)]
 
 
@@ -178,9 +178,9 @@ class ProfileChanges(SocialModel):
     name: Char(allow_blank=True) = Field(None, alias="first_name")  # its rule: core.people.names
     about: Char(256, allow_blank=True) = None
     birth_date: Annotated[Optional[str], BeforeValidator(_nullable(a_date)),
-                          WithJsonSchema({"anyOf": [DATE, {"type": "null"}]})] = None
+                          WithJsonSchema({"anyOf": [DATE_SCHEMA, {"type": "null"}]})] = None
     gender: Annotated[Optional[int], BeforeValidator(_nullable(lambda v: choice(v, (0, 1)))),
-                      WithJsonSchema({"anyOf": [GENDER, {"type": "null"}]})] = None
+                      WithJsonSchema({"anyOf": [GENDER_SCHEMA, {"type": "null"}]})] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -256,8 +256,8 @@ class MeetingFilters(RequestModel):
     near: Optional[tuple[float, float, float]] = None
     category: Category = None
     gender: Gender = None
-    age_from: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE)] = None
-    age_to: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE)] = None
+    age_from: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE_SCHEMA)] = None
+    age_to: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE_SCHEMA)] = None
     model_config = ConfigDict(json_schema_extra=_as_sent)
 
     @model_validator(mode="before")
