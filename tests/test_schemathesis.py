@@ -100,6 +100,9 @@ def fuzz(server, door: str) -> list[str]:
 
     door_cls = next(type(d) for d in build_doors(server.services) if d.name == door)
     schema = schemathesis.openapi.from_dict(json.loads(document_bytes(door_cls)))
+    # NUL in text (PostgreSQL's text cannot hold it) is one of the input classes every door
+    # refuses at once in http/models.py, tested there with the other hostile inputs
+    schema.config.generation.update(allow_x00=False)
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     http = requests.Session()
     credential = SIGN_UP[door](http, server)

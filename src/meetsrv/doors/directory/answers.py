@@ -97,12 +97,17 @@ class ChatMessage(Answer):
 
 class LobbyIn(Answer):
     message: str = Field(min_length=1, max_length=4000)
+    client_id: str = Field(None, min_length=1, max_length=64,
+                           description="Stored once per client_id; the sender's copy carries it.")
 
 
 class LobbyMessage(Answer):
-    user: str = Field(description="The sender's email.")
+    id: int
+    user: Optional[str] = Field(description="The sender's email (else username, else id).")
     message: str
+    client_id: str = Field(None, description="On the sender's own copy of a post with a client_id.")
 
 
 class LobbyError(Answer):
     error: str
+    client_id: str = Field(None, description="The refused post's client_id, when it had one.")

@@ -250,6 +250,7 @@ class LobbyHandshake(RequestModel):
     """The lobby socket's handshake: /ws/chat/?token=<access> (or the Authorization header)."""
 
     token: Optional[str] = Field(None, description="The access token, when no Authorization header is sent.")
+    after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id.")
 
 
 class Events(Paging):

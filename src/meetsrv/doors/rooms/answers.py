@@ -36,6 +36,12 @@ class Room(Answer):
     users: list[User]
 
 
+class RoomItem(Room):
+    """A room in the caller's list."""
+
+    unread: int = Field(description="How many messages of others the caller has not read.")
+
+
 class Message(Answer):
     id: int
     text: str
@@ -44,11 +50,28 @@ class Message(Answer):
     created_at: str = Field(description="UTC to the second, without a zone: 2015-08-05T22:18:45")
 
 
-class MessageIn(BaseModel):
-    """A chat frame the client sends."""
+# -- the chat socket's frames ------------------------------------------------------------------
+class Post(BaseModel):
+    """Post a message; with a client_id the sender gets an Ack (on a repeat too: stored once)."""
 
     text: str = Field(min_length=1)
+    client_id: str = Field(None, min_length=1, max_length=64)
+
+
+class Read(BaseModel):
+    """The caller has read the room up to this message."""
+
+    read: int = Field(ge=1)
+
+
+class Ack(Answer):
+    ack: str = Field(description="The post's client_id.")
+    id: int = Field(description="The stored message's id.")
+
+
+class FrameError(Error):
+    client_id: str = Field(None, description="The refused post's client_id, when it had one.")
 
 
 class MessageOut(Message):
-    """A message of another member, as sent to the chat; a bad frame answers an Error."""
+    """A message of another member, as the history shows it (with ?after=: the stored ones after it first)."""

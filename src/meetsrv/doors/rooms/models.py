@@ -49,3 +49,4 @@ class ChatHandshake(RequestModel):
     """The chat socket's handshake: /v1/rooms/<id>/chat?session_id=<session>"""
 
     session_id: str = Field(description="The session from sign-up or login.")
+    after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id.")

@@ -151,3 +151,4 @@ class Chat(Answer):
     users: list[UserShort]
     channel_slug: str
     last_message: Message | NoMessage
+    unread: int = Field(description="How many messages of others the caller has not read.")

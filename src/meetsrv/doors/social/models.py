@@ -281,3 +281,5 @@ class ChatHandshake(RequestModel):
     """The chat socket's handshake: /chat/<channel_slug>/?token=<token>"""
 
     token: str = Field(description="The token of /api-token-auth/.")
+    after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id "
+                                               "(the ids of /message-list/).")
