@@ -243,7 +243,7 @@ def frame_validator(document, schema):
 async def test_rooms_chat_frames_match_their_description(server, http, ws):
     document = describe(RoomsDoor)
     socket = document["paths"]["/v1/rooms/{room_id}/chat/"]["get"]
-    assert [p["name"] for p in socket["parameters"]] == ["room_id", "session_id"]
+    assert [p["name"] for p in socket["parameters"]] == ["room_id", "session_id", "after"]
     receives = frame_validator(document, socket["x-websocket"]["receives"])
     sends = frame_validator(document, socket["x-websocket"]["sends"])
 
@@ -256,15 +256,27 @@ async def test_rooms_chat_frames_match_their_description(server, http, ws):
                             headers={"X-Session-Id": sessions[0]})).json
     url = f"{server.ws_url}/v1/rooms/{room['id']}/chat/?session_id="
     alice, bob = await ws(url + sessions[0]), await ws(url + sessions[1])
-    frame = {"text": "Привет"}
+    frame = {"text": "Привет", "client_id": "c-1"}
     receives.validate(frame)
     alice.send_json(frame)
+    ack = await alice.next_json()
     got = await bob.next_json()
+    sends.validate(ack)
     sends.validate(got)
+    assert ack == {"ack": "c-1", "id": got["id"]}
+    read = {"read": got["id"]}
+    receives.validate(read)
+    bob.send_json(read)
     alice.send_text("not json")
+    sends.validate(await alice.next_json())
+    alice.send_json({"text": "", "client_id": "c-2"})
     refused = await alice.next_json()
     sends.validate(refused)
+    assert refused["client_id"] == "c-2"
     assert not receives.is_valid({"text": ""}) and not receives.is_valid("not json")
+    # the read mark took: bob's list has nothing unread
+    r = await http.get(server.url + "/v1/rooms/", headers={"X-Session-Id": sessions[1]})
+    assert r.json[0]["unread"] == 0
 
 
 @pytest_twisted.ensureDeferred
@@ -276,7 +288,10 @@ async def test_directory_lobby_frames_match_their_description(server, http, ws):
     await http.post(server.url + "/api/user/sign-up/", json_body=body)
     access = (await http.post(server.url + "/api/user/sign-in/", json_body=body)).json["access"]
     sock = await ws(f"{server.ws_url}/ws/chat/?token={access}")
-    sock.send_json({"message": "hello"})
-    sends.validate(await sock.next_json())
-    sock.send_json({"nothing": 1})
-    sends.validate(await sock.next_json())
+    for frame in ({"message": "hello"}, {"message": "again", "client_id": "c-1"}):
+        frame_validator(document, socket["x-websocket"]["receives"]).validate(frame)
+        sock.send_json(frame)
+        sends.validate(await sock.next_json())
+    for bad in ({"nothing": 1}, {"message": "x", "client_id": ""}):
+        sock.send_json(bad)
+        sends.validate(await sock.next_json())

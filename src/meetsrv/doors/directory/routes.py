@@ -241,6 +241,7 @@ class DirectoryDoor(Door):
     @operation("The lobby chat (WebSocket): every message is stored, then sent to every socket, the sender's too",
                {}, websocket=WebSocket(receives=answers.LobbyIn, sends=answers.LobbyMessage | answers.LobbyError,
                                        query=models.LobbyHandshake,
-                                       refusals={401: "no token, an unknown one, or an expired one"}))
+                                       refusals={400: "`after` is not a message id",
+                                                 401: "no token, an unknown one, or an expired one"}))
     def chat(self, request):
         return websocket_resource(self.ws_factory)

@@ -135,7 +135,7 @@ class RoomsDoor(Door):
 
     # -- rooms -------------------------------------------------------------------------------
     @app.route("/v1/rooms/", methods=["GET"], strict_slashes=False)
-    @operation("The user's rooms", {200: list[answers.Room]})
+    @operation("The user's rooms, with how many messages of others each has unread", {200: list[answers.RoomItem]})
     async def rooms(self, request):
         user_id = await self.caller(request)
         rooms = await self.services.rooms.list(user_id)
@@ -167,11 +167,12 @@ class RoomsDoor(Door):
         return json_answer(request, [shapes.message(m, rid) for m in found])
 
     @app.route("/v1/rooms/<room_id>/chat/", strict_slashes=False)
-    @operation("The room's chat (WebSocket): messages of the other members as they are posted", {},
-               auth=False, websocket=WebSocket(
-                   receives=answers.MessageIn, sends=answers.MessageOut | answers.Error,
+    @operation("The room's chat (WebSocket): post messages and mark them read; the other members' "
+               "messages as they are stored", {}, auth=False, websocket=WebSocket(
+                   receives=answers.Post | answers.Read, sends=answers.MessageOut | answers.Ack | answers.FrameError,
                    query=models.ChatHandshake,
-                   refusals={401: "no session, or an unknown one", 422: "not a room of the user"}),
+                   refusals={400: "`after` is not a message id", 401: "no session, or an unknown one",
+                             422: "not a room of the user"}),
                variables={"room_id": ROOM_ID})
     def chat(self, request, room_id):
         return websocket_resource(self.ws_factory, room_id=room_id)

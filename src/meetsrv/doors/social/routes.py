@@ -361,6 +361,7 @@ class SocialDoor(Door):
                    receives={"type": "string", "description": "Any text."},
                    sends={"type": "string", "description": "A member's text, as sent."},
                    query=models.ChatHandshake,
-                   refusals={400: "no token", 401: "an unknown token", 403: "not a member of the chat"}))
+                   refusals={400: "no token, or an `after` that is not a message id", 401: "an unknown token",
+                             403: "not a member of the chat"}))
     def chat_socket(self, request, slug):
         return websocket_resource(self.ws_factory, slug=slug)
