@@ -28,7 +28,7 @@ def _message_id(values):
     value = first(values)
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise problem("invalid_before")
     return int(value)
 

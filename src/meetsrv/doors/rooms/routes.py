@@ -27,7 +27,7 @@ ROOM_ID = {"type": "integer", "minimum": 1}
 
 
 def _room_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²" is a digit to isdigit(), not to int()
         raise RoomNotFound()
     return int(raw)
 
