@@ -84,15 +84,7 @@ def fuzz(server, door: str) -> list[str]:
     """Every failure schemathesis finds on the door's operations, described."""
     import requests
     import schemathesis
-    from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis import GenerationMode
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.core.failures import FailureGroup
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
 
     from meetsrv.openapi.pages import document_bytes
     from meetsrv.web import build_doors
@@ -102,7 +94,6 @@ def fuzz(server, door: str) -> list[str]:
     # NUL in text (PostgreSQL's text cannot hold it) is one of the input classes every door
     # refuses at once in http/models.py, tested there with the other hostile inputs
     schema.config.generation.update(allow_x00=False)
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     http = requests.Session()
     credential = SIGN_UP[door](http, server)
     failures: list[str] = []
@@ -111,34 +102,52 @@ def fuzz(server, door: str) -> list[str]:
     # what makes objects first (so later reads find some), what ends the credential last
     operations.sort(key=lambda op: (op.definition.raw.get("operationId") in LAST, op.method.upper() != "POST"))
     for operation in operations:
-        signed_in = []  # positive cases answered as signed in (the credential reached the door)
         raw = operation.definition.raw
         # an operation without parameters or a body has nothing to make invalid
         modes = [GenerationMode.POSITIVE]
         if raw.get("parameters") or "requestBody" in raw:
             modes.append(GenerationMode.NEGATIVE)
         for mode in modes:
-            @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case):
-                response = case.call(base_url=server.url, session=http, headers=dict(credential.headers),
-                                     cookies=dict(credential.cookies), timeout=30)
-                if mode is GenerationMode.POSITIVE:
-                    signed_in.append(not unauthenticated(response))
-                try:
-                    case.validate_response(response, checks=checks)
-                except (AssertionError, FailureGroup) as e:
-                    text = f"{operation.label} ({mode.value}): {e}\n{case.as_curl_command()}"
-                    if text.split("\n")[0] not in {f.split("\n")[0] for f in failures}:
-                        failures.append(text)
-
-            run()
+            answers = fuzz_operation(operation, mode, server.url, http, credential, failures)
+            if mode is GenerationMode.POSITIVE:
+                signed_in = [not unauthenticated(r) for r in answers]
         needs_credential = {} not in raw.get("security", [{}])
         if needs_credential and raw.get("operationId") not in LAST and not any(signed_in):
             failures.append(f"{operation.label}: no request was answered as signed in")
     http.close()
     return failures
+
+
+def fuzz_operation(operation, mode, base_url: str, http, credential: Credential, failures: list[str]) -> list:
+    """Generated requests of one operation in one mode, each answer checked; the answers."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.core.failures import FailureGroup
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    answers = []
+
+    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case):
+        response = case.call(base_url=base_url, session=http, headers=dict(credential.headers),
+                             cookies=dict(credential.cookies), timeout=30)
+        answers.append(response)
+        try:
+            case.validate_response(response, checks=checks)
+        except (AssertionError, FailureGroup) as e:
+            text = f"{operation.label} ({mode.value}): {e}\n{case.as_curl_command()}"
+            if text.split("\n")[0] not in {f.split("\n")[0] for f in failures}:
+                failures.append(text)
+
+    run()
+    return answers
 
 
 def unauthenticated(response) -> bool:

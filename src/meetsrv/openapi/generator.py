@@ -159,7 +159,7 @@ def _response(schemas, status: int, answer, headers: dict | None) -> dict:
     return out
 
 
-def query_parameters(model: type[BaseModel], schemas: "_Schemas") -> list[dict]:
+def query_parameters(model: type[BaseModel], schemas: _Schemas) -> list[dict]:
     """A query model's fields as query parameters (a query string has no null: a field that may
     be null is one that may be left out)."""
     schema = schemas.hoist(model.model_json_schema(ref_template=REF))

@@ -5,7 +5,7 @@ error 0 is success (with a response, or none), any other code a refusal without 
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, Optional, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
@@ -43,7 +43,7 @@ def envelope(response: Any = None):
 
 
 class CurrentUser(Answer):
-    user_id: Optional[int] = Field(description="null when not signed in")
+    user_id: int | None = Field(description="null when not signed in")
 
 
 class Profile(Answer):
@@ -84,7 +84,7 @@ class Event(Answer):
     event_id: str
     time_from: int
     time_to: int
-    creator_id: Optional[int]
+    creator_id: int | None
 
 
 class CreatedEvent(Answer):
@@ -105,7 +105,7 @@ class MarkingParams(Answer):
 
 class MarkingIn(Answer):
     message: Literal["prepare_to_mark", "confirm_marking", "refuse_to_mark"]
-    params: Optional[MarkingParams] = Field(None, description="prepare_to_mark: the user to mark")
+    params: MarkingParams | None = Field(None, description="prepare_to_mark: the user to mark")
 
 
 class MarkingOut(Answer):
@@ -114,4 +114,4 @@ class MarkingOut(Answer):
     result: Literal["ok", "error"]
     message: str = Field(description="ok: marking_list, user_joined, user_left, was_marked, prepared, "
                                      "marked, refused; error: why")
-    params: Optional[dict] = None
+    params: dict | None = None

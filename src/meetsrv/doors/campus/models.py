@@ -111,13 +111,13 @@ class EventName(Arguments):
 
 # -- what no model reads here (the OAuth sign-in's and the marking sockets' query strings) --------
 class OAuthStart(Arguments):
-    next: Optional[str] = Field(None, description="A path of this site to go to once signed in.")
+    next: str | None = Field(None, description="A path of this site to go to once signed in.")
 
 
 class OAuthCallback(Arguments):
-    code: Optional[str] = Field(None, description="The provider's authorization code.")
-    state: Optional[str] = Field(None, description="The state of the sign-in's start.")
-    error: Optional[str] = Field(None, description="The provider's error, instead of a code.")
+    code: str | None = Field(None, description="The provider's authorization code.")
+    state: str | None = Field(None, description="The state of the sign-in's start.")
+    error: str | None = Field(None, description="The provider's error, instead of a code.")
 
 
 class MarkingHandshake(Arguments):

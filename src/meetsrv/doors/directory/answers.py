@@ -3,7 +3,7 @@ DRF serializers, LimitOffsetPagination pages, simplejwt's token pairs and DRF's 
 
 from __future__ import annotations
 
-from typing import Generic, Literal, Optional, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import Field, RootModel
 
@@ -27,8 +27,8 @@ class Page(Answer, Generic[T]):
     """LimitOffsetPagination: `next` and `previous` are the URLs of the pages around it."""
 
     count: int
-    next: Optional[str]
-    previous: Optional[str]
+    next: str | None
+    previous: str | None
     results: list[T]
 
 
@@ -39,16 +39,16 @@ class TokenPair(Answer):
 
 class User(Answer):
     id: int
-    email: Optional[str]
-    telephone: Optional[str]
+    email: str | None
+    telephone: str | None
 
 
 class Organization(Answer):
     id: int
     title: str
-    description: Optional[str]
-    address: Optional[str]
-    postcode: Optional[str]
+    description: str | None
+    address: str | None
+    postcode: str | None
     all_address: str
     users: list[User]
 
@@ -63,8 +63,8 @@ class Event(Answer):
     title: str
     description: str
     organizations: list[OrganizationMention]
-    image: Optional[str]
-    date: Optional[str] = Field(description="A date-time (UTC), or a date when the event has no time.")
+    image: str | None
+    date: str | None = Field(description="A date-time (UTC), or a date when the event has no time.")
 
 
 class EventDetail(Event):
@@ -84,13 +84,13 @@ class PendingEvent(Answer):
 class PendingStatus(Answer):
     id: int
     status: Literal["pending", "saved"]
-    event: Optional[int] = Field(description="The saved event's id.")
+    event: int | None = Field(description="The saved event's id.")
     save_at: str
 
 
 class ChatMessage(Answer):
     id: int
-    user: Optional[str] = Field(description="The sender's email.")
+    user: str | None = Field(description="The sender's email.")
     message: str
     created: str
 
@@ -103,7 +103,7 @@ class LobbyIn(Answer):
 
 class LobbyMessage(Answer):
     id: int
-    user: Optional[str] = Field(description="The sender's email (else username, else id).")
+    user: str | None = Field(description="The sender's email (else username, else id).")
     message: str
     client_id: str = Field(None, description="On the sender's own copy of a post with a client_id.")
 

@@ -10,7 +10,15 @@ import json
 import re
 from typing import Annotated, Optional
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
 from meetsrv.http.models import RequestModel, first, is_form, problem, uploaded
 
@@ -243,13 +251,13 @@ class Paging(RequestModel):
 class OrganizationPage(Paging):
     """GET /api/organizations/?search=<text in the title>"""
 
-    search: Annotated[Optional[str], BeforeValidator(first)] = None
+    search: Annotated[str | None, BeforeValidator(first)] = None
 
 
 class LobbyHandshake(RequestModel):
     """The lobby socket's handshake: /ws/chat/?token=<access> (or the Authorization header)."""
 
-    token: Optional[str] = Field(None, description="The access token, when no Authorization header is sent.")
+    token: str | None = Field(None, description="The access token, when no Authorization header is sent.")
     after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id.")
 
 

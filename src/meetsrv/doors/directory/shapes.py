@@ -8,6 +8,7 @@ from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.meetings.organizations import full_address
 from meetsrv.http.answers import json_answer
 
+
 # -- pagination (what limit and offset are read as: models.Paging) -----------------------------
 def _page_url(base_url: str, request, limit: int, offset: int | None) -> str:
     pairs = []

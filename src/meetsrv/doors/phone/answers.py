@@ -3,8 +3,6 @@ upstream meetrack's DRF serializers and DRF's error bodies."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import Field, RootModel
 
 from meetsrv.openapi import Answer
@@ -35,7 +33,7 @@ class Account(Answer):
     phone: str
     created: str
     hidden_phone: bool
-    avatar: Optional[str]
+    avatar: str | None
 
 
 class OtherUser(Answer):
@@ -44,16 +42,16 @@ class OtherUser(Answer):
     id: int
     name: str
     phone: str = Field(None, description="Absent when the user hides it from the viewer.")
-    avatar: Optional[str]
+    avatar: str | None
 
 
 class Meeting(Answer):
     id: int
     title: str
-    description: Optional[str]
-    logo: Optional[str]
-    time: Optional[str]
+    description: str | None
+    logo: str | None
+    time: str | None
     created: str
     completed: bool
-    king: Optional[int] = Field(description="The creator's id.")
+    king: int | None = Field(description="The creator's id.")
     users: list[int]

@@ -4,7 +4,7 @@ which are HTTP 200 whatever their `status` says."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import Field, RootModel
 
@@ -36,13 +36,13 @@ class Href(Answer):
 
 
 class HrefEnvelope(Envelope):
-    data: Optional[Href]
+    data: Href | None
 
 
 class TextEnvelope(Envelope):
     """`data` is JSON encoded as a string (as upstream sent it), null on errors."""
 
-    data: Optional[str]
+    data: str | None
 
 
 # -- users --------------------------------------------------------------------------------------
@@ -53,8 +53,8 @@ class Token(Answer):
 
 class UserShort(Answer):
     id: int
-    gender: Optional[int]
-    birth_date: Optional[str]
+    gender: int | None
+    birth_date: str | None
     first_name: str
     about: str
     avatar: str
@@ -72,8 +72,8 @@ class UserExtended(Answer):
     id: int
     first_name: str
     about: str
-    birth_date: Optional[str]
-    gender: Optional[int]
+    birth_date: str | None
+    gender: int | None
     avatar: str
     photos: list[Photo]
     href: str
@@ -92,7 +92,7 @@ class MeetingBase(Answer):
     description: str
     group_type: int
     category: int
-    owner: Optional[UserExtended]
+    owner: UserExtended | None
     coordinates: Coordinates
     subway: None
     href: str
@@ -107,7 +107,7 @@ class Confirm(Answer):
     """A join request, as its meeting's owner sees it."""
 
     id: int
-    user: Optional[UserShort]
+    user: UserShort | None
     date_create: str
     is_approved: bool
     is_rejected: bool
@@ -118,7 +118,7 @@ class ConfirmActed(Answer):
     """A join request after the owner's action."""
 
     id: int
-    user: Optional[UserShort]
+    user: UserShort | None
     date_create: str
     is_approved: bool
     is_rejected: bool
@@ -129,7 +129,7 @@ class ConfirmActed(Answer):
 class Message(Answer):
     id: int
     text: str
-    author: Optional[UserShort]
+    author: UserShort | None
     is_read: bool
     is_received: bool
     date_create: str
@@ -139,7 +139,7 @@ class NoMessage(Answer):
     """The last message of a chat that has none."""
 
     text: Literal[""]
-    author: Optional[UserShort]
+    author: UserShort | None
     is_read: bool
     is_received: bool
 
@@ -147,7 +147,7 @@ class NoMessage(Answer):
 class Chat(Answer):
     id: int
     title: str
-    owner: Optional[UserShort]
+    owner: UserShort | None
     users: list[UserShort]
     channel_slug: str
     last_message: Message | NoMessage
