@@ -8,6 +8,7 @@ a new route cannot be served undescribed.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import re
 from http import HTTPStatus
 from typing import Any
@@ -34,8 +35,16 @@ class Undescribed(Exception):
     """A route of the URL map without `@operation`."""
 
 
-def describe(door_cls, version: str = "1") -> dict:
-    """The door's OpenAPI 3.1 document (a JSON-ready dict)."""
+def server_version() -> str:
+    try:
+        return importlib.metadata.version("meetsrv")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "0"
+
+
+def describe(door_cls, version: str | None = None) -> dict:
+    """The door's OpenAPI 3.1 document (a JSON-ready dict); its version is meetsrv's."""
+    version = version or server_version()
     api: Api = door_cls.api
     schemas = _Schemas()
     paths: dict[str, dict] = {}
