@@ -31,9 +31,9 @@ class Response:
 
 class Http:
     def __init__(self):
+        import treq
         from twisted.internet import reactor
         from twisted.web.client import Agent, HTTPConnectionPool
-        import treq
 
         self.pool = HTTPConnectionPool(reactor, persistent=False)
         self.client = treq.client.HTTPClient(Agent(reactor, pool=self.pool))

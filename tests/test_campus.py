@@ -485,8 +485,9 @@ async def test_session_lasts_two_weeks(start_server, http, clock):
 @pytest_twisted.ensureDeferred
 async def test_events_do_not_collide_with_other_kinds(server, http):
     """Names are unique among campus events only; other doors' meetings may share a title."""
-    from meetsrv.store.tables import meetings
     from sqlalchemy import insert
+
+    from meetsrv.store.tables import meetings
 
     a = await signup(http, server, "x1")
     now = server.services.clock.seconds()

@@ -7,7 +7,15 @@ import pytest
 import pytest_twisted
 
 from tests.directory_helpers import (
-    PASSWORD, auth, create_event, member, multipart, png, saved_after_delay, sign_in, sign_up,
+    PASSWORD,
+    auth,
+    create_event,
+    member,
+    multipart,
+    png,
+    saved_after_delay,
+    sign_in,
+    sign_up,
 )
 
 PROTECTED = [

@@ -8,7 +8,9 @@ import io
 import pytest_twisted
 
 from tests.campus_helpers import http, signup  # noqa: F401  (a client without a cookie jar)
-from tests.phone_helpers import PHONES, auth as phone_auth, png, send_code, sign_up as phone_sign_up
+from tests.phone_helpers import PHONES, png, send_code
+from tests.phone_helpers import auth as phone_auth
+from tests.phone_helpers import sign_up as phone_sign_up
 
 
 @pytest_twisted.ensureDeferred

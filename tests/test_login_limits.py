@@ -7,6 +7,7 @@ import pytest
 import pytest_twisted
 
 from meetsrv.core.accounts.limiter import MAX_FAILURES, WINDOW
+
 # a client that keeps no cookies: a campus session cookie would make the next login need CSRF
 from tests.campus_helpers import http  # noqa: F401
 

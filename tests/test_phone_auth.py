@@ -289,7 +289,8 @@ async def test_http_sms_gateway_posts_the_code(start_server, http):
     import json
 
     from twisted.internet import defer, reactor
-    from twisted.web import resource, server as web_server
+    from twisted.web import resource
+    from twisted.web import server as web_server
 
     received = defer.DeferredQueue()
 

@@ -126,8 +126,17 @@ async def test_create_room_errors(server, http):
         assert (r.code, r.json) == (422, {"error": {"code": "invalid_json"}}), body
     r = await http.post(server.url + "/v1/rooms", json_body={"users": [{"id": 424242, "login": "x"}]}, headers=auth(s))
     assert (r.code, r.json) == (422, {"error": {"code": "user_not_found"}})
+    # a member id past what a database integer holds names no user (never a server error)
+    for big in (2**63, -(2**63) - 1, 10**30):
+        r = await http.post(server.url + "/v1/rooms", json_body={"users": [{"id": big}]}, headers=auth(s))
+        assert (r.code, r.json) == (422, {"error": {"code": "user_not_found"}}), big
     r = await http.get(server.url + "/v1/rooms", headers=auth(s))
     assert r.json == []
+    # digits that are not ASCII ("²" passes str.isdigit(), not int()) name no room, no message
+    r = await http.get(server.url + "/v1/rooms/%C2%B2/", headers=auth(s))
+    assert (r.code, r.json) == (422, {"error": {"code": "room_not_found"}})
+    r = await http.get(server.url + "/v1/rooms/1/messages/?before=%C2%B2", headers=auth(s))
+    assert (r.code, r.json) == (422, {"error": {"code": "invalid_before"}})
 
 
 @pytest_twisted.ensureDeferred

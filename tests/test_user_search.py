@@ -9,9 +9,9 @@ import pytest
 import pytest_twisted
 from sqlalchemy import delete, select
 
+from meetsrv.store.accounts.users import UserStore, _fts_search_name, _fts_search_username, fold
 from meetsrv.store.db import USERS_SEARCH_FTS
 from meetsrv.store.tables import users
-from meetsrv.store.accounts.users import UserStore, _fts_search_name, _fts_search_username, fold
 from tests.campus_helpers import http, signup  # noqa: F401  (its `http`: no shared cookie jar)
 from tests.test_rooms import auth, register
 

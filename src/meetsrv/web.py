@@ -1,4 +1,5 @@
-"""The root resource: the five doors on one port, plus /media, /admin, /healthz and /metrics.
+"""The root resource: the five doors on one port, plus /media, /admin, /healthz, /metrics, and the
+doors' OpenAPI descriptions (/openapi/<door>.json) and pages (/docs/<door>).
 
 The doors' paths do not collide, so the root asks each door's URL map in turn and hands the
 request to the first door that knows the path. A path no door knows answers 404 in JSON.
@@ -304,8 +305,9 @@ def build_doors(services):
 
 def build_root(services):
     """The site's root resource, with every door mounted."""
-    doors = []
     doors = build_doors(services)
     from meetsrv.admin import AdminResource
+    from meetsrv.openapi.pages import DocsResource, OpenApiResource
 
-    return Root(services, doors, extra={"admin": AdminResource(services)})
+    return Root(services, doors, extra={"admin": AdminResource(services), "openapi": OpenApiResource(doors),
+                                        "docs": DocsResource(doors)})

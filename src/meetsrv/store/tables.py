@@ -7,7 +7,6 @@ PostgreSQL: times are UTC epoch seconds (double), calendar dates are ISO strings
 """
 
 from sqlalchemy import (
-    func,
     BigInteger,
     Boolean,
     Column,
@@ -22,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
     true,
 )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import Conflict
 from meetsrv.core.accounts.limiter import LoginLimiter, PasswordLogin
 from meetsrv.core.errors import AlreadyExists, WrongCredentials
 from meetsrv.store.accounts.email import DirectoryAccountStore
+from meetsrv.store.db import Conflict
 
 
 def normalize_email(email: str) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import Conflict
-from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.accounts.sms import InvalidPhone, PhoneCodes, is_valid_phone
+from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.accounts.phone import PhoneAccountStore
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.db import Conflict
 
 TOKEN_KIND = "phone"
 AVATAR_FOLDER = "images"

@@ -20,10 +20,10 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-from meetsrv.store.db import Conflict
 from meetsrv.core.errors import DomainError
 from meetsrv.core.people.names import DisplayNameInvalid, DisplayNameRule
 from meetsrv.store.accounts.social import SocialStore
+from meetsrv.store.db import Conflict
 
 log = Logger()
 

@@ -6,8 +6,8 @@ from twisted.internet import defer
 
 from meetsrv.core.accounts.limiter import LoginLimiter, PasswordLogin
 from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
-from meetsrv.store.db import Conflict
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.db import Conflict
 
 
 def username_account(username: str) -> str:

@@ -6,9 +6,9 @@ import uuid as uuidlib
 
 from twisted.internet import defer
 
-from meetsrv.store.db import Conflict
 from meetsrv.core.clock import LAST_INSTANT
 from meetsrv.core.errors import AlreadyExists, Invalid, NotFound, NotPermitted
+from meetsrv.store.db import Conflict
 from meetsrv.store.meetings.campus import CampusEventStore
 
 MAX_NAME = 32  # upstream's CharField(32, unique=True)

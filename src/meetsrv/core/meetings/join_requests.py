@@ -8,8 +8,8 @@ import hashlib
 
 from twisted.internet import defer
 
-from meetsrv.store.db import Conflict
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted
+from meetsrv.store.db import Conflict
 from meetsrv.store.meetings.join_requests import JoinRequestStore
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from meetsrv.core.meetings.campus import CampusEventService, EventNotFound
 from meetsrv.core.chats.service import envelope
 from meetsrv.core.errors import DomainError, NotPermitted
+from meetsrv.core.meetings.campus import CampusEventService, EventNotFound
 from meetsrv.store.meetings.markings import MarkingStore
 
 log = Logger()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from meetsrv.core.errors import DomainError, Invalid, NotPermitted, UserNotFound
-from meetsrv.store.people.friends import ALREADY_FRIENDS, ALREADY_SENT, FriendStore
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.people.friends import ALREADY_FRIENDS, ALREADY_SENT, FriendStore
 
 
 class NotAFriend(DomainError):

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.store.db import Conflict
 from meetsrv.core.errors import Invalid, NotFound
-from meetsrv.store.people.graph import GraphStore
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.db import Conflict
+from meetsrv.store.people.graph import GraphStore
 
 # the most users one lookup names (GET /api/users/?users=...)
 MAX_LOOKUP = 100

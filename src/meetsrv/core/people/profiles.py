@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from meetsrv.core.media import MediaFiles
 from meetsrv.core.errors import Invalid, UserNotFound
+from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.names import DisplayNameRule
-from meetsrv.store.people.profiles import ProfileStore
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.people.profiles import ProfileStore
 
 MAX_BIO = 128  # upstream's CharField(128)
 MIN_NAME_PART = 4

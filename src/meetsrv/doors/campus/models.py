@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Optional
 
-from pydantic import BeforeValidator, ValidationInfo
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
 from meetsrv.http.models import RequestModel, ascii_int, problem
 
@@ -68,17 +68,24 @@ class AccountsCall(Arguments):
     missing_is_invalid: ClassVar[bool] = True
 
 
+# what a client sends (WithJsonSchema: the OpenAPI description) where the door reads any value
+USER_ID = WithJsonSchema({"type": "integer", "minimum": 1, "description": "A user's id."})
+EVENT_ID = WithJsonSchema({"type": "string", "format": "uuid", "description": "An event's event_id."})
+IMAGE = WithJsonSchema({"type": "string", "description": "A multipart file, or its bytes in base64 "
+                                                         "(a data: URL prefix is accepted)."})
+
+
 class UserId(Arguments):
-    user_id: Required
+    user_id: Annotated[Required, USER_ID]
 
 
 class Picture(Arguments):
-    image: Required  # a multipart file, or base64 text
+    image: Annotated[Required, IMAGE]
     name: Text
 
 
 class Confirmation(Arguments):
-    image: Required
+    image: Annotated[Required, IMAGE]
     name: OptionalText = None
 
 
@@ -98,8 +105,23 @@ class NewEvent(Arguments):
 
 
 class EventId(Arguments):
-    event_id: Required
+    event_id: Annotated[Required, EVENT_ID]
 
 
 class EventName(Arguments):
     name: OptionalText = None
+
+
+# -- what no model reads here (the OAuth sign-in's and the marking sockets' query strings) --------
+class OAuthStart(Arguments):
+    next: str | None = Field(None, description="A path of this site to go to once signed in.")
+
+
+class OAuthCallback(Arguments):
+    code: str | None = Field(None, description="The provider's authorization code.")
+    state: str | None = Field(None, description="The state of the sign-in's start.")
+    error: str | None = Field(None, description="The provider's error, instead of a code.")
+
+
+class MarkingHandshake(Arguments):
+    event_id: Annotated[str, EVENT_ID]

@@ -25,7 +25,7 @@ from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotPermitte
 from meetsrv.core.media import BadImage
 from meetsrv.core.meetings.campus import EventNotFound
 from meetsrv.doors.base import Door, door_app
-from meetsrv.doors.campus import models, shapes
+from meetsrv.doors.campus import answers, models, shapes
 from meetsrv.doors.campus.marking import MarkingSocket, MarkMeSocket
 from meetsrv.doors.campus.shapes import (
     INVALID_ARGUMENT,
@@ -59,6 +59,7 @@ from meetsrv.http.credentials import (
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, id_value, parse
 from meetsrv.http.outage import is_outage
+from meetsrv.openapi import Api, WebSocket, operation
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -141,16 +142,21 @@ def _last(value):
 
 
 def endpoint(method: str, arguments: type[models.Arguments] = models.NoArguments, login: bool = True,
-             content: bool = True):
+             content: bool = True, *, summary: str, answer=None):
     """Route body: fn(self, request, caller, params) returning the `response` value (or None),
-    or an answer of its own (bytes); `params` is the `arguments` model."""
+    or an answer of its own (bytes); `params` is the `arguments` model. `summary` and `answer`
+    (the type of the response value) describe it in the door's OpenAPI document."""
+    reads = arguments if arguments.model_fields else None
+    in_body = method == "POST" and content
 
     def wrap(fn):
         @functools.wraps(fn)
         def route(self, request):
             return defer.ensureDeferred(self.run(request, fn, method.encode(), arguments, login, content))
 
-        return route
+        return operation(summary, {200: answers.envelope(answer)}, method=method,
+                         body=reads if in_body else None, query=None if in_body else reads,
+                         auth=True if login else "optional")(route)
 
     return wrap
 
@@ -161,6 +167,29 @@ class CampusDoor(Door):
     path_prefixes = ("/api/auth/", "/api/profile/", "/api/friends/", "/accounts/")
     multipart_routes = frozenset({"POST /api/profile/UpdateProfilePicture",
                                   "POST /api/profile/UploadProfileConfirmation"})
+    api = Api(
+        title="meetsrv: campus",
+        description="The campus app (seed 001): sessions under /accounts/ and RPC methods under "
+                    "/api/{area}/{Method}, GET with query parameters, POST with a JSON, form or "
+                    "multipart body. Every answer is HTTP 200 with the envelope {\"error\": code, "
+                    "\"error_msg\": text, \"response\": value}: error 0 is success; a method called "
+                    "with another HTTP method answers error 3. The credential is the session cookie "
+                    "(POSTs also send the csrftoken cookie's value as X-CSRFToken), or "
+                    "`Authorization: Token <key>` with a campus session or a social or phone token.",
+        schemes={
+            "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                      "description": "`Token <key>`: a campus session, or a token of the social or phone door."},
+            "session": {"type": "apiKey", "in": "cookie", "name": "sessionid",
+                        "description": "Set by /accounts/signup/ and /accounts/login/."},
+            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                     "description": "The csrftoken cookie's value (Django's CSRF check), for POSTs with the session cookie."},
+        },
+        requirement=[{"token": []}, {"session": []}],
+        unsafe_requirement=[{"token": []}, {"session": [], "csrf": []}],
+        error=answers.Failed,
+        tags=(("/accounts/", "accounts"), ("/api/auth/", "accounts"), ("/api/profile/", "profile"),
+              ("/api/friends/", "friends"), ("/api/events/", "events"), ("/ws/", "marking")),
+    )
 
     def __init__(self, services):
         super().__init__(services)
@@ -323,7 +352,7 @@ class CampusDoor(Door):
                           sameSite="lax", secure=secure or None)
 
     @app.route("/accounts/signup/", strict_slashes=False)
-    @endpoint("POST", models.Credentials, login=False)
+    @endpoint("POST", models.Credentials, login=False, summary="Sign up: the session and CSRF cookies are set")
     async def signup(self, request, caller, params):
         username, password = self._credentials(params)
         try:
@@ -333,7 +362,7 @@ class CampusDoor(Door):
         await self.start_session(request, user_id)
 
     @app.route("/accounts/login/", strict_slashes=False)
-    @endpoint("POST", models.Credentials, login=False)
+    @endpoint("POST", models.Credentials, login=False, summary="Sign in: the session and CSRF cookies are set")
     async def login(self, request, caller, params):
         username, password = self._credentials(params)
         try:
@@ -345,7 +374,8 @@ class CampusDoor(Door):
         await self.start_session(request, user["id"])
 
     @app.route("/accounts/logout/", strict_slashes=False)
-    @endpoint("POST", models.AccountsCall, login=False)
+    @endpoint("POST", models.AccountsCall, login=False,
+              summary="Sign out: the session ends and its cookie is cleared")
     async def logout(self, request, caller, params):
         credential = read(request, self.credentials)
         token = credential.token if credential is not None else None
@@ -362,6 +392,9 @@ class CampusDoor(Door):
         return f"{self.services.base_url}/accounts/{provider}/login/callback/"
 
     @app.route("/accounts/<provider>/login/", strict_slashes=False)
+    @operation("Sign in with an OAuth provider (vk, google, github, as configured): a redirect to it",
+               {302: None, 200: answers.Failed, 404: answers.Failed}, method="GET", auth=False,
+               query=models.OAuthStart, headers={302: {"Location": "The provider's authorization URL."}})
     def oauth_login(self, request, provider):
         return defer.ensureDeferred(self._oauth_login(request, provider))
 
@@ -391,6 +424,9 @@ class CampusDoor(Door):
         return b""
 
     @app.route("/accounts/<provider>/login/callback/", strict_slashes=False)
+    @operation("Where the provider sends the browser back: the session cookies are set, and a redirect "
+               "to the sign-in's `next`", {302: None, 200: answers.Failed, 404: answers.Failed}, method="GET",
+               auth=False, query=models.OAuthCallback, headers={302: {"Location": "The sign-in's `next` path."}})
     def oauth_callback(self, request, provider):
         return defer.ensureDeferred(self._oauth_callback(request, provider))
 
@@ -417,19 +453,19 @@ class CampusDoor(Door):
         return b""
 
     @app.route("/api/auth/GetCurrentUserId")
-    @endpoint("GET", login=False)
+    @endpoint("GET", login=False, summary="The signed-in user's id", answer=answers.CurrentUser)
     async def current_user(self, request, caller, params):
         return {"user_id": caller}
 
     # -- profile -----------------------------------------------------------------------------
     @app.route("/api/profile/GetProfile")
-    @endpoint("GET", models.UserId)
+    @endpoint("GET", models.UserId, summary="A user's profile", answer=answers.Profile)
     async def get_profile(self, request, caller, params):
         user = await self.services.profiles.get(user_id_arg(params.user_id))
         return shapes.profile(user, self.services.base_url)
 
     @app.route("/api/profile/UpdateProfilePicture")
-    @endpoint("POST", models.Picture)
+    @endpoint("POST", models.Picture, summary="Set the user's picture")
     async def update_picture(self, request, caller, params):
         data = await decode_image(self.services.reactor, params.image)
         try:
@@ -438,7 +474,7 @@ class CampusDoor(Door):
             raise Invalid("Invalid image")
 
     @app.route("/api/profile/UploadProfileConfirmation")
-    @endpoint("POST", models.Confirmation)
+    @endpoint("POST", models.Confirmation, summary="Upload a picture that confirms the user is a student")
     async def upload_confirmation(self, request, caller, params):
         data = await decode_image(self.services.reactor, params.image)
         try:
@@ -447,7 +483,7 @@ class CampusDoor(Door):
             raise Invalid("Invalid image")
 
     @app.route("/api/profile/UpdateProfileInfo")
-    @endpoint("POST", models.ProfileInfo)
+    @endpoint("POST", models.ProfileInfo, summary="Change the user's display name or bio")
     async def update_info(self, request, caller, params):
         name, bio = params.display_name, params.bio
         if name is None and bio is None:
@@ -455,37 +491,38 @@ class CampusDoor(Door):
         await self.services.profiles.update_info(caller, name, bio)
 
     @app.route("/api/profile/FindByName")
-    @endpoint("GET", models.NamePart, login=False)
+    @endpoint("GET", models.NamePart, login=False, summary="Users whose display name holds the text",
+              answer=answers.Users)
     async def find_by_name(self, request, caller, params):
         rows = await self.services.profiles.find_by_name(params.display_name_part)
         return {"users": [shapes.user_item(r) for r in rows]}
 
     # -- friends -----------------------------------------------------------------------------
     @app.route("/api/friends/GetFriendList")
-    @endpoint("GET")
+    @endpoint("GET", summary="The user's friends and the friend requests the user sent", answer=answers.Friends)
     async def friend_list(self, request, caller, params):
         rows = await self.services.friends.friends(caller)
         return {"friends": [dict(shapes.user_item(r), pending=not r["accepted"]) for r in rows]}
 
     @app.route("/api/friends/SendFriendRequest")
-    @endpoint("POST", models.UserId)
+    @endpoint("POST", models.UserId, summary="Ask a user to be friends (or accept their request)")
     async def send_friend_request(self, request, caller, params):
         await self.services.friends.send_request(caller, user_id_arg(params.user_id))
 
     @app.route("/api/friends/GetFriendRequests")
-    @endpoint("GET")
+    @endpoint("GET", summary="The users who ask to be the user's friends", answer=answers.FriendRequests)
     async def friend_requests(self, request, caller, params):
         return {"requests": await self.services.friends.requests(caller)}
 
     @app.route("/api/friends/RemoveFriend")
-    @endpoint("POST", models.UserId)
+    @endpoint("POST", models.UserId, summary="Remove a friend, or a friend request")
     async def remove_friend(self, request, caller, params):
         await self.services.friends.remove(caller, user_id_arg(params.user_id))
 
     # -- events ------------------------------------------------------------------------------
     @app.route("/api/events/CreateEvent")
     @idempotent
-    @endpoint("POST", models.NewEvent)
+    @endpoint("POST", models.NewEvent, summary="Create an event", answer=answers.EventCreated)
     async def create_event(self, request, caller, params):
         event_id = await self.services.campus_events.create(
             caller, params.name, params.time_from, params.time_to
@@ -493,7 +530,7 @@ class CampusDoor(Door):
         return {"event_id": event_id}
 
     @app.route("/api/events/GetEventByID")
-    @endpoint("GET", models.EventId, login=False)
+    @endpoint("GET", models.EventId, login=False, summary="An event", answer=answers.Event)
     async def get_event(self, request, caller, params):
         try:
             view = await self.services.campus_events.get(params.event_id)
@@ -502,41 +539,49 @@ class CampusDoor(Door):
         return shapes.event(view)
 
     @app.route("/api/events/GetEvents")
-    @endpoint("GET", models.EventName, login=False, content=False)
+    @endpoint("GET", models.EventName, login=False, content=False, summary="Events whose name holds the text",
+              answer=list[answers.Event])
     async def get_events(self, request, caller, params):
         views = await self.services.campus_events.search(params.name)
         return [shapes.event(v) for v in views]
 
     @app.route("/api/events/JoinEvent")
-    @endpoint("POST", models.EventId)
+    @endpoint("POST", models.EventId, summary="Join an event")
     async def join_event(self, request, caller, params):
         await self.services.campus_events.join(caller, params.event_id)
 
     @app.route("/api/events/LeaveEvent")
-    @endpoint("POST", models.EventId)
+    @endpoint("POST", models.EventId, summary="Leave an event")
     async def leave_event(self, request, caller, params):
         await self.services.campus_events.leave(caller, params.event_id)
 
     @app.route("/api/events/DeleteEvent")
-    @endpoint("POST", models.EventId)
+    @endpoint("POST", models.EventId, summary="Delete an event of the user's")
     async def delete_event(self, request, caller, params):
         await self.services.campus_events.delete(caller, params.event_id)
 
     @app.route("/api/events/GetCreatedEvents")
-    @endpoint("GET")
+    @endpoint("GET", summary="The events the user created", answer=list[answers.CreatedEvent])
     async def created_events(self, request, caller, params):
         return [shapes.created_event(v) for v in await self.services.campus_events.created(caller)]
 
     @app.route("/api/events/GetJoinedEvents")
-    @endpoint("GET")
+    @endpoint("GET", summary="The events the user joined", answer=list[answers.JoinedEvent])
     async def joined_events(self, request, caller, params):
         return [shapes.joined_event(v, caller) for v in await self.services.campus_events.joined(caller)]
 
     # -- marking sockets ---------------------------------------------------------------------
     @app.route("/ws/mark_me", strict_slashes=False)
+    @operation("Wait to be marked at a running event (WebSocket): was_marked, then the socket closes", {},
+               websocket=WebSocket(receives={"description": "Nothing is read."}, sends=answers.MarkingOut,
+                                   query=models.MarkingHandshake))
     def mark_me(self, request):
         return websocket_resource(self.mark_me_factory)
 
     @app.route("/ws/marking", strict_slashes=False)
+    @operation("Mark others at a running event (WebSocket): the marking list, its changes, and the "
+               "answers to prepare_to_mark, confirm_marking and refuse_to_mark", {},
+               websocket=WebSocket(receives=answers.MarkingIn, sends=answers.MarkingOut,
+                                   query=models.MarkingHandshake))
     def marking(self, request):
         return websocket_resource(self.marking_factory)

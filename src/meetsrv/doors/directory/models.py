@@ -10,9 +10,17 @@ import json
 import re
 from typing import Annotated, Optional
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
-from meetsrv.http.models import RequestModel, first, id_value, is_form, problem, uploaded
+from meetsrv.http.models import RequestModel, ascii_int, first, id_value, is_form, problem, uploaded
 
 REQUIRED = "This field is required."
 NOT_STRING = "Not a valid string."
@@ -91,7 +99,11 @@ def _ids(value, info: ValidationInfo) -> list[int]:
     return _id_items(items)
 
 
-Ids = Annotated[list[int], BeforeValidator(_ids)]
+Ids = Annotated[list[int], BeforeValidator(_ids), WithJsonSchema({
+    "type": "array", "maxItems": 1000, "description": "Ids, or objects with an id; in a form, repeated fields.",
+    "items": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                        {"type": "object", "required": ["id"],
+                         "properties": {"id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}}]}})]
 
 
 # -- dates ----------------------------------------------------------------------------------------
@@ -145,7 +157,7 @@ def _day(values):
     return day
 
 
-Day = Annotated[Optional[str], BeforeValidator(_day)]
+Day = Annotated[Optional[str], BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def _image(value, info: ValidationInfo):
@@ -162,7 +174,8 @@ def _image(value, info: ValidationInfo):
 
 # -- requests -------------------------------------------------------------------------------------
 class SignUp(RequestModel):
-    email: Annotated[Text(254, required=True), AfterValidator(_email)]
+    email: Annotated[Text(254, required=True), AfterValidator(_email),
+                     WithJsonSchema({"type": "string", "format": "email", "maxLength": 254})]
     password: Text(1024, required=True)
     # the phone is read from `telephone` when given, else from `phone` (and the problem named so)
     telephone: Text(32) = None
@@ -202,22 +215,54 @@ class NewEvent(RequestModel):
     title: Text(required=True)
     description: Text(10000) = None
     # (UTC day, epoch seconds or None for a bare date)
-    date: Annotated[Optional[tuple[str, Optional[float]]], BeforeValidator(_when)] = None
+    date: Annotated[Optional[tuple[str, Optional[float]]], BeforeValidator(_when), WithJsonSchema({
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})] = None
     organizations: Ids = []
-    image: Annotated[Optional[bytes], BeforeValidator(_image), Field(validate_default=True)] = None
+    image: Annotated[Optional[bytes], BeforeValidator(_image), Field(validate_default=True),
+                     WithJsonSchema({"type": "string", "format": "binary", "description": "A multipart file."})] = None
 
 
-class Organizations(RequestModel):
-    """GET /api/organizations/ parameters (limit and offset: shapes.page_args)."""
+# -- pages ---------------------------------------------------------------------------------------
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def _count(raw, default, cutoff=None, strict=True):
+    value = raw if isinstance(raw, int) else ascii_int(raw) if isinstance(raw, str) else None  # int() reads '٣'
+    if value is None or value < 0 or (strict and value == 0):
+        return default
+    return min(value, cutoff) if cutoff else value
+
+
+class Paging(RequestModel):
+    """limit (default 20, at most 100) and offset, as DRF's LimitOffsetPagination reads them: a
+    value that is not a count is the default."""
+
+    limit: Annotated[int, BeforeValidator(lambda v: _count(first(v), DEFAULT_LIMIT, MAX_LIMIT)),
+                     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})] = DEFAULT_LIMIT
+    offset: Annotated[int, BeforeValidator(lambda v: min(_count(first(v), 0, strict=False), 2**31)),
+                      WithJsonSchema({"type": "integer", "minimum": 0})] = 0
+
+
+class OrganizationPage(Paging):
+    """GET /api/organizations/?search=<text in the title>"""
 
     search: Annotated[str | None, BeforeValidator(first)] = None
 
 
-class Events(RequestModel):
+class LobbyHandshake(RequestModel):
+    """The lobby socket's handshake: /ws/chat/?token=<access> (or the Authorization header)."""
+
+    token: str | None = Field(None, description="The access token, when no Authorization header is sent.")
+    after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id.")
+
+
+class Events(Paging):
     """GET /api/events/ filters (a date that cannot be read is refused; the rest is lenient)."""
 
     date: Day = None
     date_gte: Day = Field(None, alias="date__gte")
     date_lte: Day = Field(None, alias="date__lte")
-    ordering: Annotated[str, BeforeValidator(lambda v: first(v) if first(v) in ORDERINGS else "date")] = "date"
+    ordering: Annotated[str, BeforeValidator(lambda v: first(v) if first(v) in ORDERINGS else "date"),
+                        WithJsonSchema({"type": "string", "enum": list(ORDERINGS)})] = "date"
     search: Annotated[Optional[str], BeforeValidator(lambda v: (first(v) or "").strip()[:255] or None)] = None

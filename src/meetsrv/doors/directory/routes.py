@@ -6,13 +6,14 @@ from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, RateLimited, WrongCredentials
 from meetsrv.core.media import BadImage
 from meetsrv.doors.base import Door, door_app
-from meetsrv.doors.directory import models, shapes
+from meetsrv.doors.directory import answers, models, shapes
 from meetsrv.doors.directory.chat import LobbySocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, fields
 from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, authenticate
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, drf_errors, parse, query
+from meetsrv.openapi import Api, WebSocket, operation
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}
@@ -47,6 +48,23 @@ class DirectoryDoor(Door):
     credentials = (BearerHeader(bare=True),)
     # a JWT is signed, not stored: no row says whether the one a socket was opened with is revoked
     signed_credentials = True
+    api = Api(
+        title="meetsrv: directory",
+        description="The directory of organizations and events (seed 003): DRF-style REST with "
+                    "simplejwt tokens (`Authorization: Bearer <access>`, or the token alone), "
+                    "limit/offset pages, bodies as JSON or forms (multipart where a file is taken), "
+                    "DRF's statuses and error bodies, and a lobby chat WebSocket. Every path answers "
+                    "with or without its trailing slash.",
+        schemes={"jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                         "description": "The access token of /api/user/sign-in/ (also accepted without `Bearer`)."}},
+        requirement=[{"jwt": []}],
+        auth_answers={401: answers.Detail},
+        body_answers={400: answers.FieldErrors | answers.Detail, 415: answers.Detail},
+        query_answers={400: answers.FieldErrors},
+        error=answers.Detail,
+        tags=(("/api/user/", "accounts"), ("/api/organizations/", "organizations"), ("/api/events/", "events"),
+              ("/api/chat/", "chat"), ("/ws/", "chat")),
+    )
     multipart_routes = frozenset({"POST /api/events/create/"})
 
     def __init__(self, services):
@@ -100,18 +118,24 @@ class DirectoryDoor(Door):
 
     # -- accounts ----------------------------------------------------------------------------
     @app.route("/api/user/sign-up/", methods=["POST"], strict_slashes=False)
+    @operation("Sign up with an email and a password (and a phone)", {201: answers.User}, body=models.SignUp,
+               auth=False)
     async def sign_up(self, request):
         given = _body(models.SignUp, request)
         user = await self.services.directory_accounts.sign_up(given.email, given.password, given.given_phone)
         return json_answer(request, shapes.user(user), 201)
 
     @app.route("/api/user/sign-in/", methods=["POST"], strict_slashes=False)
+    @operation("Sign in: a token pair", {200: answers.TokenPair, 401: answers.Detail, 429: answers.Detail},
+               body=models.SignIn, auth=False)
     async def sign_in(self, request):
         given = _body(models.SignIn, request)
         pair = await self.services.directory_accounts.sign_in(given.email, given.password)
         return json_answer(request, pair)
 
     @app.route("/api/user/refresh/", methods=["POST"], strict_slashes=False)
+    @operation("A new token pair for a refresh token (which is spent)", {200: answers.TokenPair, 401: answers.Detail},
+               body=models.Refresh, auth=False)
     async def refresh(self, request):
         given = _body(models.Refresh, request)
         pair = await self.services.directory_accounts.refresh(given.refresh)
@@ -121,6 +145,7 @@ class DirectoryDoor(Door):
 
     # -- organizations -----------------------------------------------------------------------
     @app.route("/api/organizations/create/", methods=["POST"], strict_slashes=False)
+    @operation("Create an organization with these users", {201: answers.Organization}, body=models.NewOrganization)
     @idempotent
     async def create_organization(self, request):
         await self.caller(request)
@@ -130,14 +155,16 @@ class DirectoryDoor(Door):
         return json_answer(request, shapes.organization(org), 201)
 
     @app.route("/api/organizations/", methods=["GET"], strict_slashes=False)
+    @operation("Organizations, a page of them", {200: answers.Page[answers.Organization]}, query=models.OrganizationPage)
     async def organizations(self, request):
         await self.caller(request)
-        limit, offset = shapes.page_args(request)
-        given = parse(models.Organizations, query(request))
-        count, rows = await self.services.organizations.page(limit, offset, given.search)
-        return shapes.paginated(request, self.base_url, count, [shapes.organization(r) for r in rows], limit, offset)
+        page = parse(models.OrganizationPage, query(request))
+        count, rows = await self.services.organizations.page(page.limit, page.offset, page.search)
+        return shapes.paginated(request, self.base_url, count, [shapes.organization(r) for r in rows], page.limit,
+                                page.offset)
 
     @app.route("/api/organizations/<int:org_id>/", methods=["GET"], strict_slashes=False)
+    @operation("An organization", {200: answers.Organization, 404: answers.Detail})
     async def organization(self, request, org_id):
         await self.caller(request)
         org = await self.services.organizations.get(_int_id(org_id))
@@ -145,6 +172,8 @@ class DirectoryDoor(Door):
 
     # -- events ------------------------------------------------------------------------------
     @app.route("/api/events/create/", methods=["POST"], strict_slashes=False)
+    @operation("Create an event: it is saved a little later (see its status_url)", {202: answers.PendingEvent},
+               body=models.NewEvent)
     @idempotent
     async def create_event(self, request):
         user_id = await self.caller(request)
@@ -164,6 +193,7 @@ class DirectoryDoor(Door):
         }, 202)
 
     @app.route("/api/events/pending/<int:pending_id>/", methods=["GET"], strict_slashes=False)
+    @operation("Where an event the user created stands", {200: answers.PendingStatus, 404: answers.Detail})
     async def pending_event(self, request, pending_id):
         """Where a created event stands: {"id", "status": "pending"|"saved", "event", "save_at"}.
         Only its creator sees it."""
@@ -180,10 +210,11 @@ class DirectoryDoor(Door):
         })
 
     @app.route("/api/events/", methods=["GET"], strict_slashes=False)
+    @operation("Events, a page of them (by date, searched)", {200: answers.Page[answers.Event]}, query=models.Events)
     async def events(self, request):
         await self.caller(request)
-        limit, offset = shapes.page_args(request)
         given = parse(models.Events, query(request))
+        limit, offset = given.limit, given.offset
         filters = {key: value for key, value in (("date", given.date), ("date_gte", given.date_gte),
                                                  ("date_lte", given.date_lte)) if value is not None}
         count, rows = await self.services.directory_events.page(limit, offset, given.ordering,
@@ -192,6 +223,7 @@ class DirectoryDoor(Door):
         return shapes.paginated(request, self.base_url, count, results, limit, offset)
 
     @app.route("/api/events/<int:event_id>/", methods=["GET"], strict_slashes=False)
+    @operation("An event, with its organizations' members", {200: answers.EventDetail, 404: answers.Detail})
     async def event(self, request, event_id):
         await self.caller(request)
         row = await self.services.directory_events.get(_int_id(event_id))
@@ -199,13 +231,20 @@ class DirectoryDoor(Door):
 
     # -- chat --------------------------------------------------------------------------------
     @app.route("/api/chat/messages/", methods=["GET"], strict_slashes=False)
+    @operation("The lobby chat's messages, a page of them", {200: answers.Page[answers.ChatMessage]},
+               query=models.Paging)
     async def chat_messages(self, request):
         user_id = await self.caller(request)
-        limit, offset = shapes.page_args(request)
-        count, found = await self.services.lobby.history(user_id, limit, offset)
+        page = parse(models.Paging, query(request))
+        count, found = await self.services.lobby.history(user_id, page.limit, page.offset)
         results = [shapes.chat_message(m, author) for m, author in found]
-        return shapes.paginated(request, self.base_url, count, results, limit, offset)
+        return shapes.paginated(request, self.base_url, count, results, page.limit, page.offset)
 
     @app.route("/ws/chat/", strict_slashes=False)
+    @operation("The lobby chat (WebSocket): every message is stored, then sent to every socket, the sender's too",
+               {}, websocket=WebSocket(receives=answers.LobbyIn, sends=answers.LobbyMessage | answers.LobbyError,
+                                       query=models.LobbyHandshake,
+                                       refusals={400: "`after` is not a message id",
+                                                 401: "no token, an unknown one, or an expired one"}))
     def chat(self, request):
         return websocket_resource(self.ws_factory)

@@ -6,27 +6,10 @@ from urllib.parse import urlencode
 
 from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.meetings.organizations import full_address
-from meetsrv.http.answers import json_answer, query_arg
-from meetsrv.http.models import ascii_int
-
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
-# -- pagination ---------------------------------------------------------------------------------
-def _positive(raw, default, cutoff=None, strict=True):
-    value = ascii_int(raw) if isinstance(raw, str) else None  # int() also reads '٣'
-    if value is None or value < 0 or (strict and value == 0):
-        return default
-    return min(value, cutoff) if cutoff else value
+from meetsrv.http.answers import json_answer
 
 
-def page_args(request) -> tuple[int, int]:
-    """limit (default 20, at most 100) and offset, as DRF's LimitOffsetPagination reads them."""
-    limit = _positive(query_arg(request, "limit"), DEFAULT_LIMIT, MAX_LIMIT)
-    offset = _positive(query_arg(request, "offset"), 0, strict=False)
-    return limit, min(offset, 2**31)
-
-
+# -- pagination (what limit and offset are read as: models.Paging) -----------------------------
 def _page_url(base_url: str, request, limit: int, offset: int | None) -> str:
     pairs = []
     for key, values in request.args.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, ValidationInfo
+from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, WithJsonSchema
 
 from meetsrv.core.accounts.sms import normalize_phone
 from meetsrv.http.models import RequestModel, given, is_form, problem, uploaded
@@ -185,13 +185,22 @@ def _or(fallback, read):
     return lenient
 
 
-Char = Annotated[Optional[str], BeforeValidator(lambda v, info: to_char(_single(v, info)))]
+# what a client sends (WithJsonSchema: the OpenAPI description), where the door reads more
+FILE = WithJsonSchema({"type": "string", "format": "binary", "description": "A multipart file."})
+PHONE = WithJsonSchema({"type": "string", "pattern": r"^\+7 ?9[0-9]{2} ?[0-9]{3}-?[0-9]{2}-?[0-9]{2}$",
+                        "description": "A mobile phone number: +79250741410, +7 925 074-14-10."})
+TIME = WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]})
+
+Char = Annotated[Optional[str], BeforeValidator(lambda v, info: to_char(_single(v, info))),
+                 WithJsonSchema({"type": "string"})]
 NullableChar = Annotated[Optional[str], BeforeValidator(lambda v, info: to_char(_single(v, info), allow_null=True))]
-Bool = Annotated[Optional[bool], BeforeValidator(lambda v, info: to_bool(_single(v, info)))]
-Integer = Annotated[int, BeforeValidator(lambda v, info: to_int(_null(_single(v, info))))]
+Bool = Annotated[Optional[bool], BeforeValidator(lambda v, info: to_bool(_single(v, info))),
+                 WithJsonSchema({"type": "boolean"})]
+Integer = Annotated[int, BeforeValidator(lambda v, info: to_int(_null(_single(v, info)))),
+                    WithJsonSchema({"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX})]
 Upload = Annotated[Optional[tuple[bytes, str]], BeforeValidator(lambda v, info: upload(_single(v, info), info)),
-                   Field(validate_default=True)]
-Phone = Annotated[str, BeforeValidator(_phone)]
+                   Field(validate_default=True), FILE]
+Phone = Annotated[str, BeforeValidator(_phone), PHONE]
 
 
 def _null(value):
@@ -209,11 +218,12 @@ class Confirm(RequestModel):
     """Sign-in, or sign-up with `is_new` (then `name` and `avatar`, read leniently)."""
 
     phone: Phone
-    code: Annotated[str, BeforeValidator(_code)]
+    code: Annotated[str, BeforeValidator(_code), WithJsonSchema({"type": "string", "minLength": 5, "maxLength": 5})]
     is_new: Bool = False
-    name: Annotated[Optional[str], BeforeValidator(_or("", lambda v, info: to_char(_single(v, info))))] = None
+    name: Annotated[Optional[str], BeforeValidator(_or("", lambda v, info: to_char(_single(v, info)))),
+                    WithJsonSchema({"type": "string"})] = None
     avatar: Annotated[Optional[tuple[bytes, str]], BeforeValidator(_or(None, lambda v, info: upload(_single(v, info), info))),
-                      Field(validate_default=True)] = None
+                      Field(validate_default=True), FILE] = None
 
 
 class AccountChanges(RequestModel):
@@ -222,11 +232,20 @@ class AccountChanges(RequestModel):
     avatar: Upload = None
 
 
+def _users_required(schema: dict, cls) -> None:
+    """`users` may not be left out (it is read as an empty list, which is refused)."""
+    schema["properties"]["users"].pop("default", None)
+    schema["required"] = ["users"]
+
+
 class Users(RequestModel):
     """GET /api/users/?users=1&users=2"""
 
+    model_config = ConfigDict(json_schema_extra=_users_required)
+
     users: Annotated[list[int], BeforeValidator(lambda v: int_list(given(v), allow_empty=False)),
-                     Field(validate_default=True)] = []
+                     Field(validate_default=True),
+                     WithJsonSchema({"type": "array", "items": {"type": "integer"}, "minItems": 1})] = []
 
 
 class Target(RequestModel):
@@ -248,7 +267,7 @@ class NewMeeting(RequestModel):
 
     title: Char = None
     description: NullableChar = None
-    time: Annotated[Optional[float], BeforeValidator(_datetime)] = None
+    time: Annotated[Optional[float], BeforeValidator(_datetime), TIME] = None
     logo: Upload = None
     users: Annotated[list[int], BeforeValidator(lambda v, info: int_list(items(v, info)))] = []
 
@@ -273,7 +292,8 @@ _NULLABLE_CHAR = TypeAdapter(NullableChar)
 class MeetingChanges(RequestModel):
     # a value that is not a boolean is refused by the core, after its 404 and 403 checks
     completed: Annotated[Optional[bool | Literal["invalid"]],
-                         BeforeValidator(_or("invalid", lambda v, info: to_bool(_single(v, info))))] = None
+                         BeforeValidator(_or("invalid", lambda v, info: to_bool(_single(v, info)))),
+                         WithJsonSchema({"const": True, "description": "true: the meeting is over."})] = None
 
 
 class Meetings(RequestModel):

@@ -9,12 +9,13 @@ from __future__ import annotations
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.core.meetings.phone import field_problems
 from meetsrv.doors.base import Door, door_app
-from meetsrv.doors.phone import models, shapes
+from meetsrv.doors.phone import answers, models, shapes
 from meetsrv.http.answers import client_host, empty_answer, json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse, query
+from meetsrv.openapi import Api, operation
 
 
 def object_id(raw: int) -> int:
@@ -37,6 +38,22 @@ class PhoneDoor(Door):
     )
     credentials = (TokenHeader(),)
     multipart_routes = frozenset({"POST /api/auth/users/", "PATCH /api/account/", "POST /api/meetings/"})
+    api = Api(
+        title="meetsrv: phone",
+        description="meetrack (seed 002): DRF REST under /api/ with sign-in by SMS code and "
+                    "`Authorization: Token <key>`; bodies as JSON or forms (multipart where a file is "
+                    "taken; a list is repeated keys in a form); DRF's statuses and error bodies. Every "
+                    "path answers with or without its trailing slash.",
+        schemes={"token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                           "description": "`Token <token>`, the token of /api/auth/users/."}},
+        requirement=[{"token": []}],
+        auth_answers={401: answers.Detail},
+        body_answers={400: answers.FieldErrors | answers.Detail, 415: answers.Detail},
+        query_answers={400: answers.FieldErrors},
+        error=answers.Detail,
+        tags=(("/api/auth/", "sign-in"), ("/api/account", "account"), ("/api/users", "users"),
+              ("/api/blacklist", "users"), ("/api/contacts", "contacts"), ("/api/meetings", "meetings")),
+    )
 
     def __init__(self, services):
         super().__init__(services)
@@ -87,12 +104,16 @@ class PhoneDoor(Door):
 
     # -- sign in / sign up -------------------------------------------------------------------
     @app.route("/api/auth/code/", methods=["POST"], strict_slashes=False)
+    @operation("Send a sign-in code by SMS", {201: answers.CodeSent, 429: answers.Detail}, body=models.SendCode,
+               auth=False)
     async def send_code(self, request):
         given = _body(models.SendCode, request)
         is_new = await self.accounts.send_code(given.phone, client_host(request))
         return json_answer(request, {"is_new": is_new}, 201)
 
     @app.route("/api/auth/users/", methods=["POST"], strict_slashes=False)
+    @operation("Sign in with the code (with is_new: sign up, with a name and an avatar)",
+               {201: answers.SignedIn, 404: answers.Detail, 429: answers.Detail}, body=models.Confirm, auth=False)
     async def confirm(self, request):
         given = _body(models.Confirm, request)
         if not given.is_new:
@@ -103,6 +124,7 @@ class PhoneDoor(Door):
 
     # -- the account -------------------------------------------------------------------------
     @app.route("/api/account/", methods=["GET"], strict_slashes=False)
+    @operation("The signed-in user's account", {200: answers.Account})
     async def account(self, request):
         user_id = await self.caller(request)
         row = await self.accounts.get(user_id)
@@ -111,6 +133,7 @@ class PhoneDoor(Door):
         return json_answer(request, shapes.account(self.services, row))
 
     @app.route("/api/account/", methods=["PATCH"], strict_slashes=False)
+    @operation("Change the account (the fields given)", {200: answers.Account}, body=models.AccountChanges)
     async def update_account(self, request):
         user_id = await self.caller(request)
         given = _body(models.AccountChanges, request)
@@ -119,6 +142,7 @@ class PhoneDoor(Door):
         return json_answer(request, shapes.account(self.services, row))
 
     @app.route("/api/account/", methods=["DELETE"], strict_slashes=False)
+    @operation("Delete the account", {204: None})
     async def delete_account(self, request):
         user_id = await self.caller(request)
         await self.accounts.delete(user_id)
@@ -129,6 +153,7 @@ class PhoneDoor(Door):
         return [shapes.user(self.services, v) for v in views]
 
     @app.route("/api/users/", methods=["GET"], strict_slashes=False)
+    @operation("Users by id", {200: list[answers.Account | answers.OtherUser]}, query=models.Users)
     async def users(self, request):
         viewer = await self.caller(request)
         given = parse(models.Users, query(request))
@@ -136,6 +161,7 @@ class PhoneDoor(Door):
         return json_answer(request, self._users(views))
 
     @app.route("/api/users/<int:user_id>/", methods=["GET"], strict_slashes=False)
+    @operation("A user", {200: answers.Account | answers.OtherUser, 404: answers.Detail})
     async def user(self, request, user_id):
         viewer = await self.caller(request)
         view = await self.graph.user(viewer, object_id(user_id))
@@ -143,17 +169,20 @@ class PhoneDoor(Door):
 
     # -- blacklist ---------------------------------------------------------------------------
     @app.route("/api/blacklist/", methods=["GET"], strict_slashes=False)
+    @operation("The users the user blocked", {200: list[answers.Account | answers.OtherUser]})
     async def blacklist(self, request):
         viewer = await self.caller(request)
         return json_answer(request, self._users(await self.graph.blacklist(viewer)))
 
     @app.route("/api/blacklist/", methods=["PUT"], strict_slashes=False)
+    @operation("Block a user: the blacklist", {200: list[answers.Account | answers.OtherUser]}, body=models.Target)
     async def block(self, request):
         viewer = await self.caller(request)
         given = _body(models.Target, request)
         return json_answer(request, self._users(await self.graph.block(viewer, given.user)))
 
     @app.route("/api/blacklist/", methods=["DELETE"], strict_slashes=False)
+    @operation("Unblock a user: the blacklist", {200: list[answers.Account | answers.OtherUser]}, body=models.Target)
     async def unblock(self, request):
         viewer = await self.caller(request)
         given = _body(models.Target, request)
@@ -161,11 +190,13 @@ class PhoneDoor(Door):
 
     # -- contacts ----------------------------------------------------------------------------
     @app.route("/api/contacts/", methods=["GET"], strict_slashes=False)
+    @operation("The user's contacts", {200: list[answers.Account | answers.OtherUser]})
     async def contacts(self, request):
         viewer = await self.caller(request)
         return json_answer(request, self._users(await self.graph.contacts(viewer)))
 
     @app.route("/api/contacts/", methods=["PUT"], strict_slashes=False)
+    @operation("Add contacts (names and phones, pairwise): the contacts", {200: list[answers.Account | answers.OtherUser]}, body=models.NewContacts)
     async def import_contacts(self, request):
         viewer = await self.caller(request)
         given = _body(models.NewContacts, request)
@@ -173,6 +204,7 @@ class PhoneDoor(Door):
         return json_answer(request, self._users(views))
 
     @app.route("/api/contacts/", methods=["DELETE"], strict_slashes=False)
+    @operation("Remove contacts by phone: the contacts", {200: list[answers.Account | answers.OtherUser]}, body=models.GoneContacts)
     async def delete_contacts(self, request):
         viewer = await self.caller(request)
         given = _body(models.GoneContacts, request)
@@ -183,6 +215,7 @@ class PhoneDoor(Door):
         return shapes.meeting(self.services, row)
 
     @app.route("/api/meetings/", methods=["POST"], strict_slashes=False)
+    @operation("Create a meeting with these users", {201: answers.Meeting}, body=models.NewMeeting)
     @idempotent
     async def create_meeting(self, request):
         creator = await self.caller(request)
@@ -199,6 +232,8 @@ class PhoneDoor(Door):
         return json_answer(request, self._meeting(meeting), 201)
 
     @app.route("/api/meetings/", methods=["GET"], strict_slashes=False)
+    @operation("The user's open meetings (with all: the completed ones too)", {200: list[answers.Meeting]},
+               query=models.Meetings)
     async def list_meetings(self, request):
         user_id = await self.caller(request)
         given = parse(models.Meetings, query(request))
@@ -206,17 +241,21 @@ class PhoneDoor(Door):
         return json_answer(request, [self._meeting(m) for m in meetings])
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["GET"], strict_slashes=False)
+    @operation("A meeting of the user's", {200: answers.Meeting, 404: answers.Detail})
     async def get_meeting(self, request, meeting_id):
         user_id = await self.caller(request)
         return json_answer(request, self._meeting(await self.meetings.get(user_id, object_id(meeting_id))))
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["DELETE"], strict_slashes=False)
+    @operation("Leave a meeting", {204: None, 404: answers.Detail})
     async def leave_meeting(self, request, meeting_id):
         user_id = await self.caller(request)
         await self.meetings.leave(user_id, object_id(meeting_id))
         return empty_answer(request, 204)
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["PATCH"], strict_slashes=False)
+    @operation("Complete a meeting (its king only)", {200: answers.Meeting, 403: answers.Detail,
+                                                      404: answers.Detail}, body=models.MeetingChanges)
     async def update_meeting(self, request, meeting_id):
         user_id = await self.caller(request)
         given = _body(models.MeetingChanges, request)
@@ -229,12 +268,16 @@ class PhoneDoor(Door):
         return _body(models.Target, request).user
 
     @app.route("/api/meetings/<int:meeting_id>/users/", methods=["PUT"], strict_slashes=False)
+    @operation("Invite a user to a meeting", {200: answers.Meeting, 403: answers.Detail, 404: answers.Detail},
+               body=models.Target)
     async def invite(self, request, meeting_id):
         user_id = await self.caller(request)
         target = await self._member_target(request, user_id, meeting_id)
         return json_answer(request, self._meeting(await self.meetings.invite(user_id, meeting_id, target)))
 
     @app.route("/api/meetings/<int:meeting_id>/users/", methods=["DELETE"], strict_slashes=False)
+    @operation("Exclude a user from a meeting (its king only)", {200: answers.Meeting, 403: answers.Detail,
+                                                                 404: answers.Detail}, body=models.Target)
     async def exclude(self, request, meeting_id):
         user_id = await self.caller(request)
         target = await self._member_target(request, user_id, meeting_id)

@@ -17,7 +17,7 @@ class Credentials(RequestModel):
 
 
 class Member(RequestModel):
-    id: StrictInt
+    id: StrictInt  # any integer: one past the id column names no user (user_not_found)
 
 
 class NewRoom(RequestModel):
@@ -33,13 +33,20 @@ def _message_id(values):
     return int(value)
 
 
+class UserSearch(RequestModel):
+    """GET /v1/users/?q=<part of a login>"""
+
+    q: Annotated[str, BeforeValidator(lambda v: first(v) or "")] = Field("", description="A part of the login.")
+
+
 class History(RequestModel):
     """GET /v1/rooms/<id>/messages/?before=<message id>"""
 
     before: Annotated[int | None, BeforeValidator(_message_id)] = None
 
 
-class UserSearch(RequestModel):
-    """GET /v1/users/?q=<part of a login>"""
+class ChatHandshake(RequestModel):
+    """The chat socket's handshake: /v1/rooms/<id>/chat?session_id=<session>"""
 
-    q: Annotated[str, BeforeValidator(lambda v: first(v) or "")] = ""
+    session_id: str = Field(description="The session from sign-up or login.")
+    after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id.")

@@ -8,18 +8,21 @@ from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.core.errors import AlreadyExists, DomainError, UserNotFound
 from meetsrv.doors.base import Door, door_app
-from meetsrv.doors.rooms import models, shapes
+from meetsrv.doors.rooms import answers, models, shapes
 from meetsrv.doors.rooms.chat import RoomChatSocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, json_object
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Header, authenticate
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, id_value, parse, query
+from meetsrv.openapi import JSON, Api, WebSocket, operation
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 SESSION_KIND = "rooms"
 # the rooms door's code for a problem with these fields; any other problem is invalid_json
 FIELD_CODES = {"before": "invalid_before"}
+# a room id, as a client sends it (the path takes any text: anything else is room_not_found)
+ROOM_ID = {"type": "integer", "minimum": 1}
 
 
 def _room_id(raw: str) -> int:
@@ -32,6 +35,21 @@ def _room_id(raw: str) -> int:
 class RoomsDoor(Door):
     name = "rooms"
     app = door_app()
+    api = Api(
+        title="meetsrv: rooms",
+        description="Chat rooms (seed 004): JSON in and out, a session in the X-Session-Id header, "
+                    "every refusal {\"error\": {\"code\": ...}}, and a chat WebSocket per room. "
+                    "Every path answers with or without its trailing slash.",
+        schemes={"session": {"type": "apiKey", "in": "header", "name": "X-Session-Id",
+                             "description": "The session_id of sign-up or login."}},
+        requirement=[{"session": []}],
+        auth_answers={401: answers.Error},
+        body_answers={422: answers.Error},
+        query_answers={422: answers.Error},
+        error=answers.Error,
+        media=(JSON,),
+        tags=(("/v1/rooms", "rooms"), ("/v1/", "accounts")),
+    )
     path_prefixes = ("/v1/",)
     credentials = (Header("x-session-id"),)
 
@@ -79,12 +97,15 @@ class RoomsDoor(Door):
 
     # -- accounts ----------------------------------------------------------------------------
     @app.route("/v1/register/", methods=["POST"], strict_slashes=False)
+    @operation("Sign up (and start a session)", {200: answers.Session}, body=models.Credentials, auth=False)
     async def register(self, request):
         given = parse(models.Credentials, json_object(request))
         user_id = await self.services.accounts.register(given.login, given.password, door="rooms")
         return json_answer(request, {"session_id": await self.new_session(user_id)})
 
     @app.route("/v1/login/", methods=["POST"], strict_slashes=False)
+    @operation("Log in: a new session, the earlier ones end", {200: answers.Session, 429: answers.Error},
+               body=models.Credentials, auth=False)
     async def login(self, request):
         given = parse(models.Credentials, json_object(request))
         user = await self.services.accounts.password_login.check(given.login, given.password)
@@ -95,17 +116,20 @@ class RoomsDoor(Door):
         return self.services.credentials.issue(user_id, SESSION_KIND, single=True, token=str(uuid.uuid4()))
 
     @app.route("/v1/logout/", methods=["POST"], strict_slashes=False)
+    @operation("Log out: end the user's sessions", {200: answers.Nothing})
     async def logout(self, request):
         user_id = await self.caller(request)
         await self.services.credentials.revoke_user(user_id, SESSION_KIND)
         return json_answer(request, {})
 
     @app.route("/v1/info/", methods=["GET"], strict_slashes=False)
+    @operation("The signed-in user", {200: answers.User})
     async def info(self, request):
         user_id = await self.caller(request)
         return json_answer(request, shapes.user(await self.services.accounts.get(user_id)))
 
     @app.route("/v1/users/", methods=["GET"], strict_slashes=False)
+    @operation("Find users by login", {200: list[answers.User]}, query=models.UserSearch)
     async def users(self, request):
         await self.caller(request)
         given = parse(models.UserSearch, query(request))
@@ -114,12 +138,14 @@ class RoomsDoor(Door):
 
     # -- rooms -------------------------------------------------------------------------------
     @app.route("/v1/rooms/", methods=["GET"], strict_slashes=False)
+    @operation("The user's rooms, with how many messages of others each has unread", {200: list[answers.RoomItem]})
     async def rooms(self, request):
         user_id = await self.caller(request)
         rooms = await self.services.rooms.list(user_id)
         return json_answer(request, [shapes.room_item(r) for r in rooms])
 
     @app.route("/v1/rooms/", methods=["POST"], strict_slashes=False)
+    @operation("Create a room with these users (the caller is a member)", {200: answers.Room}, body=models.NewRoom)
     @idempotent
     async def create_room(self, request):
         user_id = await self.caller(request)
@@ -130,12 +156,15 @@ class RoomsDoor(Door):
         return json_answer(request, shapes.room(room))
 
     @app.route("/v1/rooms/<room_id>/", methods=["GET"], strict_slashes=False)
+    @operation("A room of the user", {200: answers.Room, 422: answers.Error}, variables={"room_id": ROOM_ID})
     async def room(self, request, room_id):
         user_id = await self.caller(request)
         room = await self.services.rooms.get(user_id, _room_id(room_id))
         return json_answer(request, shapes.room(room))
 
     @app.route("/v1/rooms/<room_id>/messages/", methods=["GET"], strict_slashes=False)
+    @operation("A room's last 50 messages, newest first, or those before a message",
+               {200: list[answers.Message], 422: answers.Error}, query=models.History, variables={"room_id": ROOM_ID})
     async def messages(self, request, room_id):
         user_id = await self.caller(request)
         rid = _room_id(room_id)
@@ -144,5 +173,12 @@ class RoomsDoor(Door):
         return json_answer(request, [shapes.message(m, rid) for m in found])
 
     @app.route("/v1/rooms/<room_id>/chat/", strict_slashes=False)
+    @operation("The room's chat (WebSocket): post messages and mark them read; the other members' "
+               "messages as they are stored", {}, auth=False, websocket=WebSocket(
+                   receives=answers.Post | answers.Read, sends=answers.MessageOut | answers.Ack | answers.FrameError,
+                   query=models.ChatHandshake,
+                   refusals={400: "`after` is not a message id", 401: "no session, or an unknown one",
+                             422: "not a room of the user"}),
+               variables={"room_id": ROOM_ID})
     def chat(self, request, room_id):
         return websocket_resource(self.ws_factory, room_id=room_id)

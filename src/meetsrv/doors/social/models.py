@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Annotated, Optional
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from meetsrv.core.meetings.social import CATEGORIES, TYPE_GROUP, TYPE_ONE_BY_ONE
 from meetsrv.http.models import RequestModel, ascii_float, first, problem
@@ -132,10 +132,21 @@ def _nullable(read):
     return lambda v: None if v is None else read(v)
 
 
-Gender = Annotated[Optional[int], BeforeValidator(lambda v: choice(v, (0, 1)))]
-Category = Annotated[int, BeforeValidator(category)]
-Coordinates = Annotated[tuple[float, float], BeforeValidator(coordinates)]
-Day = Annotated[str, BeforeValidator(a_date)]
+# what a client sends (WithJsonSchema: the OpenAPI description), where it is not what the door reads it as
+GENDER_SCHEMA = {"type": "integer", "enum": [0, 1]}
+CATEGORY_SCHEMA = {"anyOf": [{"type": "integer", "enum": sorted(CATEGORIES.values())},
+                      {"type": "string", "enum": list(CATEGORIES)}]}
+COORDINATES_SCHEMA = {"type": "object", "required": ["lat", "lng"],
+               "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                              "lng": {"type": "number", "minimum": -180, "maximum": 180}},
+               "description": "In a form: this object as JSON text."}
+DATE_SCHEMA = {"type": "string", "format": "date"}
+AGE_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 1000}
+
+Gender = Annotated[Optional[int], BeforeValidator(lambda v: choice(v, (0, 1))), WithJsonSchema(GENDER_SCHEMA)]
+Category = Annotated[int, BeforeValidator(category), WithJsonSchema(CATEGORY_SCHEMA)]
+Coordinates = Annotated[tuple[float, float], BeforeValidator(coordinates), WithJsonSchema(COORDINATES_SCHEMA)]
+Day = Annotated[str, BeforeValidator(a_date), WithJsonSchema(DATE_SCHEMA)]
 Bool = Annotated[bool, BeforeValidator(boolean)]
 
 
@@ -147,7 +158,8 @@ class SocialModel(RequestModel):
 # -- requests -------------------------------------------------------------------------------------
 class Login(SocialModel):
     social_slug: Char(16)
-    external_id: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 2**63 - 1))]
+    external_id: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 2**63 - 1)),
+                           WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 2**63 - 1})]
     token: Char(255)
     first_name: Char(32)
 
@@ -165,8 +177,10 @@ class ProfileChanges(SocialModel):
 
     name: Char(allow_blank=True) = Field(None, alias="first_name")  # its rule: core.people.names
     about: Char(256, allow_blank=True) = None
-    birth_date: Annotated[Optional[str], BeforeValidator(_nullable(a_date))] = None
-    gender: Annotated[Optional[int], BeforeValidator(_nullable(lambda v: choice(v, (0, 1))))] = None
+    birth_date: Annotated[Optional[str], BeforeValidator(_nullable(a_date)),
+                          WithJsonSchema({"anyOf": [DATE_SCHEMA, {"type": "null"}]})] = None
+    gender: Annotated[Optional[int], BeforeValidator(_nullable(lambda v: choice(v, (0, 1)))),
+                      WithJsonSchema({"anyOf": [GENDER_SCHEMA, {"type": "null"}]})] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -198,7 +212,8 @@ class NewMeeting(MeetingChanges):
 
     title: Char(32)
     coordinates: Coordinates
-    group_type: Annotated[int, BeforeValidator(lambda v: choice(v, (TYPE_ONE_BY_ONE, TYPE_GROUP)))] = TYPE_ONE_BY_ONE
+    group_type: Annotated[int, BeforeValidator(lambda v: choice(v, (TYPE_ONE_BY_ONE, TYPE_GROUP))),
+                          WithJsonSchema({"type": "integer", "enum": [TYPE_ONE_BY_ONE, TYPE_GROUP]})] = TYPE_ONE_BY_ONE
     category: Category = CATEGORIES["general"]
 
     def values(self, today: str) -> dict:
@@ -220,6 +235,16 @@ def _query_float(value):
     return ascii_float(value) if isinstance(value, str) else None
 
 
+def _as_sent(schema: dict, cls) -> None:
+    """The filters' parameters as a client sends them: lat, lng and r rather than `near`."""
+    properties = schema["properties"]
+    properties.pop("near", None)
+    near = {"lat": {"type": "number", "minimum": -90, "maximum": 90, "description": "With lng and r: near here."},
+            "lng": {"type": "number", "minimum": -180, "maximum": 180},
+            "r": {"type": "number", "description": "The radius in km."}}
+    schema["properties"] = {**near, **properties}
+
+
 class MeetingFilters(RequestModel):
     """GET /meetings-list/ parameters: no filter at all (as upstream) when any of lat, lng, r is
     missing; else near (lat, lng, r km) and the optional category, gender and ages."""
@@ -227,8 +252,9 @@ class MeetingFilters(RequestModel):
     near: Optional[tuple[float, float, float]] = None
     category: Category = None
     gender: Gender = None
-    age_from: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000))] = None
-    age_to: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000))] = None
+    age_from: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE_SCHEMA)] = None
+    age_to: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE_SCHEMA)] = None
+    model_config = ConfigDict(json_schema_extra=_as_sent)
 
     @model_validator(mode="before")
     @classmethod
@@ -245,3 +271,11 @@ class MeetingFilters(RequestModel):
 
     def filters(self) -> dict:
         return self.model_dump(exclude_unset=True)
+
+
+class ChatHandshake(RequestModel):
+    """The chat socket's handshake: /chat/<channel_slug>/?token=<token>"""
+
+    token: str = Field(description="The token of /api-token-auth/.")
+    after: int = Field(None, ge=1, description="Resume: first every stored message with a larger id "
+                                               "(the ids of /message-list/).")

@@ -18,7 +18,7 @@ from meetsrv.core.meetings.social import CATEGORIES
 from meetsrv.core.people.names import DisplayNameInvalid
 from meetsrv.core.people.photos import NoFile
 from meetsrv.doors.base import Door, door_app
-from meetsrv.doors.social import models, shapes
+from meetsrv.doors.social import answers, models, shapes
 from meetsrv.doors.social.chat import SocialChatSocket
 from meetsrv.http.answers import json_answer
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields, raw_body, read_body
@@ -26,6 +26,7 @@ from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Token
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
 from meetsrv.http.outage import is_outage
+from meetsrv.openapi import MULTIPART, Api, WebSocket, operation
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -59,6 +60,25 @@ class SocialDoor(Door):
     )
     credentials = (TokenHeader(),)
     multipart_routes = frozenset({"PUT /upload-photo/<filename>"})
+    api = Api(
+        title="meetsrv: social",
+        description="LetsGo (seed 000): DRF-style paths with a trailing slash (also answered without "
+                    "it), bodies as JSON or forms, `Authorization: Token <key>`. Authentication, "
+                    "permission and validation errors are DRF's statuses and bodies; objects that are "
+                    "missing or refused are upstream's envelopes {\"status\", \"msg\", \"data\"} "
+                    "with HTTP 200.",
+        schemes={"token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                           "description": "`Token <token>`, the token of /api-token-auth/."}},
+        requirement=[{"token": []}],
+        auth_answers={401: answers.Detail},
+        body_answers={400: answers.FieldErrors | answers.Detail, 415: answers.Detail},
+        query_answers={400: answers.FieldErrors},
+        error=answers.Detail,
+        tags=(("/api-token-auth", "users"), ("/user-detail", "users"), ("/upload-photo", "photos"),
+              ("/set-avatar", "photos"), ("/delete-photo", "photos"), ("/meeting-confirm", "join requests"),
+              ("/confirm", "join requests"), ("/unread-confirms", "join requests"), ("/meeting", "meetings"),
+              ("/chat", "chats"), ("/message-list", "chats")),
+    )
 
     def __init__(self, services):
         super().__init__(services)
@@ -128,6 +148,8 @@ class SocialDoor(Door):
 
     # -- login -------------------------------------------------------------------------------
     @app.route("/api-token-auth/", methods=["POST"], strict_slashes=False)
+    @operation("Sign in with a social network's token (a user is made on first sign-in)",
+               {200: answers.Token, 401: answers.Detail, 503: answers.Detail}, body=models.Login, auth="optional")
     async def login(self, request):
         await self.caller(request, required=False)  # a bad Token header is refused (upstream)
         given = _body(models.Login, request)
@@ -145,11 +167,13 @@ class SocialDoor(Door):
         return shapes.user_extended(self.urls, row, photos)
 
     @app.route("/user-detail/", methods=["GET"], strict_slashes=False)
+    @operation("The signed-in user", {200: answers.UserExtended})
     async def me(self, request):
         user_id = await self.caller(request)
         return json_answer(request, await self._user_json(user_id))
 
     @app.route("/user-detail/<int:pk>/", methods=["GET"], strict_slashes=False)
+    @operation("A user (an unknown one: an envelope)", {200: answers.UserExtended | answers.Envelope})
     async def user(self, request, pk):
         await self.caller(request)
         found = (await self._user_json(pk)) if _id(pk) else None
@@ -158,10 +182,14 @@ class SocialDoor(Door):
         return json_answer(request, found)
 
     @app.route("/user-detail/", methods=["PUT"], strict_slashes=False)
+    @operation("Change the signed-in user's profile (the fields given)", {200: answers.UserExtended},
+               body=models.ProfileChanges)
     def update_me(self, request):
         return self._update_user(request, None)
 
     @app.route("/user-detail/<int:pk>/", methods=["PUT"], strict_slashes=False)
+    @operation("Change the profile of the signed-in user, by id", {200: answers.UserExtended, 403: answers.Detail},
+               body=models.ProfileChanges)
     def update_user(self, request, pk):
         return self._update_user(request, pk)
 
@@ -175,6 +203,11 @@ class SocialDoor(Door):
 
     # -- photos ------------------------------------------------------------------------------
     @app.route("/upload-photo/<filename>", methods=["PUT"], strict_slashes=False)
+    @operation("Add a photo: the body is the image, or a multipart form with it",
+               {200: answers.HrefEnvelope}, content={
+                   "image/*": {"schema": {"type": "string", "format": "binary"}},
+                   MULTIPART: {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+               })
     async def upload_photo(self, request, filename):
         user_id = await self.caller(request)
         data = raw_body(request)
@@ -188,6 +221,7 @@ class SocialDoor(Door):
         return shapes.envelope(request, 204, "ok", {"href": self.urls.media(photo["path"])})
 
     @app.route("/set-avatar/<int:pk>/", methods=["PUT"], strict_slashes=False)
+    @operation("Make a photo of the user's the avatar", {200: answers.Envelope, 403: answers.Detail, 404: answers.Detail})
     async def set_avatar(self, request, pk):
         user_id = await self.caller(request)
         if not _id(pk):
@@ -196,6 +230,7 @@ class SocialDoor(Door):
         return shapes.envelope(request, 200, "ok")
 
     @app.route("/delete-photo/<int:pk>/", methods=["DELETE"], strict_slashes=False)
+    @operation("Delete a photo of the user's", {200: answers.Envelope, 403: answers.Detail, 404: answers.Detail})
     async def delete_photo(self, request, pk):
         user_id = await self.caller(request)
         if not _id(pk):
@@ -205,6 +240,8 @@ class SocialDoor(Door):
 
     # -- meetings ----------------------------------------------------------------------------
     @app.route("/meetings-list/", methods=["GET"], strict_slashes=False)
+    @operation("Meetings (near a place, of a category, for a gender and ages)", {200: list[answers.Meeting]},
+               query=models.MeetingFilters)
     async def meetings(self, request):
         user_id = await self.caller(request)
         given = parse(models.MeetingFilters, query(request))
@@ -213,6 +250,8 @@ class SocialDoor(Door):
         return json_answer(request, [shapes.meeting(self.urls, i) for i in items])
 
     @app.route("/meetings-list/", methods=["POST"], strict_slashes=False)
+    @operation("Create a meeting (too many: an envelope)", {201: answers.Meeting, 200: answers.Envelope},
+               body=models.NewMeeting)
     @idempotent
     async def create_meeting(self, request):
         user_id = await self.caller(request)
@@ -223,6 +262,7 @@ class SocialDoor(Door):
         return json_answer(request, shapes.meeting(self.urls, items[0]), 201)
 
     @app.route("/meeting-detail/<int:pk>/", methods=["GET"], strict_slashes=False)
+    @operation("A meeting (an unknown one: an envelope)", {200: answers.Meeting | answers.Envelope, 404: answers.Detail})
     async def meeting(self, request, pk):
         user_id = await self.caller(request)
         meetings = self.services.social_meetings
@@ -231,6 +271,9 @@ class SocialDoor(Door):
         return json_answer(request, shapes.meeting(self.urls, items[0]))
 
     @app.route("/meeting-detail/<int:pk>/", methods=["PUT"], strict_slashes=False)
+    @operation("Change a meeting of the user's (the fields given)",
+               {200: answers.Meeting | answers.Envelope, 403: answers.Detail, 404: answers.Detail},
+               body=models.MeetingChanges)
     async def update_meeting(self, request, pk):
         user_id = await self.caller(request)
         meetings = self.services.social_meetings
@@ -243,6 +286,7 @@ class SocialDoor(Door):
         return json_answer(request, shapes.meeting(self.urls, items[0]))
 
     @app.route("/meeting-types/", methods=["GET"], strict_slashes=False)
+    @operation("The meeting categories: `data` is a JSON text of [name, number] pairs", {200: answers.TextEnvelope})
     async def meeting_types(self, request):
         await self.caller(request)
         # upstream sends the pairs as a JSON *string*
@@ -250,6 +294,7 @@ class SocialDoor(Door):
 
     # -- join requests -----------------------------------------------------------------------
     @app.route("/meeting-confirm/<int:pk>/", methods=["POST"], strict_slashes=False)
+    @operation("Ask to join a meeting", {200: answers.Envelope})
     @idempotent
     async def meeting_confirm(self, request, pk):
         user_id = await self.caller(request)
@@ -259,6 +304,7 @@ class SocialDoor(Door):
         return shapes.envelope(request, 200, "ok")
 
     @app.route("/confirms-list/", methods=["GET"], strict_slashes=False)
+    @operation("Requests to join the user's meetings", {200: list[answers.Confirm]})
     async def confirms(self, request):
         user_id = await self.caller(request)
         rows = await self.services.join_requests.pending(user_id)
@@ -272,6 +318,9 @@ class SocialDoor(Door):
         ])
 
     @app.route("/confirm-action/<int:pk>/", methods=["PUT"], strict_slashes=False)
+    @operation("Approve, reject or mark read a request to join", {200: answers.ConfirmActed, 403: answers.Detail,
+                                                                  404: answers.Detail},
+               body=models.ConfirmAction)
     async def confirm_action(self, request, pk):
         user_id = await self.caller(request)
         if not _id(pk):
@@ -283,6 +332,8 @@ class SocialDoor(Door):
         return json_answer(request, shapes.confirm(self.urls, row, user))
 
     @app.route("/unread-confirms/", methods=["GET"], strict_slashes=False)
+    @operation("How many requests to join are unread: `data` is a JSON text {\"unread\": n}",
+               {200: answers.TextEnvelope})
     async def unread_confirms(self, request):
         user_id = await self.caller(request)
         count = await self.services.join_requests.unread(user_id)
@@ -291,12 +342,14 @@ class SocialDoor(Door):
 
     # -- chats -------------------------------------------------------------------------------
     @app.route("/chats-list/", methods=["GET"], strict_slashes=False)
+    @operation("The user's meeting chats", {200: list[answers.Chat]})
     async def chats(self, request):
         user_id = await self.caller(request)
         items = await self.services.social_chats.list(user_id)
         return json_answer(request, [shapes.chat(self.urls, i) for i in items])
 
     @app.route("/message-list/<int:pk>/", methods=["GET"], strict_slashes=False)
+    @operation("A chat's messages (not a member: an envelope)", {200: list[answers.Message] | answers.Envelope})
     async def messages(self, request, pk):
         user_id = await self.caller(request)
         if not _id(pk):
@@ -308,5 +361,12 @@ class SocialDoor(Door):
         return json_answer(request, [shapes.message(self.urls, m, author) for m, author in found])
 
     @app.route("/chat/<slug>/", strict_slashes=False)
+    @operation("A meeting's chat (WebSocket): each text frame is stored and sent to every member's socket, "
+               "the sender's too", {}, auth=False, websocket=WebSocket(
+                   receives={"type": "string", "description": "Any text."},
+                   sends={"type": "string", "description": "A member's text, as sent."},
+                   query=models.ChatHandshake,
+                   refusals={400: "no token, or an `after` that is not a message id", 401: "an unknown token",
+                             403: "not a member of the chat"}))
     def chat_socket(self, request, slug):
         return websocket_resource(self.ws_factory, slug=slug)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
+from meetsrv.store.accounts.users import insert_user_txn, update_user_txn
 from meetsrv.store.db import Database
 from meetsrv.store.tables import users
-from meetsrv.store.accounts.users import insert_user_txn, update_user_txn
 
 _by_email = select(users).where(users.c.email == bindparam("email"))
 _id_by_phone = select(users.c.id).where(users.c.phone == bindparam("phone"))

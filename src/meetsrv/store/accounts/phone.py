@@ -6,9 +6,9 @@ import random
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from meetsrv.store.accounts.users import fold
 from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import contacts, meeting_members, users
-from meetsrv.store.accounts.users import fold
 
 _by_phone = select(users).where(users.c.phone == bindparam("phone"))
 _insert_user = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
 
+from meetsrv.store.accounts.users import insert_user_txn
 from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import social_identities
-from meetsrv.store.accounts.users import insert_user_txn
 
 _identity = select(social_identities.c.user_id).where(
     (social_identities.c.provider == bindparam("provider"))

@@ -7,9 +7,9 @@ import functools
 from sqlalchemy import bindparam, false, func, insert, literal_column, select
 from twisted.internet import defer
 
+from meetsrv.store.accounts.users import like_contains
 from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import meeting_organizations, meetings, organizations, users
-from meetsrv.store.accounts.users import like_contains
 
 KIND = "directory"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, insert, select
 from twisted.internet import defer
 
+from meetsrv.store.accounts.users import like_contains
 from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import organization_members, organizations, users
-from meetsrv.store.accounts.users import like_contains
 
 _get = select(organizations).where(organizations.c.id == bindparam("id"))
 _add_member = insert(organization_members).values(

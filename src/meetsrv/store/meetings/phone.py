@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 
-from meetsrv.store.db import Database, Txn
 from meetsrv.store.accounts.phone import pass_crown_txn
+from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import blocks, meeting_members, meetings, users
 
 KIND = "phone"

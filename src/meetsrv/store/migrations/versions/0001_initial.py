@@ -13,8 +13,8 @@ keeps every row.
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from twisted.logger import Logger
 
 log = Logger()
