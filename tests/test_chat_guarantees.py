@@ -616,7 +616,9 @@ async def test_rooms_unread_counts_move_with_reading(server, http, ws):
     assert await reader.next_json() == {"error": {"code": "invalid_json"}}
     assert await unread(b) == 1
     reader.send_json({"read": m5})
-    await post_all(door, writer, reader, ["m6"])  # frames are handled in order: m5 is read now
+    reader.send_json({"read": "soon"})  # a socket handles its frames in order: once this is
+    assert await reader.next_json() == {"error": {"code": "invalid_json"}}  # answered, m5 is read
+    await post_all(door, writer, reader, ["m6"])
     assert (await unread(a), await unread(b)) == (0, 1)
     assert reader.pending() == 0
 
