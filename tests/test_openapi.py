@@ -267,6 +267,8 @@ async def test_rooms_chat_frames_match_their_description(server, http, ws):
     read = {"read": got["id"]}
     receives.validate(read)
     bob.send_json(read)
+    bob.send_text("not json")  # bob's frames are handled in order: once this is answered, the read took
+    sends.validate(await bob.next_json())
     alice.send_text("not json")
     sends.validate(await alice.next_json())
     alice.send_json({"text": "", "client_id": "c-2"})
