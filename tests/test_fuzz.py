@@ -169,6 +169,7 @@ class Target:
 
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+IDEMPOTENCY_KEYS = ("k1", "k2", "é²", "a b", "x" * 300, "", "\t")
 OTHER_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "FOO")
 
 
@@ -201,6 +202,8 @@ def requests(draw, target: Target):
         headers = dict(draw(st.sampled_from(target.hostile_headers)))
     if content_type is not None:
         headers["Content-Type"] = content_type
+    if not draw(st.integers(0, 5)):  # the create routes remember answers by this key
+        headers["Idempotency-Key"] = draw(st.sampled_from(IDEMPOTENCY_KEYS))
     return method, path + query, headers, body
 
 
