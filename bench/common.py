@@ -196,7 +196,7 @@ def run_json(args, input_obj=None, timeout: float = 600) -> dict:
     """Run a load-generator module in its own process; it prints one JSON object as its last line."""
     p = subprocess.run([PYTHON, "-m", *args], cwd=ROOT, env=env(), input=json.dumps(input_obj) if input_obj is not None else None,
                        capture_output=True, text=True, timeout=timeout, preexec_fn=lambda: raise_nofile())
-    lines = [l for l in p.stdout.strip().splitlines() if l.startswith("{")]
+    lines = [line for line in p.stdout.strip().splitlines() if line.startswith("{")]
     if p.returncode != 0 or not lines:
         raise RuntimeError(f"{args} failed ({p.returncode}): {p.stderr[-2000:]}")
     return json.loads(lines[-1])
@@ -212,6 +212,7 @@ def _read(path: str) -> str:
 def machine() -> dict:
     import autobahn
     import klein
+
     import twisted
 
     cpu = ""

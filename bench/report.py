@@ -88,7 +88,7 @@ def markdown(data: dict) -> str:
     if rest and "results" in rest:
         out += [f"## REST ({rest['connections']} connections, {rest['seconds']} s x {rest['rounds']} rounds, medians)",
                 "", "| target | req/s | p50 ms | p99 ms | non-2xx | rounds req/s |", "|---|---|---|---|---|---|"]
-        for key, r in rest["results"].items():
+        for r in rest["results"].values():
             out.append(f"| {r['label']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['non_2xx']} "
                        f"| {r['rounds_rps']} |")
         out.append("")
@@ -231,7 +231,7 @@ def plots(data: dict, out: Path) -> list[str]:
                 continue
             fig, ax = plt.subplots(figsize=(7, 4))
             xs = [s["rows"] for s in g["sizes"]]
-            for key, r in g["sizes"][0]["results"].items():
+            for key in g["sizes"][0]["results"]:
                 ax.plot(xs, [s["results"][key]["p50_ms"] for s in g["sizes"]], marker="o", label=key)
             ax.set_xscale("log")
             ax.set_yscale("log")

@@ -153,7 +153,7 @@ def test_failure_lines_carry_the_traceback():
     out = []
     log = Logger(namespace="t", observer=LogPublisher(lambda e: out.append(json_line(e))))
     try:
-        1 / 0
+        raise ZeroDivisionError("division by zero")
     except ZeroDivisionError:
         log.failure("while dividing {what}", what="by zero")
     line, = out

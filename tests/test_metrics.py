@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import pytest_twisted
-from twisted.internet import task
 from prometheus_client.parser import text_string_to_metric_families
+from twisted.internet import task
 
 from meetsrv.metrics import METRIC_NAMES
 from tests.conftest import REDIS

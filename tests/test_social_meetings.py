@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest_twisted
 
@@ -27,7 +27,7 @@ async def test_documents_example_creates_and_shapes(server, http):
                         json_body={"title": "title", "description": "desc", "coordinates": {"lat": 20, "lng": 30}})
     assert r.code == 201, r
     m = r.json
-    today = datetime.fromtimestamp(server.services.clock.seconds(), timezone.utc).date().isoformat()
+    today = datetime.fromtimestamp(server.services.clock.seconds(), UTC).date().isoformat()
     assert list(m) == ["id", "title", "meeting_date", "description", "group_type", "category", "owner",
                        "coordinates", "subway", "href", "confirms", "color_status"]
     assert m["title"] == "title" and m["description"] == "desc" and m["meeting_date"] == today
@@ -194,7 +194,7 @@ async def _set_profile(http, server, token, **values):
 
 @pytest_twisted.ensureDeferred
 async def test_distance_and_owner_filters(server, http):
-    today = datetime.fromtimestamp(server.services.clock.seconds(), timezone.utc).date()
+    today = datetime.fromtimestamp(server.services.clock.seconds(), UTC).date()
     woman, _ = await login(http, server, 1)
     man, _ = await login(http, server, 2)
     kid, _ = await login(http, server, 3)

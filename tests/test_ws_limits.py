@@ -59,7 +59,7 @@ async def test_message_rate_limit_allows_bursts_of_100_then_closes(start_server,
     for i in range(20):
         assert (await listener.next_json())["text"] == f"n{i}"
     # a flood without time passing is cut off
-    for i in range(300):
+    for _ in range(300):
         sender.send_json({"text": "flood"})
     assert await sender.wait_closed() == 4029
 

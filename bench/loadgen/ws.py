@@ -167,7 +167,7 @@ async def fanout(spec) -> dict:
             sender.send(json.dumps({"text": tag}))
             try:
                 await asyncio.wait_for(done, spec.get("timeout", 30))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if got:
                 results[g].append({"last_ms": (max(got) - t0) * 1000,
@@ -217,10 +217,9 @@ async def chat(spec) -> dict:
         for c in r:
             c.on_message = on_message
     await asyncio.sleep(0.5)
-    loop = asyncio.get_running_loop()
     start = time.perf_counter()
     t_measure, t_end = start + warmup, start + warmup + duration
-    owed, last, room, n = 0.0, start, 0, 0
+    owed, last, room = 0.0, start, 0
     while True:
         now = time.perf_counter()
         if not measuring["on"] and now >= t_measure:

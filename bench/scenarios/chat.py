@@ -13,10 +13,9 @@ Configurations, run in turn and repeated (interleaved) for side-by-side ratios:
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import uuid
-
-import json
 
 from bench.common import PYTHON, ROOT, env, median, raise_nofile, ratio, start_meetsrv
 from bench.seed import Seeder, postgres_available, postgres_db, redis_available

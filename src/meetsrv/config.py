@@ -130,7 +130,7 @@ class Settings:
         keyfile = self.secret_file()
         return keyfile.read_text().strip() if keyfile.exists() else None
 
-    def with_secret(self) -> "Settings":
+    def with_secret(self) -> Settings:
         """Return settings that carry a secret: given, or generated once and kept on disk."""
         if self.secret:
             return self

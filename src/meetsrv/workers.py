@@ -127,7 +127,7 @@ def watch_supervisor(reactor, interval: float = 1.0):
 
 
 class _Worker(protocol.ProcessProtocol):
-    def __init__(self, supervisor: "WorkerSupervisor", index: int):
+    def __init__(self, supervisor: WorkerSupervisor, index: int):
         self.supervisor = supervisor
         self.index = index
         self.ended = defer.Deferred()

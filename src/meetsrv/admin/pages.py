@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from twisted.web.template import Tag, tags
@@ -92,7 +92,7 @@ NOTICES = {
 def when(ts) -> str:
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def page(title: str, body, staff: dict | None = None, csrf: str | None = None, notice: str | None = None) -> Tag:

@@ -1,11 +1,11 @@
 """Time helpers: services read time from an injected IReactorTime (a task.Clock in tests)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # The instants every output can render (a datetime of years 1 to 9999 in UTC): meeting and
 # event times outside them are refused when given, not stored to break every later answer.
-FIRST_INSTANT = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
-LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+FIRST_INSTANT = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def renderable(ts) -> bool:
@@ -18,13 +18,13 @@ def renderable(ts) -> bool:
 
 def utc_iso_seconds(ts: float) -> str:
     """2015-08-05T22:18:45 (UTC, no zone): the rooms door's created_at."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def utc_iso_micro(ts: float) -> str:
     """2016-10-22T18:22:45.121940Z: DRF's default rendering of an aware UTC datetime."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_date(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")

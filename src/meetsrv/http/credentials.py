@@ -11,8 +11,8 @@ Extractors take a Twisted request or an Autobahn ConnectionRequest (a WebSocket 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from autobahn.websocket.types import ConnectionRequest
 
@@ -26,7 +26,7 @@ class Credential:
     token: str
     source: str  # the extractor's name: "token", "bearer", "header", "query", "cookie"
     # sent by a browser on its own (a cookie): an unsafe method must also pass the CSRF check
-    csrf: "CsrfCheck | None" = None
+    csrf: CsrfCheck | None = None
 
 
 class CredentialMissing(Exception):

@@ -55,7 +55,7 @@ class RequestInvalid(Exception):
     def first(self) -> Problem:
         return self.problems[0]
 
-    def adding(self, more: dict[str, list[str]]) -> "RequestInvalid":
+    def adding(self, more: dict[str, list[str]]) -> RequestInvalid:
         """These problems too ({field: [code]}, checked elsewhere), for fields that have none."""
         known = {p.field for p in self.problems}
         extra = [Problem(field, code, code, {}) for field, codes in more.items() if field not in known

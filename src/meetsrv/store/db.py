@@ -11,9 +11,10 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy import Boolean
@@ -89,7 +90,7 @@ def _converters(stmt) -> tuple:
 class Txn:
     """The cursor side of one interaction; runs on a pool thread."""
 
-    def __init__(self, db: "Database", cursor):
+    def __init__(self, db: Database, cursor):
         self.db = db
         self.cursor = cursor
 

@@ -39,12 +39,12 @@ class day_of(FunctionElement):
 
 @compiles(day_of, "sqlite")
 def _day_of_sqlite(element, compiler, **kw):
-    return "strftime('%%Y-%%m-%%d', %s, 'unixepoch')" % compiler.process(element.clauses, **kw)
+    return "strftime('%Y-%m-%d', " + compiler.process(element.clauses, **kw) + ", 'unixepoch')"
 
 
 @compiles(day_of, "postgresql")
 def _day_of_postgresql(element, compiler, **kw):
-    return "to_char(to_timestamp(%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" % compiler.process(element.clauses, **kw)
+    return "to_char(to_timestamp(" + compiler.process(element.clauses, **kw) + ") AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
 
 # -- sorting ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ its expiry is read from the injected clock.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from collections.abc import Callable
 
 from twisted.internet import defer
 

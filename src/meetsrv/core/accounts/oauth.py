@@ -18,8 +18,8 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlencode
 
 from oauthlib.oauth2 import WebApplicationClient

@@ -114,7 +114,7 @@ class MarkingService:
         yield self.ephemeral.delete(_waiting_key(event["uuid"]))
         yield self.ephemeral.delete(_asked_key(event["uuid"]))
 
-    def marker(self, event: dict, user_id: int, conn_id: str, frames) -> "Marker":
+    def marker(self, event: dict, user_id: int, conn_id: str, frames) -> Marker:
         return Marker(self, event, user_id, conn_id, frames)
 
 

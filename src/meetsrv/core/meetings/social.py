@@ -4,7 +4,7 @@ the search by distance (bounding box in SQL, exact haversine here) and owner fil
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from twisted.internet import defer
 
@@ -63,7 +63,7 @@ class MeetingService:
         self.clock = clock
 
     def today(self) -> date:
-        return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).date()
+        return datetime.fromtimestamp(self.clock.seconds(), UTC).date()
 
     @defer.inlineCallbacks
     def create(self, user_id: int, values: dict):

@@ -7,7 +7,7 @@ message (Python's int(), or "<name> must be a string"). Casts are checked before
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Optional
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
@@ -45,7 +45,7 @@ def _optional(cast):
 
 Required = Annotated[Any, BeforeValidator(_present)]
 Text = Annotated[str, BeforeValidator(lambda v, info: as_text(_present(v), info))]
-OptionalText = Annotated[Optional[str], BeforeValidator(_optional(as_text))]
+OptionalText = Annotated[str | None, BeforeValidator(_optional(as_text))]
 Int = Annotated[int, BeforeValidator(lambda v: as_int(_present(v)))]
 
 

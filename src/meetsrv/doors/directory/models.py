@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Optional
+from datetime import UTC
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -55,7 +56,7 @@ def Text(limit: int = 255, required: bool = False):
     text = Annotated[str, StringConstraints(min_length=1 if required else 0, max_length=limit)]
     if required:
         return Annotated[text, BeforeValidator(lambda v: _text(v, True))]
-    return Annotated[Optional[text], BeforeValidator(lambda v: _text(v, False))]
+    return Annotated[text | None, BeforeValidator(lambda v: _text(v, False))]
 
 
 def _email(value: str) -> str:
@@ -69,7 +70,7 @@ def _id_items(items) -> list[int]:
     if items is None:
         return []
     if not isinstance(items, list):
-        raise problem("not_a_list", 'Expected a list of items but got type "%s".' % type(items).__name__)
+        raise problem("not_a_list", f'Expected a list of items but got type "{type(items).__name__}".')
     ids = []
     for item in items:
         value = id_value(item.get("id") if isinstance(item, dict) else item)
@@ -113,7 +114,7 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def parse_when(raw) -> tuple[str, float | None] | None:
     """An ISO 8601 date or date-time: (UTC day, epoch seconds or None for a bare date); None if bad."""
     from datetime import date as Date
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not isinstance(raw, str):
         return None
@@ -125,9 +126,9 @@ def parse_when(raw) -> tuple[str, float | None] | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     try:
-        when = when.astimezone(timezone.utc)
+        when = when.astimezone(UTC)
         return when.date().isoformat(), when.timestamp()
     except (OverflowError, ValueError):
         return None
@@ -157,7 +158,7 @@ def _day(values):
     return day
 
 
-Day = Annotated[Optional[str], BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
+Day = Annotated[str | None, BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def _image(value, info: ValidationInfo):
@@ -215,10 +216,10 @@ class NewEvent(RequestModel):
     title: Text(required=True)
     description: Text(10000) = None
     # (UTC day, epoch seconds or None for a bare date)
-    date: Annotated[Optional[tuple[str, Optional[float]]], BeforeValidator(_when), WithJsonSchema({
+    date: Annotated[tuple[str, float | None] | None, BeforeValidator(_when), WithJsonSchema({
         "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})] = None
     organizations: Ids = []
-    image: Annotated[Optional[bytes], BeforeValidator(_image), Field(validate_default=True),
+    image: Annotated[bytes | None, BeforeValidator(_image), Field(validate_default=True),
                      WithJsonSchema({"type": "string", "format": "binary", "description": "A multipart file."})] = None
 
 
@@ -265,4 +266,4 @@ class Events(Paging):
     date_lte: Day = Field(None, alias="date__lte")
     ordering: Annotated[str, BeforeValidator(lambda v: first(v) if first(v) in ORDERINGS else "date"),
                         WithJsonSchema({"type": "string", "enum": list(ORDERINGS)})] = "date"
-    search: Annotated[Optional[str], BeforeValidator(lambda v: (first(v) or "").strip()[:255] or None)] = None
+    search: Annotated[str | None, BeforeValidator(lambda v: (first(v) or "").strip()[:255] or None)] = None

@@ -6,8 +6,8 @@ form and multipart lists are repeated keys, and a repeated single field counts b
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Annotated, Literal, Optional
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, WithJsonSchema
 
@@ -17,8 +17,8 @@ from meetsrv.http.models import RequestModel, given, is_form, problem, uploaded
 INT_MAX = 2**31 - 1
 LIST_MAX = 1000
 
-TRUE_VALUES = {"t", "T", "y", "Y", "yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1, True}
-FALSE_VALUES = {"f", "F", "n", "N", "no", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0, 0.0, False}
+TRUE_VALUES = {"t", "T", "y", "Y", "yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1}
+FALSE_VALUES = {"f", "F", "n", "N", "no", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0}
 
 
 def _single(value, info: ValidationInfo):
@@ -166,7 +166,7 @@ def _datetime(value, info):
     except ValueError:
         raise problem("datetime")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     try:
         return parsed.timestamp()
     except (OverflowError, ValueError, OSError):
@@ -191,14 +191,14 @@ PHONE = WithJsonSchema({"type": "string", "pattern": r"^\+7 ?9[0-9]{2} ?[0-9]{3}
                         "description": "A mobile phone number: +79250741410, +7 925 074-14-10."})
 TIME = WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]})
 
-Char = Annotated[Optional[str], BeforeValidator(lambda v, info: to_char(_single(v, info))),
+Char = Annotated[str | None, BeforeValidator(lambda v, info: to_char(_single(v, info))),
                  WithJsonSchema({"type": "string"})]
-NullableChar = Annotated[Optional[str], BeforeValidator(lambda v, info: to_char(_single(v, info), allow_null=True))]
-Bool = Annotated[Optional[bool], BeforeValidator(lambda v, info: to_bool(_single(v, info))),
+NullableChar = Annotated[str | None, BeforeValidator(lambda v, info: to_char(_single(v, info), allow_null=True))]
+Bool = Annotated[bool | None, BeforeValidator(lambda v, info: to_bool(_single(v, info))),
                  WithJsonSchema({"type": "boolean"})]
 Integer = Annotated[int, BeforeValidator(lambda v, info: to_int(_null(_single(v, info)))),
                     WithJsonSchema({"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX})]
-Upload = Annotated[Optional[tuple[bytes, str]], BeforeValidator(lambda v, info: upload(_single(v, info), info)),
+Upload = Annotated[tuple[bytes, str] | None, BeforeValidator(lambda v, info: upload(_single(v, info), info)),
                    Field(validate_default=True), FILE]
 Phone = Annotated[str, BeforeValidator(_phone), PHONE]
 
@@ -220,9 +220,9 @@ class Confirm(RequestModel):
     phone: Phone
     code: Annotated[str, BeforeValidator(_code), WithJsonSchema({"type": "string", "minLength": 5, "maxLength": 5})]
     is_new: Bool = False
-    name: Annotated[Optional[str], BeforeValidator(_or("", lambda v, info: to_char(_single(v, info)))),
+    name: Annotated[str | None, BeforeValidator(_or("", lambda v, info: to_char(_single(v, info)))),
                     WithJsonSchema({"type": "string"})] = None
-    avatar: Annotated[Optional[tuple[bytes, str]], BeforeValidator(_or(None, lambda v, info: upload(_single(v, info), info))),
+    avatar: Annotated[tuple[bytes, str] | None, BeforeValidator(_or(None, lambda v, info: upload(_single(v, info), info))),
                       Field(validate_default=True), FILE] = None
 
 
@@ -267,7 +267,7 @@ class NewMeeting(RequestModel):
 
     title: Char = None
     description: NullableChar = None
-    time: Annotated[Optional[float], BeforeValidator(_datetime), TIME] = None
+    time: Annotated[float | None, BeforeValidator(_datetime), TIME] = None
     logo: Upload = None
     users: Annotated[list[int], BeforeValidator(lambda v, info: int_list(items(v, info)))] = []
 
@@ -291,7 +291,7 @@ _NULLABLE_CHAR = TypeAdapter(NullableChar)
 
 class MeetingChanges(RequestModel):
     # a value that is not a boolean is refused by the core, after its 404 and 403 checks
-    completed: Annotated[Optional[bool | Literal["invalid"]],
+    completed: Annotated[bool | Literal["invalid"] | None,
                          BeforeValidator(_or("invalid", lambda v, info: to_bool(_single(v, info)))),
                          WithJsonSchema({"const": True, "description": "true: the meeting is over."})] = None
 

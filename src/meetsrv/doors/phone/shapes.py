@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from meetsrv.core.media import media_url
 
@@ -41,7 +41,7 @@ def drf_time(ts: float | None) -> str | None:
     it is zero)."""
     if ts is None:
         return None
-    value = datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    value = datetime.fromtimestamp(ts, UTC).isoformat()
     return value[:-6] + "Z" if value.endswith("+00:00") else value
 
 

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from datetime import date
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
@@ -105,7 +105,7 @@ def boolean(value):
         return True
     if value in (False, 0, "0", "false", "False", "FALSE", "f", "F", "no", "off"):
         return False
-    raise problem("invalid_boolean", '"{}" is not a valid boolean.'.format(value))
+    raise problem("invalid_boolean", f'"{value}" is not a valid boolean.')
 
 
 def coordinates(value):
@@ -143,7 +143,7 @@ COORDINATES_SCHEMA = {"type": "object", "required": ["lat", "lng"],
 DATE_SCHEMA = {"type": "string", "format": "date"}
 AGE_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 1000}
 
-Gender = Annotated[Optional[int], BeforeValidator(lambda v: choice(v, (0, 1))), WithJsonSchema(GENDER_SCHEMA)]
+Gender = Annotated[int | None, BeforeValidator(lambda v: choice(v, (0, 1))), WithJsonSchema(GENDER_SCHEMA)]
 Category = Annotated[int, BeforeValidator(category), WithJsonSchema(CATEGORY_SCHEMA)]
 Coordinates = Annotated[tuple[float, float], BeforeValidator(coordinates), WithJsonSchema(COORDINATES_SCHEMA)]
 Day = Annotated[str, BeforeValidator(a_date), WithJsonSchema(DATE_SCHEMA)]
@@ -177,9 +177,9 @@ class ProfileChanges(SocialModel):
 
     name: Char(allow_blank=True) = Field(None, alias="first_name")  # its rule: core.people.names
     about: Char(256, allow_blank=True) = None
-    birth_date: Annotated[Optional[str], BeforeValidator(_nullable(a_date)),
+    birth_date: Annotated[str | None, BeforeValidator(_nullable(a_date)),
                           WithJsonSchema({"anyOf": [DATE_SCHEMA, {"type": "null"}]})] = None
-    gender: Annotated[Optional[int], BeforeValidator(_nullable(lambda v: choice(v, (0, 1)))),
+    gender: Annotated[int | None, BeforeValidator(_nullable(lambda v: choice(v, (0, 1)))),
                       WithJsonSchema({"anyOf": [GENDER_SCHEMA, {"type": "null"}]})] = None
 
     @model_validator(mode="before")
@@ -194,7 +194,7 @@ class MeetingChanges(SocialModel):
     """PUT /meeting-detail/<pk>/: the fields given."""
 
     title: Char(32) = None
-    description: Annotated[Optional[str], BeforeValidator(_nullable(_char))] = None
+    description: Annotated[str | None, BeforeValidator(_nullable(_char))] = None
     coordinates: Coordinates = None
     date: Day = Field(None, alias="meeting_date")
 
@@ -249,7 +249,7 @@ class MeetingFilters(RequestModel):
     """GET /meetings-list/ parameters: no filter at all (as upstream) when any of lat, lng, r is
     missing; else near (lat, lng, r km) and the optional category, gender and ages."""
 
-    near: Optional[tuple[float, float, float]] = None
+    near: tuple[float, float, float] | None = None
     category: Category = None
     gender: Gender = None
     age_from: Annotated[int, BeforeValidator(lambda v: integer(v, 0, 1000)), WithJsonSchema(AGE_SCHEMA)] = None

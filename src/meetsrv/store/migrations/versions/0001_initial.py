@@ -11,7 +11,7 @@ migrations has no alembic_version; this revision is run on it as on an empty one
 it lacks (columns, tables, indexes, search indexes added since the release that made it) and
 keeps every row.
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,9 +21,9 @@ log = Logger()
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def create_table(name: str, *columns) -> None:
