@@ -334,3 +334,7 @@ CREATE INDEX IF NOT EXISTS ix_users_username_folded_trgm ON users USING gin (use
 CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm ON users USING gin (name_folded gin_trgm_ops);
 
 CREATE COLLATION IF NOT EXISTS natural_order (provider = icu, locale = 'und-u-kn-true');
+
+CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
+
+INSERT INTO alembic_version (version_num) SELECT '0003' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -90,14 +90,11 @@ class Seeder:
 
     # -- schema -----------------------------------------------------------------------------
     def create_schema(self):
-        from sqlalchemy.dialects import postgresql, sqlite
+        """The schema the server itself makes: its migrations, search indexes included."""
+        from meetsrv.store.migrations import upgrade
 
-        from meetsrv.store.db import schema_statements
-
-        dialect = postgresql.psycopg2.dialect() if self.pg else sqlite.dialect()
-        for stmt in schema_statements(dialect):
-            self.sql(stmt)
         self.conn.commit()
+        upgrade(self.url)
 
     # -- rows -------------------------------------------------------------------------------
     def users(self, n: int) -> list[int]:

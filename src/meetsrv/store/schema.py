@@ -7,7 +7,7 @@ migrations at head give exactly tables.py, so this file is the schema of a migra
 from sqlalchemy.dialects import postgresql
 
 from meetsrv.store.db import schema_statements
-from meetsrv.store.migrations import search_index_statements
+from meetsrv.store.migrations import head, search_index_statements
 
 HEADER = (
     "-- Generated from src/meetsrv/store/tables.py (+ the search indexes of migration 0001) by "
@@ -16,8 +16,20 @@ HEADER = (
 )
 
 
+def stamp_statements() -> list[str]:
+    """The revision this schema is, recorded as alembic records it: a database loaded from this
+    file is at head, and the server does not try to migrate it again."""
+    return [
+        "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))",
+        f"INSERT INTO alembic_version (version_num) SELECT '{head()}' "
+        "WHERE NOT EXISTS (SELECT 1 FROM alembic_version)",
+    ]
+
+
 def render() -> str:
-    statements = schema_statements(postgresql.psycopg2.dialect()) + search_index_statements("postgresql")
+    statements = (schema_statements(postgresql.psycopg2.dialect()) + search_index_statements("postgresql")
+                  + stamp_statements())
     return HEADER + "\n".join(s + ";\n" for s in statements)
 
 
