@@ -398,6 +398,31 @@ async def test_a_message_that_cannot_be_stored_is_answered_and_the_socket_stays_
     assert listener.pending() == 0
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_social_message_that_cannot_be_stored_closes_with_try_again_and_the_resume_shows_it_missing(
+        server, http, ws):
+    door = await SocialChat().setup(http, server)
+    sender = await ws(door.url(server, 0))
+    listener = await ws(door.url(server, 1))
+    await post_all(door, sender, listener, ["first"])
+    store = server.services.chat_store
+    insert = store.insert_message
+
+    def broken(*args, **kwargs):
+        store.insert_message = insert
+        return defer.fail(RuntimeError("database gone"))
+
+    store.insert_message = broken
+    door.send(sender, "lost")
+    assert await sender.wait_closed() == 4013  # try again later, not the 4500 of a crash
+    stored = await door.history(http, server)
+    assert [t for _, t in stored] == ["first"]
+    again = await ws(door.url(server, 0, after=stored[-1][0]))
+    door.send(again, "kept")
+    assert [t for _, t in await frames(door, listener, 1)] == ["kept"]
+    assert listener.pending() == 0
+
+
 # -- per-chat id order -----------------------------------------------------------------------
 class HeldBus:
     """Wraps a server's bus.publish: chat publishes go through `hook(channel, payload, publish)`."""

@@ -28,6 +28,9 @@ CLOSE_POLICY = 1008  # the client does not read what it is sent
 CLOSE_RATE_LIMITED = 4029
 CLOSE_CREDENTIAL_REVOKED = 4001  # CONTRACT.md: a revoked credential's open sockets close
 CLOSE_INTERNAL_ERROR = 4500
+# a passing condition, such as the database away: RFC 6455's 1013 (try again later) in the private
+# range, since a server may send only 1000 and 3000-4999
+CLOSE_TRY_AGAIN_LATER = 4013
 
 
 def unsent_bytes(transport) -> int:

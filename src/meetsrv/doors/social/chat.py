@@ -10,7 +10,7 @@ from twisted.internet import defer
 from meetsrv.core.chats.meeting_chats import ChatMissing, NotAMember
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Query, authenticate
 from meetsrv.ws.chat import ChatSocket
-from meetsrv.ws.protocol import CLOSE_INTERNAL_ERROR
+from meetsrv.ws.protocol import CLOSE_TRY_AGAIN_LATER
 
 
 class SocialChatSocket(ChatSocket):
@@ -48,7 +48,9 @@ class SocialChatSocket(ChatSocket):
         return defer.succeed([m.text for m in messages])
 
     def not_stored(self, client_id):
-        # the social protocol has no error frame (every frame is a message): close, as before
+        # the social protocol has no error frame (every frame is a message, and an answer frame
+        # would be shown as one): close with the standard "try again later", naming what failed;
+        # the client reconnects with ?after= and sends what it does not find again
         if not self._closed:
-            self.sendClose(code=CLOSE_INTERNAL_ERROR, reason="internal error")
+            self.sendClose(code=CLOSE_TRY_AGAIN_LATER, reason="message not stored")
             self._closed = True
