@@ -5,39 +5,9 @@ from __future__ import annotations
 import base64
 import io
 
-import pytest_twisted
 from PIL import Image
 
-
-class _NoCookieJar:
-    """treq keeps cookies by default; these tests send each user's cookies themselves."""
-
-    def __new__(cls):
-        from http.cookiejar import CookieJar
-
-        class Jar(CookieJar):
-            def extract_cookies(self, response, request):
-                return None
-
-            def set_cookie(self, cookie):
-                return None
-
-        return Jar()
-
-
-@pytest_twisted.async_yield_fixture
-async def http():
-    """The harness's HTTP client, without a shared cookie jar (overrides conftest's `http`)."""
-    import treq
-    from twisted.internet import reactor
-    from twisted.web.client import Agent
-
-    from tests.client import Http
-
-    client = Http()
-    client.client = treq.client.HTTPClient(Agent(reactor, pool=client.pool), cookiejar=_NoCookieJar())
-    yield client
-    await client.close()
+from tests.clients.base import http  # noqa: E402,F401  (moving to tests/clients)
 
 
 def png_bytes(width=4, height=3, color=(200, 10, 10)) -> bytes:

@@ -17,7 +17,7 @@ from tests import phone_helpers as phone
 from tests import test_directory_admin as admin
 from tests.campus_helpers import User as CampusUser
 from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar)
-from tests.conftest import REDIS
+from tests.support.backends import REDIS
 from tests.test_admin_confirmations import FORM, csrf_of
 
 

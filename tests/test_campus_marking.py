@@ -6,7 +6,7 @@ import pytest
 import pytest_twisted
 
 from tests.campus_helpers import create_event, http, signup  # noqa: F401
-from tests.conftest import REDIS
+from tests.support.backends import REDIS
 
 DISPLAY = {
     "Ты такой молодец, я не могу! ^_^' +50 к карме!",

@@ -9,29 +9,20 @@ import json
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, task
+from twisted.internet import defer
 
-from tests.client import HandshakeRefused
-from tests.conftest import PG, REDIS
+from tests.clients.base import HandshakeRefused
 from tests.directory_helpers import auth as directory_auth
 from tests.directory_helpers import member
+from tests.support.backends import PG, REDIS
+from tests.support.bus import HeldBus
+from tests.support.waiting import until
 from tests.test_rooms import auth as rooms_auth
 from tests.test_rooms import register
 from tests.test_social import auth as social_auth
 from tests.test_social import login
 from tests.test_social_chat import approve
 from tests.test_social_meetings import create
-
-
-async def until(predicate, timeout: float = 10.0, step: float = 0.01):
-    """Wait (bounded) for something the server does on its own (a frame crossing Redis)."""
-    from twisted.internet import reactor
-
-    waited = 0.0
-    while not predicate():
-        assert waited < timeout, "condition not met in time"
-        await task.deferLater(reactor, step, lambda: None)
-        waited += step
 
 
 # -- the three doors behind one interface ----------------------------------------------------
@@ -424,26 +415,6 @@ async def test_a_social_message_that_cannot_be_stored_closes_with_try_again_and_
 
 
 # -- per-chat id order -----------------------------------------------------------------------
-class HeldBus:
-    """Wraps a server's bus.publish: chat publishes go through `hook(channel, payload, publish)`."""
-
-    def __init__(self, server, hook):
-        self.bus = server.services.bus
-        self.publish = self.bus.publish
-        self.hook = hook
-        self.calls = 0
-        self.bus.publish = self
-
-    def __call__(self, channel, payload):
-        if not channel.startswith("chat:"):
-            return self.publish(channel, payload)
-        self.calls += 1
-        return self.hook(self.calls, channel, payload, self.publish)
-
-    def restore(self):
-        self.bus.publish = self.publish
-
-
 @pytest.mark.parametrize("door_class", DOORS, ids=lambda d: d.name)
 @pytest_twisted.ensureDeferred
 async def test_a_late_frame_is_delivered_before_the_next_one(server, http, ws, door_class):

@@ -12,9 +12,11 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, task
 
-from tests.conftest import PG, REDIS
-from tests.proxy import proxy_for, through
-from tests.test_chat_guarantees import HeldBus, LobbyChat, RoomsChat, frames, until
+from tests.support.backends import PG, REDIS
+from tests.support.bus import HeldBus
+from tests.support.proxy import proxy_for, through
+from tests.support.waiting import until
+from tests.test_chat_guarantees import LobbyChat, RoomsChat, frames
 
 
 @pytest_twisted.async_yield_fixture

@@ -27,7 +27,7 @@ class NoRedirects:
     async def request(self, method, url, data=None, headers=None):
         from twisted.internet import reactor
 
-        from tests.client import TIMEOUT, Response
+        from tests.clients.base import TIMEOUT, Response
 
         d = self.http.client.request(method, url, data=data, headers={k: [v] for k, v in (headers or {}).items()},
                                      allow_redirects=False)

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from meetsrv.config import OAuthApp
 from meetsrv.store.tables import metadata
-from tests import hostile
 from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar: each user sends its own)
-from tests.client import HandshakeRefused, Response, parse_responses
+from tests.clients.base import HandshakeRefused, Response, parse_responses
+from tests.support import hostile
 
 FUZZ = settings(
     derandomize=True,  # the same examples on every run (a seed derived from the test)
@@ -100,13 +100,13 @@ class Probe:
         from twisted.internet import reactor
         from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-        from tests.client import _RawExchange
+        from tests.clients.base import RawExchange
 
         lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), f"Host: 127.0.0.1:{self.port}".encode()]
         for name, value in headers.items():
             lines.append(name.encode("latin-1") + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")))
         lines += [b"Content-Length: %d" % len(body), b"Connection: close"]
-        exchange = _RawExchange(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        exchange = RawExchange(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.port, timeout=TIMEOUT), exchange.protocol)
         exchange.done.addTimeout(TIMEOUT, reactor)
         answers = parse_responses(await exchange.done)

@@ -13,7 +13,7 @@ import stat
 import pytest
 import pytest_twisted
 
-from tests.client import TIMEOUT, raw_http
+from tests.clients.base import TIMEOUT, raw_http
 from tests.directory_helpers import sign_up as directory_sign_up
 from tests.phone_helpers import PHONES, auth, last_code, png, send_code, sign_up
 
@@ -122,7 +122,7 @@ async def test_sms_codes_in_total_are_limited(start_server, http, clock):
 
 @pytest_twisted.ensureDeferred
 async def test_sms_limits_hold_across_processes(start_server, http, clock):
-    from tests.conftest import REDIS
+    from tests.support.backends import REDIS
 
     if not REDIS:
         pytest.skip("two processes share limits through Redis only")

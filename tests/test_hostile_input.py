@@ -11,8 +11,8 @@ import pytest_twisted
 
 from meetsrv.http.body import MAX_JSON_DEPTH, BodyError, parse_json
 from meetsrv.http.models import ascii_float, ascii_int, id_value, text_problem
-from tests import hostile
-from tests.client import HandshakeRefused
+from tests.clients.base import HandshakeRefused
+from tests.support import hostile
 
 DEEP = ("[" * 30_000 + "]" * 30_000).encode()
 NESTED_33 = json.dumps({"login": json.loads("[" * 32 + "]" * 32)}).encode()

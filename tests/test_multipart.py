@@ -8,7 +8,7 @@ import time
 
 import pytest_twisted
 
-from tests.client import raw_http
+from tests.clients.base import raw_http
 from tests.phone_helpers import PHONES, last_code, png, send_code
 
 BOUNDARY = "b0undary"

@@ -325,7 +325,7 @@ async def test_unsupported_media_type(server, http):
 
 @pytest_twisted.ensureDeferred
 async def test_attempt_limit_holds_across_processes(start_server, http, clock):
-    from tests.conftest import REDIS
+    from tests.support.backends import REDIS
 
     if not REDIS:
         import pytest

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.conftest import PG, REDIS
-from tests.process import TwistdProcess, free_port
+from tests.support.backends import PG, REDIS
+from tests.support.process import TwistdProcess, free_port
 
 
 @pytest_twisted.ensureDeferred

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest_twisted
 
-from tests.client import raw_http
+from tests.clients.base import raw_http
 from tests.test_rooms import register
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.client import HandshakeRefused
+from tests.clients.base import HandshakeRefused
 from tests.test_social import auth, login
 from tests.test_social_meetings import create
 

@@ -9,7 +9,7 @@ from twisted.internet import defer, task
 from meetsrv.bus.local import LocalEphemeral
 from meetsrv.core.accounts.limiter import LoginLimited, LoginLimiter, PasswordLogin
 from meetsrv.core.errors import UserNotFound, WrongCredentials
-from tests.conftest import REDIS
+from tests.support.backends import REDIS
 
 PASSWORDS = {"ann": "right", "bob": "right"}
 
