@@ -11,10 +11,10 @@ import pytest
 import pytest_twisted
 from twisted.internet import task
 
+from tests.clients.rooms import auth, register
 from tests.support.backends import PG, REDIS
 from tests.support.proxy import proxy_for, through
 from tests.support.waiting import until
-from tests.test_rooms import auth, register
 
 pytestmark = pytest.mark.skipif(not (PG and REDIS), reason="two processes need MEETSRV_TEST_POSTGRES and MEETSRV_TEST_REDIS")
 

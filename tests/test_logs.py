@@ -10,10 +10,10 @@ import pytest
 import pytest_twisted
 from twisted.logger import eventFromJSON, formatEvent, globalLogPublisher
 
+from tests.clients.rooms import register
 from tests.directory_helpers import auth, member
 from tests.support.process import TwistdProcess, free_port
 from tests.support.waiting import until
-from tests.test_metrics import register
 
 GENERATED_ID = re.compile(r"[0-9a-f]{16}")
 

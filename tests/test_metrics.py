@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import task
 
 from meetsrv.metrics import METRIC_NAMES
+from tests.clients.rooms import register
 from tests.directory_helpers import auth, create_event, member
 from tests.support.backends import REDIS
 from tests.support.waiting import until
@@ -38,12 +39,6 @@ async def scrape(http, url: str) -> Scrape:
     assert r.code == 200, r
     assert r.header("content-type").startswith("text/plain; version=0.0.4")
     return Scrape(r.body.decode())
-
-
-async def register(http, server, login: str) -> str:
-    r = await http.post(server.url + "/v1/register", json_body={"login": login, "password": "pw"})
-    assert r.code == 200, r
-    return r.json["session_id"]
 
 
 @pytest_twisted.ensureDeferred
