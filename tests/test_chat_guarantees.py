@@ -14,15 +14,13 @@ from twisted.internet import defer
 from tests.clients.base import HandshakeRefused
 from tests.clients.rooms import auth as rooms_auth
 from tests.clients.rooms import register
+from tests.clients.social import approve, create, login
+from tests.clients.social import auth as social_auth
 from tests.directory_helpers import auth as directory_auth
 from tests.directory_helpers import member
 from tests.support.backends import PG, REDIS
 from tests.support.bus import HeldBus
 from tests.support.waiting import until
-from tests.test_social import auth as social_auth
-from tests.test_social import login
-from tests.test_social_chat import approve
-from tests.test_social_meetings import create
 
 
 # -- the three doors behind one interface ----------------------------------------------------

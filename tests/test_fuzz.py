@@ -251,9 +251,8 @@ async def rooms_target(http, server) -> Target:
 
 
 async def social_target(http, server) -> Target:
-    from tests.test_social import auth, login, png
-    from tests.test_social_chat import approve
-    from tests.test_social_meetings import create
+    from tests.clients.images import png
+    from tests.clients.social import approve, auth, create, login
 
     token, user_id = await login(http, server, 41, first_name="Fuzz")
     other, _ = await login(http, server, 42, first_name="Other")
@@ -589,7 +588,7 @@ async def rooms_socket(http, server) -> SocketTarget:
 
 
 async def social_socket(http, server) -> SocketTarget:
-    from tests.test_social import auth, login
+    from tests.clients.social import auth, login
 
     target = await social_target(http, server)
     owner = target.headers["Authorization"].split()[1]

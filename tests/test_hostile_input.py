@@ -118,8 +118,8 @@ def test_ascii_numbers_at_the_toolkit():
 
 @pytest_twisted.ensureDeferred
 async def test_non_ascii_digits_are_no_numbers_at_any_door(server, http, ws, failures):
+    from tests.clients.social import login
     from tests.phone_helpers import PHONES, sign_up
-    from tests.test_social import login
 
     alice, alice_auth = await rooms_user(http, server, "alice")  # user 1
     bob, _ = await rooms_user(http, server, "bob")
@@ -157,8 +157,8 @@ async def test_non_ascii_digits_are_no_numbers_at_any_door(server, http, ws, fai
 
 @pytest_twisted.ensureDeferred
 async def test_ids_past_the_id_columns_name_nothing(server, http, failures):
+    from tests.clients.social import login
     from tests.phone_helpers import PHONES, sign_up
-    from tests.test_social import login
 
     assert [id_value(v) for v in (0, 2**31 - 1, 2**31, 2**63, True, "7", "٧")] == [None, 2**31 - 1, None, None, None, 7, None]
     _, alice_auth = await rooms_user(http, server, "alice")
@@ -195,8 +195,8 @@ def test_text_problems_at_the_toolkit():
 
 @pytest_twisted.ensureDeferred
 async def test_nul_and_lone_surrogates_are_refused_in_bodies_queries_and_paths(server, http, failures):
+    from tests.clients.social import login
     from tests.phone_helpers import PHONES, sign_up
-    from tests.test_social import login
 
     _, alice_auth = await rooms_user(http, server, "alice")
     social, _ = await login(http, server, 7)
@@ -239,9 +239,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_bodies_queries_and_paths(s
 
 @pytest_twisted.ensureDeferred
 async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, failures):
-    from tests.test_social import auth, login
-    from tests.test_social_chat import approve
-    from tests.test_social_meetings import create
+    from tests.clients.social import approve, auth, create, login
 
     alice, alice_auth = await rooms_user(http, server, "alice")
     bob, _ = await rooms_user(http, server, "bob")

@@ -8,12 +8,12 @@ import pytest_twisted
 
 from tests.campus_helpers import create_event as campus_event  # noqa: F401
 from tests.campus_helpers import signup
+from tests.clients.social import login as social_login
 from tests.directory_helpers import auth as bearer
 from tests.directory_helpers import member, multipart, png, sign_in
 from tests.phone_helpers import PHONES
 from tests.phone_helpers import auth as token_auth
 from tests.phone_helpers import sign_up as phone_sign_up
-from tests.test_social import login as social_login
 
 
 def key(value: str, headers: dict) -> dict:

@@ -6,19 +6,7 @@ import pytest
 import pytest_twisted
 
 from tests.clients.base import HandshakeRefused
-from tests.test_social import auth, login
-from tests.test_social_meetings import create
-
-
-async def approve(http, server, owner, meeting_id, token, ask=True):
-    if ask:
-        r = await http.post(server.url + f"/meeting-confirm/{meeting_id}/", headers=auth(token))
-        assert r.json["status"] == 200, r
-    pending = (await http.get(server.url + "/confirms-list/", headers=auth(owner))).json
-    req = [p for p in pending if p["meeting"]["id"] == meeting_id][-1]
-    r = await http.put(server.url + f"/confirm-action/{req['id']}/", headers=auth(owner), json_body={"is_approved": True})
-    assert r.code == 200 and r.json["is_approved"] is True
-    return req["id"]
+from tests.clients.social import approve, auth, create, login
 
 
 @pytest_twisted.ensureDeferred

@@ -7,16 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest_twisted
 
-from tests.test_social import auth, login
-
-MOSCOW = {"lat": 55.751244, "lng": 37.618423}
-
-
-async def create(http, server, token, **body):
-    body.setdefault("title", "title")
-    body.setdefault("description", "desc")
-    body.setdefault("coordinates", MOSCOW)
-    return await http.post(server.url + "/meetings-list/", json_body=body, headers=auth(token))
+from tests.clients.social import MOSCOW, auth, create, login
 
 
 @pytest_twisted.ensureDeferred
