@@ -8,7 +8,8 @@ import pytest_twisted
 
 from meetsrv.admin import issue_login_link
 from tests import test_directory_admin as admin
-from tests.campus_helpers import http, png_bytes, signup  # noqa: F401
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import confirmed, waiting_user
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -20,17 +21,6 @@ async def staff_session(http, server):
     r = await client.get(server.url + await issue_login_link(server.services, staff_id, "/admin/confirmations"))
     assert r.code == 302 and r.header("location") == "/admin/confirmations"
     return client, {"Cookie": admin.cookie_of(r)}
-
-
-async def waiting_user(http, server, username):
-    u = await signup(http, server, username)
-    assert (await u.post("/api/profile/UploadProfileConfirmation",
-                         files={"image": ("scan.png", "image/png", png_bytes(8, 6))}))["error"] == 0
-    return u
-
-
-async def confirmed(u) -> bool:
-    return (await u.get("/api/profile/GetProfile", params={"user_id": u.id}))["response"]["confirmed"]
 
 
 def csrf_of(page: str) -> str:

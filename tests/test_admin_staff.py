@@ -15,8 +15,8 @@ from meetsrv.admin import issue_login_link
 from tests import directory_helpers as directory
 from tests import phone_helpers as phone
 from tests import test_directory_admin as admin
-from tests.campus_helpers import User as CampusUser
-from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import User as CampusUser
 from tests.support.backends import REDIS
 from tests.test_admin_confirmations import FORM, csrf_of
 
@@ -362,7 +362,7 @@ async def test_lists_sort_in_natural_order(start_server, http, clock):
 
 @pytest_twisted.ensureDeferred
 async def test_meetings_and_chats_views(start_server, http, clock):
-    from tests.campus_helpers import create_event as campus_event
+    from tests.clients.campus import create_event as campus_event
 
     server = await start_server(clock=clock)
     client, headers, _, _ = await staff_session(http, server)

@@ -17,7 +17,8 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 
 from meetsrv.config import OAuthApp
-from tests.campus_helpers import User, cookies_of, http  # noqa: F401
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import User, cookies_of
 from tests.clients.social import login as social_login
 
 OK = {"error": 0, "error_msg": ""}

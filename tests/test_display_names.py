@@ -7,7 +7,8 @@ import io
 
 import pytest_twisted
 
-from tests.campus_helpers import http, signup  # noqa: F401  (a client without a cookie jar)
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import signup
 from tests.phone_helpers import PHONES, png, send_code
 from tests.phone_helpers import auth as phone_auth
 from tests.phone_helpers import sign_up as phone_sign_up

@@ -25,8 +25,12 @@ from hypothesis import strategies as st
 
 from meetsrv.config import OAuthApp
 from meetsrv.store.tables import metadata
-from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar: each user sends its own)
-from tests.clients.base import HandshakeRefused, Response, parse_responses
+from tests.clients.base import (
+    HandshakeRefused,
+    Response,
+    http,  # noqa: F401  (no shared cookie jar)
+    parse_responses,
+)
 from tests.support import hostile
 
 FUZZ = settings(
@@ -300,7 +304,8 @@ async def social_target(http, server) -> Target:
 
 
 async def campus_target(http, server) -> Target:
-    from tests.campus_helpers import User, create_event, jpeg_b64
+    from tests.clients.campus import User, create_event
+    from tests.clients.images import jpeg_b64
 
     user = await User(http, server, "fuzzer").signup()
     other = await User(http, server, "other").signup()
@@ -621,7 +626,7 @@ async def directory_socket(http, server) -> SocketTarget:
 
 async def campus_socket(http, server) -> SocketTarget:
     """A marker on a running event, with a student waiting to be marked."""
-    from tests.campus_helpers import User, create_event
+    from tests.clients.campus import User, create_event
 
     creator = await User(http, server, "creator").signup()
     marker = await User(http, server, "marker").signup()

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest_twisted
 
-from tests.campus_helpers import create_event as campus_event  # noqa: F401
-from tests.campus_helpers import signup
+from tests.clients.campus import signup
 from tests.clients.social import login as social_login
 from tests.directory_helpers import auth as bearer
 from tests.directory_helpers import member, multipart, png, sign_in

@@ -9,7 +9,7 @@ import pytest_twisted
 from meetsrv.core.accounts.limiter import MAX_FAILURES, WINDOW
 
 # a client that keeps no cookies: a campus session cookie would make the next login need CSRF
-from tests.campus_helpers import http  # noqa: F401
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 
 STAFF = ("boss@example.com", "staff-pass-1")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

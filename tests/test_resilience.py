@@ -12,8 +12,12 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, protocol
 
-from tests.campus_helpers import create_event, http, signup  # noqa: F401
-from tests.clients.base import HandshakeRefused, parse_responses
+from tests.clients.base import (
+    HandshakeRefused,
+    http,  # noqa: F401  (no shared cookie jar)
+    parse_responses,
+)
+from tests.clients.campus import create_event, signup
 from tests.phone_helpers import PHONES
 from tests.phone_helpers import auth as phone_auth
 from tests.phone_helpers import sign_up as phone_sign_up
