@@ -13,10 +13,11 @@ import pytest_twisted
 
 from meetsrv.admin import issue_login_link
 from tests import directory_helpers as directory
-from tests import phone_helpers as phone
 from tests import test_directory_admin as admin
+from tests.clients import phone
 from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 from tests.clients.campus import User as CampusUser
+from tests.clients.images import png
 from tests.support.backends import REDIS
 from tests.test_admin_confirmations import FORM, csrf_of
 
@@ -121,7 +122,7 @@ async def test_users_list_door_column_and_user_page(start_server, http, clock):
     other_id, other_token = await phone.sign_up(http, server, phone.PHONES[1], name="Other")
     r = await http.post(url + "/api/meetings/", headers=phone.auth(e.phone_token),
                         data=[("title", "Picnic <b>"), ("users", str(other_id))],
-                        files={"logo": ("l.png", "image/png", io.BytesIO(phone.png()))})
+                        files={"logo": ("l.png", "image/png", io.BytesIO(png(4, 4)))})
     assert r.code == 201, r
     meeting_id = r.json["id"]
     r = await http.post(url + "/v1/register", json_body={"login": "second", "password": "pw"})

@@ -14,7 +14,7 @@ from twisted.internet import defer
 from tests.clients.base import HandshakeRefused
 from tests.clients.rooms import auth as rooms_auth
 from tests.clients.rooms import register
-from tests.clients.social import approve, create, login
+from tests.clients.social import approve, create_meeting, login
 from tests.clients.social import auth as social_auth
 from tests.directory_helpers import auth as directory_auth
 from tests.directory_helpers import member
@@ -66,7 +66,7 @@ class SocialChat:
         people = [await login(http, server, 100 + i) for i in range(users)]
         self.tokens = [t for t, _ in people]
         self.user_ids = [u for _, u in people]
-        meeting = (await create(http, server, self.tokens[0], title="Chat", group_type=1)).json
+        meeting = (await create_meeting(http, server, self.tokens[0], title="Chat", group_type=1)).json
         for token in self.tokens[1:]:
             await approve(http, server, self.tokens[0], meeting["id"], token)
         chat = (await http.get(server.url + "/chats-list/", headers=social_auth(self.tokens[0]))).json[0]

@@ -256,11 +256,11 @@ async def rooms_target(http, server) -> Target:
 
 async def social_target(http, server) -> Target:
     from tests.clients.images import png
-    from tests.clients.social import approve, auth, create, login
+    from tests.clients.social import approve, auth, create_meeting, login
 
     token, user_id = await login(http, server, 41, first_name="Fuzz")
     other, _ = await login(http, server, 42, first_name="Other")
-    meeting = (await create(http, server, token, title="Fuzz", group_type=1)).json
+    meeting = (await create_meeting(http, server, token, title="Fuzz", group_type=1)).json
     confirm_id = await approve(http, server, token, meeting["id"], other)
     chat = (await http.get(server.url + "/chats-list/", headers=auth(token))).json[0]
     photo = await http.put(server.url + "/upload-photo/a.png", data=png(), headers=auth(token))
@@ -347,12 +347,11 @@ async def campus_target(http, server) -> Target:
 
 
 async def phone_target(http, server) -> Target:
-    from tests.phone_helpers import PHONES, auth, sign_up
-    from tests.test_phone_meetings import create
+    from tests.clients.phone import PHONES, auth, create_meeting, sign_up
 
     user_id, token = await sign_up(http, server, PHONES[0], name="fuzzer")
     other_id, _ = await sign_up(http, server, PHONES[1], name="other")
-    meeting = await create(http, server, token, users=[other_id])
+    meeting = await create_meeting(http, server, token, users=[other_id])
     E = Endpoint
     return Target("phone", [
         E("POST", "/api/auth/code/", ("phone",), example={"phone": PHONES[5]}),

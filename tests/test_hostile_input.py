@@ -118,8 +118,8 @@ def test_ascii_numbers_at_the_toolkit():
 
 @pytest_twisted.ensureDeferred
 async def test_non_ascii_digits_are_no_numbers_at_any_door(server, http, ws, failures):
+    from tests.clients.phone import PHONES, sign_up
     from tests.clients.social import login
-    from tests.phone_helpers import PHONES, sign_up
 
     alice, alice_auth = await rooms_user(http, server, "alice")  # user 1
     bob, _ = await rooms_user(http, server, "bob")
@@ -157,8 +157,8 @@ async def test_non_ascii_digits_are_no_numbers_at_any_door(server, http, ws, fai
 
 @pytest_twisted.ensureDeferred
 async def test_ids_past_the_id_columns_name_nothing(server, http, failures):
+    from tests.clients.phone import PHONES, sign_up
     from tests.clients.social import login
-    from tests.phone_helpers import PHONES, sign_up
 
     assert [id_value(v) for v in (0, 2**31 - 1, 2**31, 2**63, True, "7", "٧")] == [None, 2**31 - 1, None, None, None, 7, None]
     _, alice_auth = await rooms_user(http, server, "alice")
@@ -195,8 +195,8 @@ def test_text_problems_at_the_toolkit():
 
 @pytest_twisted.ensureDeferred
 async def test_nul_and_lone_surrogates_are_refused_in_bodies_queries_and_paths(server, http, failures):
+    from tests.clients.phone import PHONES, sign_up
     from tests.clients.social import login
-    from tests.phone_helpers import PHONES, sign_up
 
     _, alice_auth = await rooms_user(http, server, "alice")
     social, _ = await login(http, server, 7)
@@ -239,7 +239,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_bodies_queries_and_paths(s
 
 @pytest_twisted.ensureDeferred
 async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, failures):
-    from tests.clients.social import approve, auth, create, login
+    from tests.clients.social import approve, auth, create_meeting, login
 
     alice, alice_auth = await rooms_user(http, server, "alice")
     bob, _ = await rooms_user(http, server, "bob")
@@ -251,7 +251,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, f
 
     owner, _ = await login(http, server, 1)
     member, _ = await login(http, server, 2)
-    meeting = (await create(http, server, owner, title="Chat", group_type=1)).json
+    meeting = (await create_meeting(http, server, owner, title="Chat", group_type=1)).json
     await approve(http, server, owner, meeting["id"], member)
     chat = (await http.get(server.url + "/chats-list/", headers=auth(owner))).json[0]
     social = await ws(f"{server.ws_url}/chat/{chat['channel_slug']}/?token={owner}")
@@ -270,7 +270,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, f
 
 @pytest_twisted.ensureDeferred
 async def test_multipart_charsets(server, http, failures):
-    from tests.phone_helpers import PHONES, sign_up
+    from tests.clients.phone import PHONES, sign_up
 
     _, phone = await sign_up(http, server, PHONES[0])
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest_twisted
 
 from tests.clients.campus import signup
+from tests.clients.phone import PHONES
+from tests.clients.phone import auth as token_auth
+from tests.clients.phone import sign_up as phone_sign_up
 from tests.clients.social import login as social_login
 from tests.directory_helpers import auth as bearer
 from tests.directory_helpers import member, multipart, png, sign_in
-from tests.phone_helpers import PHONES
-from tests.phone_helpers import auth as token_auth
-from tests.phone_helpers import sign_up as phone_sign_up
 
 
 def key(value: str, headers: dict) -> dict:

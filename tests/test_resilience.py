@@ -18,9 +18,9 @@ from tests.clients.base import (
     parse_responses,
 )
 from tests.clients.campus import create_event, signup
-from tests.phone_helpers import PHONES
-from tests.phone_helpers import auth as phone_auth
-from tests.phone_helpers import sign_up as phone_sign_up
+from tests.clients.phone import PHONES
+from tests.clients.phone import auth as phone_auth
+from tests.clients.phone import sign_up as phone_sign_up
 from tests.support.backends import REDIS
 from tests.support.waiting import until
 

@@ -27,7 +27,7 @@ class SocialClient:
         user_id = int(r.json["href"].rstrip("/").rsplit("/", 1)[1])
         return r.json["token"], user_id
 
-    async def create(self, token: str, **body):
+    async def create_meeting(self, token: str, **body):
         """POST /meetings-list/ (the response, whatever it is): a meeting in Moscow titled
         "title" unless `body` says otherwise."""
         body.setdefault("title", "title")
@@ -53,8 +53,8 @@ async def login(http, server, external_id, first_name="Ilia228", slug="vk", toke
     return await SocialClient(http, server).login(external_id, first_name, slug, token)
 
 
-async def create(http, server, token, **body):
-    return await SocialClient(http, server).create(token, **body)
+async def create_meeting(http, server, token, **body):
+    return await SocialClient(http, server).create_meeting(token, **body)
 
 
 async def approve(http, server, owner, meeting_id, token, ask=True) -> int:
