@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests import directory_helpers as directory
 from tests import test_directory_admin as admin
-from tests.clients import phone
+from tests.clients import directory, phone
 from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 from tests.clients.campus import confirmed, waiting_user
 from tests.support.browser import Browser, count_color, needs_chromium

@@ -11,7 +11,7 @@ import pytest_twisted
 from twisted.internet import defer, protocol
 
 from meetsrv.store import migrations
-from tests.directory_helpers import member
+from tests.clients.directory import member
 from tests.support.backends import REDIS
 from tests.support.waiting import in_thread
 from tests.test_directory_admin import STAFF, staff_login

@@ -12,9 +12,8 @@ import pytest
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests import directory_helpers as directory
 from tests import test_directory_admin as admin
-from tests.clients import phone
+from tests.clients import directory, phone
 from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 from tests.clients.campus import User as CampusUser
 from tests.clients.images import png

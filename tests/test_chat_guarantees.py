@@ -12,12 +12,12 @@ import pytest_twisted
 from twisted.internet import defer
 
 from tests.clients.base import HandshakeRefused
+from tests.clients.directory import auth as directory_auth
+from tests.clients.directory import member
 from tests.clients.rooms import auth as rooms_auth
 from tests.clients.rooms import register
 from tests.clients.social import approve, create_meeting, login
 from tests.clients.social import auth as social_auth
-from tests.directory_helpers import auth as directory_auth
-from tests.directory_helpers import member
 from tests.support.backends import PG, REDIS
 from tests.support.bus import HeldBus
 from tests.support.waiting import until

@@ -12,7 +12,8 @@ import pytest
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests.directory_helpers import create_event, member, png, saved_after_delay
+from tests.clients.directory import create_event, member, saved_after_delay
+from tests.clients.images import png
 
 STAFF = ("boss@example.com", "staff-pass-1")
 MAGENTA = (255, 0, 255)
@@ -63,7 +64,7 @@ async def setup_data(http, server, clock):
                                    "users": [{"id": ann["id"]}]})
     club = r.json
     await create_event(http, server, token, {"title": "Blitz <script>alert(1)</script>", "date": "2031-02-20",
-                                             "organizations": [{"id": club["id"]}]}, image=png(MAGENTA, (240, 160)))
+                                             "organizations": [{"id": club["id"]}]}, image=png(240, 160, MAGENTA))
     await create_event(http, server, token, {"title": "Jazz", "date": "2031-06-01"})
     await saved_after_delay(server, clock)
     r = await http.get(server.url + "/api/events/?ordering=date", headers={"Authorization": f"Bearer {token}"})

@@ -6,7 +6,7 @@ import pytest
 import pytest_twisted
 
 from tests.clients.base import HandshakeRefused
-from tests.directory_helpers import auth, member
+from tests.clients.directory import auth, member
 from tests.support.backends import REDIS
 
 

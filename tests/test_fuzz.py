@@ -380,7 +380,7 @@ async def phone_target(http, server) -> Target:
 
 
 async def directory_target(http, server) -> Target:
-    from tests.directory_helpers import auth, member
+    from tests.clients.directory import auth, member
 
     user, token = await member(http, server, "fuzzer@example.com")
     org = await http.post(server.url + "/api/organizations/create/", headers=auth(token),
@@ -419,7 +419,7 @@ async def site_target(http, server) -> Target:
     /metrics."""
     import re
 
-    from tests.directory_helpers import auth, member
+    from tests.clients.directory import auth, member
     from tests.test_directory_admin import NoRedirects, cookie_of
 
     await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
@@ -609,7 +609,7 @@ async def social_socket(http, server) -> SocketTarget:
 
 async def directory_socket(http, server) -> SocketTarget:
     # two members and nothing else: a pending event would be saved as the fuzz advances the clock
-    from tests.directory_helpers import member
+    from tests.clients.directory import member
 
     _, token = await member(http, server, "fuzzer@example.com")
     _, other = await member(http, server, "observer@example.com")

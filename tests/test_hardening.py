@@ -14,9 +14,9 @@ import pytest
 import pytest_twisted
 
 from tests.clients.base import TIMEOUT, raw_http
+from tests.clients.directory import sign_up as directory_sign_up
 from tests.clients.images import png
 from tests.clients.phone import PHONES, auth, last_code, send_code, sign_up
-from tests.directory_helpers import sign_up as directory_sign_up
 
 DRF_RANGE = "Ensure this value is between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z."
 

@@ -296,7 +296,7 @@ async def test_multipart_charsets(server, http, failures):
 async def test_staff_pages_answer_wrong_types_with_4xx(server, http, failures):
     import re
 
-    from tests.directory_helpers import member
+    from tests.clients.directory import member
     from tests.test_directory_admin import NoRedirects, cookie_of
 
     await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")

@@ -10,8 +10,8 @@ import pytest
 import pytest_twisted
 from twisted.logger import eventFromJSON, formatEvent, globalLogPublisher
 
+from tests.clients.directory import auth, member
 from tests.clients.rooms import register
-from tests.directory_helpers import auth, member
 from tests.support.process import TwistdProcess, free_port
 from tests.support.waiting import until
 

@@ -9,8 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import task
 
 from meetsrv.metrics import METRIC_NAMES
+from tests.clients.directory import auth, create_event, member
 from tests.clients.rooms import register
-from tests.directory_helpers import auth, create_event, member
 from tests.support.backends import REDIS
 from tests.support.waiting import until
 

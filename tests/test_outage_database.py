@@ -11,7 +11,7 @@ import pytest_twisted
 from twisted.internet import task
 
 from tests.clients.base import HandshakeRefused
-from tests.directory_helpers import auth, member
+from tests.clients.directory import auth, member
 from tests.support.backends import PG, REDIS
 from tests.support.proxy import proxy_for, through
 

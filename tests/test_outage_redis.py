@@ -10,7 +10,7 @@ import pytest
 import pytest_twisted
 
 from tests.clients.base import HandshakeRefused
-from tests.directory_helpers import member
+from tests.clients.directory import member
 from tests.support.backends import REDIS
 from tests.support.proxy import proxy_for, through
 from tests.support.waiting import until

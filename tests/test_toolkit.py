@@ -11,7 +11,7 @@ from twisted.web.test.requesthelper import DummyChannel
 
 from meetsrv.http import credentials as cr
 from meetsrv.http.models import RequestInvalid, parse
-from tests import directory_helpers as dh
+from tests.clients import directory as dh
 from tests.clients import phone as ph
 from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 
