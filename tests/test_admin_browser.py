@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests import test_directory_admin as admin
-from tests.clients import directory, phone
+from tests.clients import directory, phone, staff
 from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 from tests.clients.campus import confirmed, waiting_user
 from tests.support.browser import Browser, count_color, needs_chromium
@@ -32,7 +31,7 @@ def shows(shot, color, at_least=200) -> bool:
 async def test_every_action_in_a_real_browser(start_server, http, clock, tmp_path):
     server = await start_server(clock=clock)
     url = server.url
-    staff_id = await server.services.directory_accounts.ensure_staff(*admin.STAFF)
+    staff_id = await server.services.directory_accounts.ensure_staff(*staff.STAFF)
     uid, token = await phone.sign_up(http, server, phone.PHONES[0], name="Phony")
     await directory.sign_up(http, server, "dir@example.com")
     scan = await waiting_user(http, server, "scanned")

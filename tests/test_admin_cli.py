@@ -12,9 +12,9 @@ from twisted.internet import defer, protocol
 
 from meetsrv.store import migrations
 from tests.clients.directory import member
+from tests.clients.staff import STAFF, staff_login
 from tests.support.backends import REDIS
 from tests.support.waiting import in_thread
-from tests.test_directory_admin import STAFF, staff_login
 
 ADMIN = str(Path(sys.executable).parent / "meetsrv-admin")
 

@@ -419,8 +419,9 @@ async def site_target(http, server) -> Target:
     /metrics."""
     import re
 
+    from tests.clients.base import NoRedirects
     from tests.clients.directory import auth, member
-    from tests.test_directory_admin import NoRedirects, cookie_of
+    from tests.clients.staff import cookie_of
 
     await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
     r = await NoRedirects(http).post(server.url + "/admin/login", data=b"email=boss%40example.com&password=staff-pass-1",

@@ -296,8 +296,9 @@ async def test_multipart_charsets(server, http, failures):
 async def test_staff_pages_answer_wrong_types_with_4xx(server, http, failures):
     import re
 
+    from tests.clients.base import NoRedirects
     from tests.clients.directory import member
-    from tests.test_directory_admin import NoRedirects, cookie_of
+    from tests.clients.staff import cookie_of
 
     await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
     plain = NoRedirects(http)
