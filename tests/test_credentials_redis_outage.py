@@ -2,7 +2,7 @@
 revocation published meanwhile never reached it, so when its subscriber is back it forgets every
 cached credential and reads the sessions ended meanwhile (their sockets close).
 
-One process reaches Redis through a TCP proxy (tests/proxy.py) that the test cuts and restores;
+One process reaches Redis through a TCP proxy (tests/support/proxy.py) that the test cuts and restores;
 the other revokes, with its own connection to Redis."""
 
 from __future__ import annotations

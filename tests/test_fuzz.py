@@ -2,7 +2,7 @@
 real port against a running server.
 
 Each door gets a real user, signed up through the door, and objects to point its path variables
-at; Hypothesis (fixed seed, bounded examples) then sends hostile requests (tests/hostile.py) to
+at; Hypothesis (fixed seed, bounded examples) then sends hostile requests (tests/support/hostile.py) to
 the door's endpoints. The properties, for every request or frame:
 
 - no answer is a 5xx, no handshake is refused with one, no socket is closed with 4500 (or 1011);
