@@ -16,9 +16,7 @@ import pytest_twisted
 
 from meetsrv.config import Settings
 from meetsrv.store.tables import metadata
-
-PG = os.environ.get("MEETSRV_TEST_POSTGRES") or None
-REDIS = os.environ.get("MEETSRV_TEST_REDIS") or None
+from tests.support.backends import PG, REDIS
 
 
 def pytest_report_header(config):
@@ -156,7 +154,7 @@ async def server(start_server):
 @pytest_twisted.async_yield_fixture
 async def http():
     """An HTTP client (treq over a non-persistent pool: no connections left behind)."""
-    from tests.client import Http
+    from tests.clients.base import Http
 
     client = Http()
     yield client
@@ -166,7 +164,7 @@ async def http():
 @pytest_twisted.async_yield_fixture
 async def ws():
     """ws(url, headers=None) -> an open WebSocket client; all closed at teardown."""
-    from tests.client import WsClients
+    from tests.clients.base import WsClients
 
     clients = WsClients()
     yield clients.connect

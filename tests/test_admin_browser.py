@@ -7,12 +7,10 @@ from __future__ import annotations
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests import directory_helpers as directory
-from tests import phone_helpers as phone
-from tests import test_directory_admin as admin
-from tests.browser import Browser, count_color, needs_chromium
-from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar)
-from tests.test_admin_confirmations import confirmed, waiting_user
+from tests.clients import directory, phone, staff
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import confirmed, waiting_user
+from tests.support.browser import Browser, count_color, needs_chromium
 
 # the pages' colours (admin/pages.py STYLE)
 NOTICE = (220, 244, 226)
@@ -33,7 +31,7 @@ def shows(shot, color, at_least=200) -> bool:
 async def test_every_action_in_a_real_browser(start_server, http, clock, tmp_path):
     server = await start_server(clock=clock)
     url = server.url
-    staff_id = await server.services.directory_accounts.ensure_staff(*admin.STAFF)
+    staff_id = await server.services.directory_accounts.ensure_staff(*staff.STAFF)
     uid, token = await phone.sign_up(http, server, phone.PHONES[0], name="Phony")
     await directory.sign_up(http, server, "dir@example.com")
     scan = await waiting_user(http, server, "scanned")

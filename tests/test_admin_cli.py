@@ -11,10 +11,10 @@ import pytest_twisted
 from twisted.internet import defer, protocol
 
 from meetsrv.store import migrations
-from tests.conftest import REDIS
-from tests.directory_helpers import member
-from tests.test_directory_admin import STAFF, staff_login
-from tests.test_migrations import in_thread
+from tests.clients.directory import member
+from tests.clients.staff import STAFF, staff_login
+from tests.support.backends import REDIS
+from tests.support.waiting import in_thread
 
 ADMIN = str(Path(sys.executable).parent / "meetsrv-admin")
 

@@ -7,36 +7,21 @@ import re
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests import test_directory_admin as admin
-from tests.campus_helpers import http, png_bytes, signup  # noqa: F401
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+from tests.clients.base import (
+    NoRedirects,
+    http,  # noqa: F401  (no shared cookie jar)
+)
+from tests.clients.campus import confirmed, waiting_user
+from tests.clients.staff import FORM, STAFF, cookie_of, csrf_of
 
 
 async def staff_session(http, server):
     """(client without redirects, headers with the staff cookie) for a signed-in staff member."""
-    staff_id = await server.services.directory_accounts.ensure_staff(*admin.STAFF)
-    client = admin.NoRedirects(http)
+    staff_id = await server.services.directory_accounts.ensure_staff(*STAFF)
+    client = NoRedirects(http)
     r = await client.get(server.url + await issue_login_link(server.services, staff_id, "/admin/confirmations"))
     assert r.code == 302 and r.header("location") == "/admin/confirmations"
-    return client, {"Cookie": admin.cookie_of(r)}
-
-
-async def waiting_user(http, server, username):
-    u = await signup(http, server, username)
-    assert (await u.post("/api/profile/UploadProfileConfirmation",
-                         files={"image": ("scan.png", "image/png", png_bytes(8, 6))}))["error"] == 0
-    return u
-
-
-async def confirmed(u) -> bool:
-    return (await u.get("/api/profile/GetProfile", params={"user_id": u.id}))["response"]["confirmed"]
-
-
-def csrf_of(page: str) -> str:
-    m = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-    assert m, page
-    return m.group(1)
+    return client, {"Cookie": cookie_of(r)}
 
 
 async def decide(client, server, headers, user_id, decision, csrf):
@@ -123,7 +108,7 @@ async def test_csrf_and_decision_checked(server, http):
 @pytest_twisted.ensureDeferred
 async def test_signed_out_and_non_staff_go_to_sign_in(server, http):
     u = await waiting_user(http, server, "olga")
-    client = admin.NoRedirects(http)
+    client = NoRedirects(http)
     r = await client.get(server.url + "/admin/confirmations")
     assert r.code == 302 and r.header("location") == "/admin/login?next=%2Fadmin%2Fconfirmations"
     r = await client.post(server.url + f"/admin/confirmations/{u.id}", data=b"decision=approve&csrf=x", headers=FORM)

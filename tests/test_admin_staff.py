@@ -12,21 +12,23 @@ import pytest
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests import directory_helpers as directory
-from tests import phone_helpers as phone
-from tests import test_directory_admin as admin
-from tests.campus_helpers import User as CampusUser
-from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar)
-from tests.conftest import REDIS
-from tests.test_admin_confirmations import FORM, csrf_of
+from tests.clients import directory, phone
+from tests.clients.base import (
+    NoRedirects,
+    http,  # noqa: F401  (no shared cookie jar)
+)
+from tests.clients.campus import User as CampusUser
+from tests.clients.images import png
+from tests.clients.staff import FORM, STAFF, cookie_of, csrf_of, setup_data, staff_login
+from tests.support.backends import REDIS
 
 
 async def staff_session(http, server):
     """(client without redirects, cookie headers, CSRF value, staff id) of a signed-in staff member."""
-    staff_id = await server.services.directory_accounts.ensure_staff(*admin.STAFF)
-    client = admin.NoRedirects(http)
+    staff_id = await server.services.directory_accounts.ensure_staff(*STAFF)
+    client = NoRedirects(http)
     r = await client.get(server.url + await issue_login_link(server.services, staff_id, "/admin/"))
-    headers = {"Cookie": admin.cookie_of(r)}
+    headers = {"Cookie": cookie_of(r)}
     page = await client.get(server.url + "/admin/", headers=headers)
     return client, headers, csrf_of(page.body.decode()), staff_id
 
@@ -121,7 +123,7 @@ async def test_users_list_door_column_and_user_page(start_server, http, clock):
     other_id, other_token = await phone.sign_up(http, server, phone.PHONES[1], name="Other")
     r = await http.post(url + "/api/meetings/", headers=phone.auth(e.phone_token),
                         data=[("title", "Picnic <b>"), ("users", str(other_id))],
-                        files={"logo": ("l.png", "image/png", io.BytesIO(phone.png()))})
+                        files={"logo": ("l.png", "image/png", io.BytesIO(png(4, 4)))})
     assert r.code == 201, r
     meeting_id = r.json["id"]
     r = await http.post(url + "/v1/register", json_body={"login": "second", "password": "pw"})
@@ -264,12 +266,12 @@ async def test_rename_staff_and_delete(start_server, http, clock):
     assert (await server.services.accounts.get(ann["id"]))["name"] == "Anna <i>K</i>"
 
     # make staff: she signs in at /admin/ with her directory email and password; remove: she cannot
-    assert (await admin.staff_login(http, server, "ann@example.com", directory.PASSWORD)).code == 401
+    assert (await staff_login(http, server, "ann@example.com", directory.PASSWORD)).code == 401
     r = await act(client, server, headers, csrf, ann["id"], "make-staff")
     assert r.code == 303
-    r = await admin.staff_login(http, server, "ann@example.com", directory.PASSWORD)
+    r = await staff_login(http, server, "ann@example.com", directory.PASSWORD)
     assert r.code == 303
-    ann_cookie = {"Cookie": admin.cookie_of(r)}
+    ann_cookie = {"Cookie": cookie_of(r)}
     assert (await client.get(url + "/admin/users", headers=ann_cookie)).code == 200
     r = await act(client, server, headers, csrf, ann["id"], "remove-staff")
     assert r.code == 303
@@ -362,12 +364,12 @@ async def test_lists_sort_in_natural_order(start_server, http, clock):
 
 @pytest_twisted.ensureDeferred
 async def test_meetings_and_chats_views(start_server, http, clock):
-    from tests.campus_helpers import create_event as campus_event
+    from tests.clients.campus import create_event as campus_event
 
     server = await start_server(clock=clock)
     client, headers, _, _ = await staff_session(http, server)
     url = server.url
-    club, (blitz, jazz) = await admin.setup_data(http, server, clock)  # directory events with organizations
+    club, (blitz, jazz) = await setup_data(http, server, clock)  # directory events with organizations
     campus = await CampusUser(http, server, "eventer").signup()
     start = 1930471200  # 2031-03-05 10:00 UTC
     campus_id = await campus_event(campus, "Lecture <hr>", start, start + 7200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest_twisted
 from twisted.internet import defer
 
-from tests.conftest import REDIS
+from tests.support.backends import REDIS
 
 
 async def make_bus(settings, clock):

@@ -6,7 +6,9 @@ import base64
 
 import pytest_twisted
 
-from tests.campus_helpers import User, cookies_of, create_event, http, jpeg_b64, png_bytes, signup  # noqa: F401
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import User, cookies_of, create_event, signup
+from tests.clients.images import jpeg_b64, png
 
 OK = {"error": 0, "error_msg": ""}
 
@@ -223,7 +225,7 @@ async def test_profile_picture(start_server, http):
     not_image = base64.b64encode(b"hello, not an image").decode()
     assert await u.post("/api/profile/UpdateProfilePicture", {"image": not_image, "name": "a.jpg"}) == err(
         1, "Invalid image")
-    big = base64.b64encode(png_bytes(200, 100)).decode()  # 20 000 pixels > the limit
+    big = base64.b64encode(png(200, 100)).decode()  # 20 000 pixels > the limit
     assert await u.post("/api/profile/UpdateProfilePicture", {"image": big, "name": "a.png"}) == err(1, "Invalid image")
     p = await u.get("/api/profile/GetProfile", params={"user_id": u.id})
     assert p["response"]["pic"] == "https://i.imgur.com/erdtqth.jpg"
@@ -236,7 +238,7 @@ async def test_profile_picture(start_server, http):
     assert r.code == 200 and r.body[:2] == b"\xff\xd8"
 
     # multipart file; the extension follows the real format
-    data = png_bytes()
+    data = png()
     assert await u.post("/api/profile/UpdateProfilePicture", files={"image": ("me.jpg", "image/jpeg", data)}) == OK
     pic2 = (await u.get("/api/profile/GetProfile", params={"user_id": u.id}))["response"]["pic"]
     assert pic2 != pic and pic2.endswith(".png")
@@ -263,7 +265,7 @@ async def test_profile_confirmation_waits_for_staff(server, http):
     assert len(scans) == 1 and scans[0]["reviewed"] is None and scans[0]["path"].startswith("confirmations/")
     # a new scan replaces the old one; multipart works too
     assert await u.post("/api/profile/UploadProfileConfirmation",
-                        files={"image": ("scan.png", "image/png", png_bytes())}) == OK
+                        files={"image": ("scan.png", "image/png", png())}) == OK
     scans2 = await services.profiles.store.confirmations(u.id)
     assert len(scans2) == 1 and scans2[0]["path"] != scans[0]["path"]
     # a big scan (its base64 is decoded on a thread)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest_twisted
 
 from meetsrv.core.meetings.marking import _asked_key
-from tests.campus_helpers import create_event, http, signup  # noqa: F401
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import create_event, signup
 
 OK = {"error": 0, "error_msg": ""}
 

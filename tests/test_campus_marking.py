@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.campus_helpers import create_event, http, signup  # noqa: F401
-from tests.conftest import REDIS
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import create_event, signup
+from tests.support.backends import REDIS
 
 DISPLAY = {
     "Ты такой молодец, я не могу! ^_^' +50 к карме!",

@@ -17,7 +17,9 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 
 from meetsrv.config import OAuthApp
-from tests.campus_helpers import User, cookies_of, http  # noqa: F401
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import User, cookies_of
+from tests.clients.social import login as social_login
 
 OK = {"error": 0, "error_msg": ""}
 PROVIDERS = ("vk", "google", "github")
@@ -441,19 +443,11 @@ async def test_next_is_kept_when_it_is_a_local_path(start, provider, http):
 
 # -- one user on both doors -------------------------------------------------------------------
 
-async def social_login(http, server, external_id, first_name="Ilia228"):
-    r = await http.post(server.url + "/api-token-auth/", json_body={
-        "social_slug": "vk", "external_id": external_id, "token": f"vk-token-{external_id}",
-        "first_name": first_name})
-    assert r.code == 200, r
-    return r.json["token"], int(r.json["href"].rstrip("/").rsplit("/", 1)[1])
-
-
 @pytest_twisted.ensureDeferred
 async def test_vk_user_is_one_user_on_the_campus_and_social_doors(start, provider, http):
     server = await start()
     # social first, then campus
-    token, social_id = await social_login(http, server, 112002)
+    token, social_id = await social_login(http, server, 112002, token="vk-token-112002")
     campus = Browser(http, server)
     await campus.sign_in(provider, "vk", vk_info(112002))
     assert await campus.user_id() == social_id
@@ -466,7 +460,7 @@ async def test_vk_user_is_one_user_on_the_campus_and_social_doors(start, provide
     await later.sign_in(provider, "vk", vk_info(500, "Анна", "Иванова"), token_extra={"user_id": 500})
     campus_id = await later.user_id()
     assert campus_id != social_id
-    token2, social_id2 = await social_login(http, server, 500, first_name="ignored")
+    token2, social_id2 = await social_login(http, server, 500, first_name="ignored", token="vk-token-500")
     assert social_id2 == campus_id
     r = await http.get(server.url + "/user-detail/", headers={"Authorization": f"Token {token2}"})
     assert r.json["first_name"] == "Анна Иванова"

@@ -2,7 +2,7 @@
 of every chat"): when the bus is back, each process delivers what its chats stored meanwhile, in
 order, once; a publish tried again after that is dropped as delivered.
 
-The outage is a TCP proxy (tests/proxy.py) between one server process and the real Redis, which
+The outage is a TCP proxy (tests/support/proxy.py) between one server process and the real Redis, which
 the test cuts and restores; the other process keeps its own connection to Redis, as a process on
 another machine would."""
 
@@ -12,9 +12,11 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, task
 
-from tests.conftest import PG, REDIS
-from tests.proxy import proxy_for, through
-from tests.test_chat_guarantees import HeldBus, LobbyChat, RoomsChat, frames, until
+from tests.clients.chats import LobbyChat, RoomsChat, frames
+from tests.support.backends import PG, REDIS
+from tests.support.bus import HeldBus
+from tests.support.proxy import proxy_for, through
+from tests.support.waiting import until
 
 
 @pytest_twisted.async_yield_fixture

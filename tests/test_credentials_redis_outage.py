@@ -2,7 +2,7 @@
 revocation published meanwhile never reached it, so when its subscriber is back it forgets every
 cached credential and reads the sessions ended meanwhile (their sockets close).
 
-One process reaches Redis through a TCP proxy (tests/proxy.py) that the test cuts and restores;
+One process reaches Redis through a TCP proxy (tests/support/proxy.py) that the test cuts and restores;
 the other revokes, with its own connection to Redis."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 import pytest_twisted
 from twisted.internet import task
 
-from tests.conftest import PG, REDIS
-from tests.proxy import proxy_for, through
-from tests.test_chat_guarantees import until
-from tests.test_rooms import auth, register
+from tests.clients.rooms import auth, register
+from tests.support.backends import PG, REDIS
+from tests.support.proxy import proxy_for, through
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.skipif(not (PG and REDIS), reason="two processes need MEETSRV_TEST_POSTGRES and MEETSRV_TEST_REDIS")
 

@@ -6,17 +6,8 @@ import jwt
 import pytest
 import pytest_twisted
 
-from tests.directory_helpers import (
-    PASSWORD,
-    auth,
-    create_event,
-    member,
-    multipart,
-    png,
-    saved_after_delay,
-    sign_in,
-    sign_up,
-)
+from tests.clients.directory import PASSWORD, auth, create_event, member, saved_after_delay, sign_in, sign_up
+from tests.clients.images import multipart, png
 
 PROTECTED = [
     ("GET", "/api/organizations/"),
@@ -340,7 +331,7 @@ async def test_event_detail_with_organizations_members_and_image(start_server, h
     r = await http.post(server.url + "/api/organizations/create/", headers=auth(token), json_body={
         "title": "Bar", "address": "Somewhere", "users": [{"id": bob["id"]}]})
     bar = r.json
-    image = png((255, 0, 255))
+    image = png(64, 48, (255, 0, 255))
     await create_event(http, server, token, {"title": "Concert", "date": "2031-05-05",
                                              "organizations": [{"id": club["id"]}, {"id": bar["id"]}]}, image=image)
     await saved_after_delay(server, clock)

@@ -12,62 +12,9 @@ import pytest
 import pytest_twisted
 
 from meetsrv.admin import issue_login_link
-from tests.directory_helpers import create_event, member, png, saved_after_delay
-
-STAFF = ("boss@example.com", "staff-pass-1")
-MAGENTA = (255, 0, 255)
-
-
-class NoRedirects:
-    """The test HTTP client without following redirects (treq follows them by default)."""
-
-    def __init__(self, http):
-        self.http = http.http if isinstance(http, NoRedirects) else http
-
-    async def request(self, method, url, data=None, headers=None):
-        from twisted.internet import reactor
-
-        from tests.client import TIMEOUT, Response
-
-        d = self.http.client.request(method, url, data=data, headers={k: [v] for k, v in (headers or {}).items()},
-                                     allow_redirects=False)
-        d.addTimeout(TIMEOUT, reactor)
-        resp = await d
-        return Response(resp.code, resp.headers, await resp.content())
-
-    async def get(self, url, **kw):
-        return await self.request("GET", url, **kw)
-
-    async def post(self, url, **kw):
-        return await self.request("POST", url, **kw)
-
-
-def cookie_of(response) -> str:
-    raw = response.header("set-cookie")
-    assert raw and raw.startswith("meetsrv_admin="), response.headers
-    return raw.split(";", 1)[0]
-
-
-async def staff_login(http, server, email=STAFF[0], password=STAFF[1]):
-    r = await NoRedirects(http).post(server.url + "/admin/login", data=f"email={email}&password={password}&next=/admin/".encode(),
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
-    return r
-
-
-async def setup_data(http, server, clock):
-    await server.services.directory_accounts.ensure_staff(*STAFF)
-    ann, token = await member(http, server, "ann@example.com")
-    await member(http, server, "bob@example.com")
-    r = await http.post(server.url + "/api/organizations/create/", headers={"Authorization": f"Bearer {token}"},
-                        json_body={"title": "Chess club", "postcode": "101000", "address": "Moscow",
-                                   "users": [{"id": ann["id"]}]})
-    club = r.json
-    await create_event(http, server, token, {"title": "Blitz <script>alert(1)</script>", "date": "2031-02-20",
-                                             "organizations": [{"id": club["id"]}]}, image=png(MAGENTA, (240, 160)))
-    await create_event(http, server, token, {"title": "Jazz", "date": "2031-06-01"})
-    await saved_after_delay(server, clock)
-    r = await http.get(server.url + "/api/events/?ordering=date", headers={"Authorization": f"Bearer {token}"})
-    return club, r.json["results"]
+from tests.clients.base import NoRedirects
+from tests.clients.directory import member
+from tests.clients.staff import STAFF, cookie_of, setup_data, staff_login
 
 
 @pytest_twisted.ensureDeferred

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.client import HandshakeRefused
-from tests.conftest import REDIS
-from tests.directory_helpers import auth, member
+from tests.clients.base import HandshakeRefused
+from tests.clients.directory import auth, member
+from tests.support.backends import REDIS
 
 
 @pytest_twisted.ensureDeferred

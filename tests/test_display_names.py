@@ -7,10 +7,12 @@ import io
 
 import pytest_twisted
 
-from tests.campus_helpers import http, signup  # noqa: F401  (a client without a cookie jar)
-from tests.phone_helpers import PHONES, png, send_code
-from tests.phone_helpers import auth as phone_auth
-from tests.phone_helpers import sign_up as phone_sign_up
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import signup
+from tests.clients.images import png
+from tests.clients.phone import PHONES, send_code
+from tests.clients.phone import auth as phone_auth
+from tests.clients.phone import sign_up as phone_sign_up
 
 
 @pytest_twisted.ensureDeferred
@@ -47,7 +49,7 @@ async def test_phone_name_at_most_255(server, http):
     code = await send_code(http, server, PHONES[0])
     r = await http.post(server.url + "/api/auth/users/",
                         data={"phone": PHONES[0], "code": code, "is_new": "true", "name": "ж" * 256},
-                        files={"avatar": ("a.png", "image/png", io.BytesIO(png()))})
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png(4, 4)))})
     assert (r.code, r.json) == (400, too_long)
     _, token = await phone_sign_up(http, server, PHONES[0], name="ж" * 255)
     r = await http.patch(server.url + "/api/account/", headers=phone_auth(token), json_body={"name": "x" * 256})

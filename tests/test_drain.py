@@ -9,8 +9,9 @@ import json
 import pytest_twisted
 from twisted.internet import defer, protocol
 
-from tests.client import parse_responses
-from tests.process import TwistdProcess, free_port
+from tests.clients.base import parse_responses
+from tests.support.process import TwistdProcess, free_port
+from tests.support.waiting import until
 
 
 class _Raw(protocol.Protocol):
@@ -23,16 +24,6 @@ class _Raw(protocol.Protocol):
 
     def connectionLost(self, reason):
         self.closed.callback(self.received)
-
-
-async def _until(condition, timeout: float = 10.0):
-    from twisted.internet import reactor, task
-
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "condition not met in time"
-        await task.deferLater(reactor, 0.02, lambda: None)
-        waited += 0.02
 
 
 async def _connect(port: int) -> _Raw:
@@ -70,7 +61,7 @@ async def test_sigterm_lets_requests_in_flight_finish_then_closes_sockets_going_
         finishing.transport.write(head + body[:5])
         stuck = await _connect(port)
         stuck.transport.write(head + body[:5])
-        await _until(lambda: b"100 Continue" in finishing.received and b"100 Continue" in stuck.received)
+        await until(lambda: b"100 Continue" in finishing.received and b"100 Continue" in stuck.received)
 
         proc.transport.signalProcess("TERM")
         await proc.wait_for("2 request(s) in flight may finish")

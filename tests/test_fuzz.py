@@ -2,7 +2,7 @@
 real port against a running server.
 
 Each door gets a real user, signed up through the door, and objects to point its path variables
-at; Hypothesis (fixed seed, bounded examples) then sends hostile requests (tests/hostile.py) to
+at; Hypothesis (fixed seed, bounded examples) then sends hostile requests (tests/support/hostile.py) to
 the door's endpoints. The properties, for every request or frame:
 
 - no answer is a 5xx, no handshake is refused with one, no socket is closed with 4500 (or 1011);
@@ -25,9 +25,13 @@ from hypothesis import strategies as st
 
 from meetsrv.config import OAuthApp
 from meetsrv.store.tables import metadata
-from tests import hostile
-from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar: each user sends its own)
-from tests.client import HandshakeRefused, Response, parse_responses
+from tests.clients.base import (
+    HandshakeRefused,
+    Response,
+    http,  # noqa: F401  (no shared cookie jar)
+    parse_responses,
+)
+from tests.support import hostile
 
 FUZZ = settings(
     derandomize=True,  # the same examples on every run (a seed derived from the test)
@@ -100,13 +104,13 @@ class Probe:
         from twisted.internet import reactor
         from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-        from tests.client import _RawExchange
+        from tests.clients.base import RawExchange
 
         lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), f"Host: 127.0.0.1:{self.port}".encode()]
         for name, value in headers.items():
             lines.append(name.encode("latin-1") + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")))
         lines += [b"Content-Length: %d" % len(body), b"Connection: close"]
-        exchange = _RawExchange(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        exchange = RawExchange(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.port, timeout=TIMEOUT), exchange.protocol)
         exchange.done.addTimeout(TIMEOUT, reactor)
         answers = parse_responses(await exchange.done)
@@ -251,13 +255,12 @@ async def rooms_target(http, server) -> Target:
 
 
 async def social_target(http, server) -> Target:
-    from tests.test_social import auth, login, png
-    from tests.test_social_chat import approve
-    from tests.test_social_meetings import create
+    from tests.clients.images import png
+    from tests.clients.social import approve, auth, create_meeting, login
 
     token, user_id = await login(http, server, 41, first_name="Fuzz")
     other, _ = await login(http, server, 42, first_name="Other")
-    meeting = (await create(http, server, token, title="Fuzz", group_type=1)).json
+    meeting = (await create_meeting(http, server, token, title="Fuzz", group_type=1)).json
     confirm_id = await approve(http, server, token, meeting["id"], other)
     chat = (await http.get(server.url + "/chats-list/", headers=auth(token))).json[0]
     photo = await http.put(server.url + "/upload-photo/a.png", data=png(), headers=auth(token))
@@ -301,7 +304,8 @@ async def social_target(http, server) -> Target:
 
 
 async def campus_target(http, server) -> Target:
-    from tests.campus_helpers import User, create_event, jpeg_b64
+    from tests.clients.campus import User, create_event
+    from tests.clients.images import jpeg_b64
 
     user = await User(http, server, "fuzzer").signup()
     other = await User(http, server, "other").signup()
@@ -343,12 +347,11 @@ async def campus_target(http, server) -> Target:
 
 
 async def phone_target(http, server) -> Target:
-    from tests.phone_helpers import PHONES, auth, sign_up
-    from tests.test_phone_meetings import create
+    from tests.clients.phone import PHONES, auth, create_meeting, sign_up
 
     user_id, token = await sign_up(http, server, PHONES[0], name="fuzzer")
     other_id, _ = await sign_up(http, server, PHONES[1], name="other")
-    meeting = await create(http, server, token, users=[other_id])
+    meeting = await create_meeting(http, server, token, users=[other_id])
     E = Endpoint
     return Target("phone", [
         E("POST", "/api/auth/code/", ("phone",), example={"phone": PHONES[5]}),
@@ -377,7 +380,7 @@ async def phone_target(http, server) -> Target:
 
 
 async def directory_target(http, server) -> Target:
-    from tests.directory_helpers import auth, member
+    from tests.clients.directory import auth, member
 
     user, token = await member(http, server, "fuzzer@example.com")
     org = await http.post(server.url + "/api/organizations/create/", headers=auth(token),
@@ -416,8 +419,9 @@ async def site_target(http, server) -> Target:
     /metrics."""
     import re
 
-    from tests.directory_helpers import auth, member
-    from tests.test_directory_admin import NoRedirects, cookie_of
+    from tests.clients.base import NoRedirects
+    from tests.clients.directory import auth, member
+    from tests.clients.staff import cookie_of
 
     await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
     r = await NoRedirects(http).post(server.url + "/admin/login", data=b"email=boss%40example.com&password=staff-pass-1",
@@ -589,7 +593,7 @@ async def rooms_socket(http, server) -> SocketTarget:
 
 
 async def social_socket(http, server) -> SocketTarget:
-    from tests.test_social import auth, login
+    from tests.clients.social import auth, login
 
     target = await social_target(http, server)
     owner = target.headers["Authorization"].split()[1]
@@ -606,7 +610,7 @@ async def social_socket(http, server) -> SocketTarget:
 
 async def directory_socket(http, server) -> SocketTarget:
     # two members and nothing else: a pending event would be saved as the fuzz advances the clock
-    from tests.directory_helpers import member
+    from tests.clients.directory import member
 
     _, token = await member(http, server, "fuzzer@example.com")
     _, other = await member(http, server, "observer@example.com")
@@ -622,7 +626,7 @@ async def directory_socket(http, server) -> SocketTarget:
 
 async def campus_socket(http, server) -> SocketTarget:
     """A marker on a running event, with a student waiting to be marked."""
-    from tests.campus_helpers import User, create_event
+    from tests.clients.campus import User, create_event
 
     creator = await User(http, server, "creator").signup()
     marker = await User(http, server, "marker").signup()

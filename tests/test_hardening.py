@@ -13,9 +13,10 @@ import stat
 import pytest
 import pytest_twisted
 
-from tests.client import TIMEOUT, raw_http
-from tests.directory_helpers import sign_up as directory_sign_up
-from tests.phone_helpers import PHONES, auth, last_code, png, send_code, sign_up
+from tests.clients.base import TIMEOUT, raw_http
+from tests.clients.directory import sign_up as directory_sign_up
+from tests.clients.images import png
+from tests.clients.phone import PHONES, auth, last_code, send_code, sign_up
 
 DRF_RANGE = "Ensure this value is between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z."
 
@@ -66,13 +67,13 @@ async def test_phone_meeting_times_outside_years_1_to_9999_utc_are_refused(serve
     url = server.url + "/api/meetings/"
     for bad in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"):
         r = await http.post(url, headers=auth(token), data={"title": "t", "time": bad},
-                            files={"logo": ("l.png", "image/png", io.BytesIO(png()))})
+                            files={"logo": ("l.png", "image/png", io.BytesIO(png(4, 4)))})
         assert (r.code, r.json) == (400, {"time": [DRF_RANGE]}), bad
     # the edges themselves are kept and shown
     for good, shown in (("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
                         ("9999-12-31T23:59:59+00:00", "9999-12-31T23:59:59Z")):
         r = await http.post(url, headers=auth(token), data={"title": "t", "time": good},
-                            files={"logo": ("l.png", "image/png", io.BytesIO(png()))})
+                            files={"logo": ("l.png", "image/png", io.BytesIO(png(4, 4)))})
         assert r.code == 201 and r.json["time"] == shown, r
     r = await http.get(url, headers=auth(token))
     assert r.code == 200 and len(r.json) == 2
@@ -122,7 +123,7 @@ async def test_sms_codes_in_total_are_limited(start_server, http, clock):
 
 @pytest_twisted.ensureDeferred
 async def test_sms_limits_hold_across_processes(start_server, http, clock):
-    from tests.conftest import REDIS
+    from tests.support.backends import REDIS
 
     if not REDIS:
         pytest.skip("two processes share limits through Redis only")
@@ -278,7 +279,7 @@ async def test_media_answers(server, http):
     uid, token = await sign_up(http, server, PHONES[0])
     avatar = (await http.get(server.url + "/api/account/", headers=auth(token))).json["avatar"]
     r = await http.get(avatar.replace(server.services.base_url, server.url))
-    assert r.code == 200 and r.body == png()
+    assert r.code == 200 and r.body == png(4, 4)
     assert (r.header("content-type"), r.header("x-content-type-options")) == ("image/png", "nosniff")
     # a file of a type the server never writes is bytes to download, not a page
     with open(os.path.join(server.settings.media, "page.html"), "wb") as f:

@@ -11,8 +11,8 @@ import pytest_twisted
 
 from meetsrv.http.body import MAX_JSON_DEPTH, BodyError, parse_json
 from meetsrv.http.models import ascii_float, ascii_int, id_value, text_problem
-from tests import hostile
-from tests.client import HandshakeRefused
+from tests.clients.base import HandshakeRefused
+from tests.support import hostile
 
 DEEP = ("[" * 30_000 + "]" * 30_000).encode()
 NESTED_33 = json.dumps({"login": json.loads("[" * 32 + "]" * 32)}).encode()
@@ -118,8 +118,8 @@ def test_ascii_numbers_at_the_toolkit():
 
 @pytest_twisted.ensureDeferred
 async def test_non_ascii_digits_are_no_numbers_at_any_door(server, http, ws, failures):
-    from tests.phone_helpers import PHONES, sign_up
-    from tests.test_social import login
+    from tests.clients.phone import PHONES, sign_up
+    from tests.clients.social import login
 
     alice, alice_auth = await rooms_user(http, server, "alice")  # user 1
     bob, _ = await rooms_user(http, server, "bob")
@@ -157,8 +157,8 @@ async def test_non_ascii_digits_are_no_numbers_at_any_door(server, http, ws, fai
 
 @pytest_twisted.ensureDeferred
 async def test_ids_past_the_id_columns_name_nothing(server, http, failures):
-    from tests.phone_helpers import PHONES, sign_up
-    from tests.test_social import login
+    from tests.clients.phone import PHONES, sign_up
+    from tests.clients.social import login
 
     assert [id_value(v) for v in (0, 2**31 - 1, 2**31, 2**63, True, "7", "٧")] == [None, 2**31 - 1, None, None, None, 7, None]
     _, alice_auth = await rooms_user(http, server, "alice")
@@ -195,8 +195,8 @@ def test_text_problems_at_the_toolkit():
 
 @pytest_twisted.ensureDeferred
 async def test_nul_and_lone_surrogates_are_refused_in_bodies_queries_and_paths(server, http, failures):
-    from tests.phone_helpers import PHONES, sign_up
-    from tests.test_social import login
+    from tests.clients.phone import PHONES, sign_up
+    from tests.clients.social import login
 
     _, alice_auth = await rooms_user(http, server, "alice")
     social, _ = await login(http, server, 7)
@@ -239,9 +239,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_bodies_queries_and_paths(s
 
 @pytest_twisted.ensureDeferred
 async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, failures):
-    from tests.test_social import auth, login
-    from tests.test_social_chat import approve
-    from tests.test_social_meetings import create
+    from tests.clients.social import approve, auth, create_meeting, login
 
     alice, alice_auth = await rooms_user(http, server, "alice")
     bob, _ = await rooms_user(http, server, "bob")
@@ -253,7 +251,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, f
 
     owner, _ = await login(http, server, 1)
     member, _ = await login(http, server, 2)
-    meeting = (await create(http, server, owner, title="Chat", group_type=1)).json
+    meeting = (await create_meeting(http, server, owner, title="Chat", group_type=1)).json
     await approve(http, server, owner, meeting["id"], member)
     chat = (await http.get(server.url + "/chats-list/", headers=auth(owner))).json[0]
     social = await ws(f"{server.ws_url}/chat/{chat['channel_slug']}/?token={owner}")
@@ -272,7 +270,7 @@ async def test_nul_and_lone_surrogates_are_refused_in_frames(server, http, ws, f
 
 @pytest_twisted.ensureDeferred
 async def test_multipart_charsets(server, http, failures):
-    from tests.phone_helpers import PHONES, sign_up
+    from tests.clients.phone import PHONES, sign_up
 
     _, phone = await sign_up(http, server, PHONES[0])
 
@@ -298,8 +296,9 @@ async def test_multipart_charsets(server, http, failures):
 async def test_staff_pages_answer_wrong_types_with_4xx(server, http, failures):
     import re
 
-    from tests.directory_helpers import member
-    from tests.test_directory_admin import NoRedirects, cookie_of
+    from tests.clients.base import NoRedirects
+    from tests.clients.directory import member
+    from tests.clients.staff import cookie_of
 
     await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
     plain = NoRedirects(http)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest_twisted
 
-from tests.campus_helpers import create_event as campus_event  # noqa: F401
-from tests.campus_helpers import signup
-from tests.directory_helpers import auth as bearer
-from tests.directory_helpers import member, multipart, png, sign_in
-from tests.phone_helpers import PHONES
-from tests.phone_helpers import auth as token_auth
-from tests.phone_helpers import sign_up as phone_sign_up
-from tests.test_social import login as social_login
+from tests.clients.campus import signup
+from tests.clients.directory import auth as bearer
+from tests.clients.directory import member, sign_in
+from tests.clients.images import multipart, png
+from tests.clients.phone import PHONES
+from tests.clients.phone import auth as token_auth
+from tests.clients.phone import sign_up as phone_sign_up
+from tests.clients.social import login as social_login
 
 
 def key(value: str, headers: dict) -> dict:
@@ -66,7 +66,7 @@ async def test_directory_an_event_created_twice_is_saved_once(start_server, http
     r = await http.post(server.url + "/api/events/create/", json_body={**body, "title": "Другое"}, headers=headers)
     assert (r.code, r.json) == (422, {"detail": "This Idempotency-Key was used with another request."})
     # with an image (multipart, the same bytes sent again)
-    data, ctype = multipart({"title": "С картинкой"}, {"image": ("e.png", "image/png", png())})
+    data, ctype = multipart({"title": "С картинкой"}, {"image": ("e.png", "image/png", png(64, 48, (255, 0, 255)))})
     h = key("evt-2", {**bearer(access), "Content-Type": ctype})
     with_image = await http.post(server.url + "/api/events/create/", data=data, headers=h)
     assert with_image.code == 202, with_image
@@ -103,7 +103,7 @@ async def test_social_phone_and_campus_creates_are_made_once(start_server, http,
 
     # phone: a meeting with its logo (multipart)
     _, phone_token = await phone_sign_up(http, server, PHONES[0])
-    data, ctype = multipart({"title": "fff"}, {"logo": ("l.png", "image/png", png())})
+    data, ctype = multipart({"title": "fff"}, {"logo": ("l.png", "image/png", png(64, 48, (255, 0, 255)))})
     h = key("p-1", {**token_auth(phone_token), "Content-Type": ctype})
     first = await http.post(server.url + "/api/meetings/", data=data, headers=h)
     again = await http.post(server.url + "/api/meetings/", data=data, headers=h)

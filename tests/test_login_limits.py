@@ -9,10 +9,8 @@ import pytest_twisted
 from meetsrv.core.accounts.limiter import MAX_FAILURES, WINDOW
 
 # a client that keeps no cookies: a campus session cookie would make the next login need CSRF
-from tests.campus_helpers import http  # noqa: F401
-
-STAFF = ("boss@example.com", "staff-pass-1")
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.staff import STAFF, staff_login
 
 
 async def rooms(http, server, login, password):
@@ -42,8 +40,6 @@ async def directory(http, server, email, password):
 
 
 async def admin(http, server, email, password):
-    from tests.test_directory_admin import staff_login
-
     r = await staff_login(http, server, email, password)
     if r.code == 429:
         assert b"Too many attempts; try again later." in r.body

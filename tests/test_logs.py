@@ -10,9 +10,10 @@ import pytest
 import pytest_twisted
 from twisted.logger import eventFromJSON, formatEvent, globalLogPublisher
 
-from tests.directory_helpers import auth, member
-from tests.process import TwistdProcess, free_port
-from tests.test_metrics import register, until
+from tests.clients.directory import auth, member
+from tests.clients.rooms import register
+from tests.support.process import TwistdProcess, free_port
+from tests.support.waiting import until
 
 GENERATED_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -101,7 +102,7 @@ async def test_socket_open_and_close_lines(start_server, http, ws, events):
     assert [(e["door"], e["user_id"]) for e in opened] == [("rooms", ann_id)]
     sock.proto.sendClose(code=1000)
     await sock.wait_closed()
-    await until(lambda: any("closed" in e["log_format"] for e in of(events, "meetsrv.socket")))
+    await until(lambda: any("closed" in e["log_format"] for e in of(events, "meetsrv.socket")), timeout=5.0)
     closed, = [e for e in of(events, "meetsrv.socket") if "closed" in e["log_format"]]
     assert (closed["door"], closed["user_id"], closed["code"], closed["conn_id"]) == (
         "rooms", ann_id, 1000, opened[0]["conn_id"])

@@ -9,8 +9,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import task
 
 from meetsrv.metrics import METRIC_NAMES
-from tests.conftest import REDIS
-from tests.directory_helpers import auth, create_event, member
+from tests.clients.directory import auth, create_event, member
+from tests.clients.rooms import register
+from tests.support.backends import REDIS
+from tests.support.waiting import until
 
 
 class Scrape:
@@ -37,23 +39,6 @@ async def scrape(http, url: str) -> Scrape:
     assert r.code == 200, r
     assert r.header("content-type").startswith("text/plain; version=0.0.4")
     return Scrape(r.body.decode())
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    """Wait for something the server does on its own after a network event."""
-    from twisted.internet import reactor, task
-
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        await task.deferLater(reactor, 0.01)
-    assert condition()
-
-
-async def register(http, server, login: str) -> str:
-    r = await http.post(server.url + "/v1/register", json_body={"login": login, "password": "pw"})
-    assert r.code == 200, r
-    return r.json["session_id"]
 
 
 @pytest_twisted.ensureDeferred
@@ -117,7 +102,7 @@ async def test_chat_message_stored_delivered_and_sockets_open(server, http, ws):
     assert after.value(publishes) > before.value(publishes)
     await sa.close()
     await sb.close()
-    await until(lambda: not server.services.hub._open)  # the server has seen both closes
+    await until(lambda: not server.services.hub._open, timeout=5.0)  # the server has seen both closes
     assert (await scrape(http, server.url)).value("meetsrv_websockets_open", door="rooms") == 0
 
 

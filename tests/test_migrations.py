@@ -13,14 +13,9 @@ from sqlalchemy import create_engine, text
 
 from meetsrv.config import ConfigError
 from meetsrv.store import migrations
+from tests.support.waiting import in_thread
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def in_thread(fn, *args):
-    from twisted.internet import threads
-
-    return threads.deferToThread(fn, *args)
 
 
 def schema_differences(url: str) -> list:

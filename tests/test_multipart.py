@@ -8,8 +8,9 @@ import time
 
 import pytest_twisted
 
-from tests.client import raw_http
-from tests.phone_helpers import PHONES, last_code, png, send_code
+from tests.clients.base import raw_http
+from tests.clients.images import png
+from tests.clients.phone import PHONES, last_code, send_code
 
 BOUNDARY = "b0undary"
 
@@ -51,7 +52,7 @@ async def test_parts_are_capped(start_server, http):
     code = await send_code(http, server, PHONES[0])
     fields = {"phone": PHONES[0], "code": code, "is_new": "true", "name": "N", "x": "1", "y": "2"}
     def avatar():
-        return {"avatar": ("a.png", "image/png", io.BytesIO(png()))}
+        return {"avatar": ("a.png", "image/png", io.BytesIO(png(4, 4)))}
 
     r = await http.post(server.url + "/api/auth/users/", data=fields, files=avatar())
     assert (r.code, r.json) == (400, {"detail": "Multipart form parse error - Too many parts: at most 5 are accepted"})
@@ -103,7 +104,7 @@ async def test_files_still_arrive_where_they_are_taken(server, http):
     code = await send_code(http, server, PHONES[2])
     r = await http.post(server.url + "/api/auth/users/",
                         data={"phone": PHONES[2], "code": code, "is_new": "true", "name": "Вася"},
-                        files={"avatar": ("a.png", "image/png", io.BytesIO(png()))})
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png(4, 4)))})
     assert r.code == 201, r
     r = await http.get(server.url + "/api/account/", headers={"Authorization": f"Token {r.json['token']}"})
     assert r.json["name"] == "Вася" and r.json["avatar"].endswith(".png")

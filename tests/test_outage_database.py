@@ -10,10 +10,10 @@ import pytest
 import pytest_twisted
 from twisted.internet import task
 
-from tests.client import HandshakeRefused
-from tests.conftest import PG, REDIS
-from tests.directory_helpers import auth, member
-from tests.proxy import proxy_for, through
+from tests.clients.base import HandshakeRefused
+from tests.clients.directory import auth, member
+from tests.support.backends import PG, REDIS
+from tests.support.proxy import proxy_for, through
 
 pytestmark = pytest.mark.skipif(not PG, reason="database outages need MEETSRV_TEST_POSTGRES")
 

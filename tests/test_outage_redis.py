@@ -8,12 +8,12 @@ import time
 
 import pytest
 import pytest_twisted
-from twisted.internet import task
 
-from tests.client import HandshakeRefused
-from tests.conftest import REDIS
-from tests.directory_helpers import member
-from tests.proxy import proxy_for, through
+from tests.clients.base import HandshakeRefused
+from tests.clients.directory import member
+from tests.support.backends import REDIS
+from tests.support.proxy import proxy_for, through
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.skipif(not REDIS, reason="Redis outages need MEETSRV_TEST_REDIS")
 
@@ -37,17 +37,6 @@ async def _room(http, server, a, b):
     return f"/v1/rooms/{room['id']}/chat"
 
 
-async def _until(condition, timeout: float = 10.0):
-    """Real time: a reconnecting Redis client is the reactor's business, not a task.Clock's."""
-    from twisted.internet import reactor
-
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "condition not met in time"
-        await task.deferLater(reactor, 0.05, lambda: None)
-        waited += 0.05
-
-
 async def _timed(coro):
     started = time.monotonic()
     result = await coro
@@ -66,7 +55,7 @@ async def test_what_needs_redis_fails_fast_with_503_in_the_door_style(start_serv
 
     redis_proxy.cut(mode)
     if mode == "reset":
-        await _until(lambda: not server.bus.connected)
+        await until(lambda: not server.bus.connected)
 
     # rooms: a login counts attempts in Redis: 503 in the rooms door's style, fast
     r, took = await _timed(http.post(server.url + "/v1/login", json_body={"login": "ann", "password": "pw"}))
@@ -94,8 +83,8 @@ async def test_what_needs_redis_fails_fast_with_503_in_the_door_style(start_serv
     assert (await http.get(server.url + "/v1/info", headers={"X-Session-Id": ann})).code == 401
 
     redis_proxy.restore()
-    await _until(lambda: server.bus.connected)
-    await _until(lambda: server.services.credentials.unpublished() == 0)
+    await until(lambda: server.bus.connected)
+    await until(lambda: server.services.credentials.unpublished() == 0)
     assert (await http.get(server.url + "/healthz/ready")).code == 200
     r = await http.post(server.url + "/v1/login", json_body={"login": "ann", "password": "pw"})
     assert r.code == 200, r
@@ -116,7 +105,7 @@ async def test_logout_closes_sockets_on_the_other_process_once_its_redis_is_back
     bens = await ws(f"{second.ws_url}{chat}?session_id={ben}")
 
     redis_proxy.cut()
-    await _until(lambda: not second.bus.connected)
+    await until(lambda: not second.bus.connected)
     assert (await http.post(first.url + "/v1/logout", headers={"X-Session-Id": ann})).code == 200
     # the second process did not hear it, but it trusts no cache while its bus is down
     assert (await http.get(second.url + "/v1/info", headers={"X-Session-Id": ann})).code == 401
@@ -138,7 +127,7 @@ async def test_sockets_are_checked_while_redis_is_away(start_server, http, ws, r
     on_second = await ws(f"{second.ws_url}{chat}?session_id={ann}")
 
     redis_proxy.cut()
-    await _until(lambda: not second.bus.connected)
+    await until(lambda: not second.bus.connected)
     assert (await http.post(first.url + "/v1/logout", headers={"X-Session-Id": ann})).code == 200
     clock.advance(29)
     assert not on_second.proto.closed.called
@@ -159,7 +148,7 @@ async def test_a_revocation_that_could_not_be_published_is_published_when_redis_
     on_second = await ws(f"{second.ws_url}{chat}?session_id={ann}")
 
     redis_proxy.cut()
-    await _until(lambda: not first.bus.connected)
+    await until(lambda: not first.bus.connected)
     assert (await http.post(first.url + "/v1/logout", headers={"X-Session-Id": ann})).code == 200
     assert first.services.credentials.unpublished() == 1
     assert not on_second.proto.closed.called
@@ -184,7 +173,7 @@ async def test_a_socket_connected_through_an_outage_gets_what_was_stored_meanwhi
     assert (await listener.next_json())["text"] == "before"
 
     redis_proxy.cut()
-    await _until(lambda: not second.bus.connected)
+    await until(lambda: not second.bus.connected)
     for text in ("during 1", "during 2"):
         sender.send_json({"text": text, "client_id": text})
         assert (await sender.next_json())["ack"] == text  # stored (and published: the first has Redis)

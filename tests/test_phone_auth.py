@@ -6,7 +6,8 @@ import io
 
 import pytest_twisted
 
-from tests.phone_helpers import PHONES, auth, last_code, png, send_code, sign_in, sign_up
+from tests.clients.images import png
+from tests.clients.phone import PHONES, auth, last_code, send_code, sign_in, sign_up
 
 P = PHONES[0]
 
@@ -155,7 +156,7 @@ async def test_debug_code(start_server, http):
     assert (r.code, r.json) == (400, {"code": ["Code is invalid."]})
     debug = await start_server(debug=True)
     r = await http.post(debug.url + "/api/auth/users/", data={"phone": P, "code": "00000", "is_new": "true", "name": "a"},
-                        files={"avatar": ("a.png", "image/png", io.BytesIO(png()))})
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png(4, 4)))})
     assert r.code == 201, r
     assert set(r.json) == {"token", "user_id"}
 
@@ -166,7 +167,7 @@ async def test_sign_up_errors(server, http):
     await sign_up(http, server, PHONES[1])
     code = await send_code(http, server, PHONES[1])
     r = await http.post(url, data={"phone": PHONES[1], "code": code, "is_new": "true", "name": "x"},
-                        files={"avatar": ("a.png", "image/png", io.BytesIO(png()))})
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png(4, 4)))})
     assert (r.code, r.json) == (400, {"phone": ["user with this phone already exists."]})
     code = await send_code(http, server, P)
     r = await http.post(url, json_body={"phone": P, "code": code, "is_new": True, "name": ""})
@@ -190,7 +191,7 @@ async def test_a_refused_sign_up_keeps_the_code_and_a_made_one_spends_it(server,
     r = await http.post(url, json_body={"phone": P, "code": code, "is_new": True, "name": ""})
     assert r.code == 400 and "name" in r.json
     r = await http.post(url, data={"phone": P, "code": code, "is_new": "true", "name": "Ann"},
-                        files={"avatar": ("a.png", "image/png", io.BytesIO(png()))})
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png(4, 4)))})
     assert r.code == 201, r
     r = await http.post(url, json_body={"phone": P, "code": code})
     assert (r.code, r.json) == (400, {"code": ["Code is invalid."]})
@@ -219,7 +220,7 @@ async def test_account_get_patch_delete(server, http):
     assert a["created"].endswith("Z") and "T" in a["created"]
     assert a["avatar"].startswith(server.services.base_url + "/media/images/")
     r = await http.get(a["avatar"].replace(server.services.base_url, server.url))
-    assert r.code == 200 and r.body == png()
+    assert r.code == 200 and r.body == png(4, 4)
 
     r = await http.patch(server.url + "/api/account/", headers=auth(token),
                          json_body={"name": "new", "phone": "+79250741419", "hidden_phone": True, "created": "x"})
@@ -229,7 +230,7 @@ async def test_account_get_patch_delete(server, http):
     assert r.json["hidden_phone"] is False and r.json["name"] == "new"
     r = await http.patch(server.url + "/api/account/", headers=auth(token), json_body={"name": ""})
     assert (r.code, r.json) == (400, {"name": ["This field may not be blank."]})
-    new_png = png((3, 3), (0, 0, 255))
+    new_png = png(3, 3, (0, 0, 255))
     r = await http.patch(server.url + "/api/account/", headers=auth(token),
                          files={"avatar": ("b.png", "image/png", io.BytesIO(new_png))})
     assert r.code == 200 and r.json["avatar"] != a["avatar"]
@@ -251,7 +252,7 @@ async def test_too_large_image_refused(start_server, http):
     server = await start_server(max_image_pixels=100)
     code = await send_code(http, server, P)
     r = await http.post(server.url + "/api/auth/users/", data={"phone": P, "code": code, "is_new": "true", "name": "x"},
-                        files={"avatar": ("a.png", "image/png", io.BytesIO(png((20, 20))))})
+                        files={"avatar": ("a.png", "image/png", io.BytesIO(png(20, 20)))})
     assert r.code == 400 and list(r.json) == ["avatar"]
 
 
@@ -325,7 +326,7 @@ async def test_unsupported_media_type(server, http):
 
 @pytest_twisted.ensureDeferred
 async def test_attempt_limit_holds_across_processes(start_server, http, clock):
-    from tests.conftest import REDIS
+    from tests.support.backends import REDIS
 
     if not REDIS:
         import pytest

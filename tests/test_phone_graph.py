@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest_twisted
 
-from tests.phone_helpers import PHONES, auth, sign_up
+from tests.clients.phone import PHONES, auth, sign_up
 
 
 async def three(http, server):

@@ -6,19 +6,12 @@ import io
 
 import pytest_twisted
 
-from tests.phone_helpers import PHONES, auth, png, sign_up
+from tests.clients.images import png
+from tests.clients.phone import PHONES, auth, create_meeting, sign_up
 
 
 async def users(http, server, n):
     return [await sign_up(http, server, PHONES[i], name=f"u{i}") for i in range(n)]
-
-
-async def create(http, server, token, users=(), title="fff", **extra):
-    data = [("title", title)] + [("users", str(u)) for u in users] + list(extra.items())
-    r = await http.post(server.url + "/api/meetings/", headers=auth(token), data=data,
-                        files={"logo": ("l.png", "image/png", io.BytesIO(png()))})
-    assert r.code == 201, r
-    return r.json
 
 
 @pytest_twisted.ensureDeferred
@@ -26,7 +19,7 @@ async def test_create_meeting(server, http):
     (a, ta), (b, tb), (c, tc), (d, td) = await users(http, server, 4)
     # d has blocked a: d is left out; unknown ids too; the creator is added; completed ignored
     await http.put(server.url + "/api/blacklist/", headers=auth(td), json_body={"user": a})
-    m = await create(http, server, ta, users=[b, c, d, 9999, b], completed="true",
+    m = await create_meeting(http, server, ta, users=[b, c, d, 9999, b], completed="true",
                      description="sss", time="2016-10-22T18:23:45.121940Z")
     assert set(m) == {"id", "title", "description", "logo", "time", "created", "completed", "king", "users"}
     assert (m["title"], m["description"], m["completed"], m["king"]) == ("fff", "sss", False, a)
@@ -34,14 +27,14 @@ async def test_create_meeting(server, http):
     assert m["time"] == "2016-10-22T18:23:45.121940Z"
     assert m["created"].endswith("Z")
     got = await http.get(m["logo"].replace(server.services.base_url, server.url))
-    assert got.code == 200 and got.body == png()
+    assert got.code == 200 and got.body == png(4, 4)
     # a's block of b does not keep b out (only users who blocked the creator are left out)
-    m2 = await create(http, server, tb, users=[], time="")
+    m2 = await create_meeting(http, server, tb, users=[], time="")
     assert (m2["users"], m2["king"], m2["description"], m2["time"]) == ([b], b, None, None)
     # naive times are UTC; a whole second renders without a fraction, as DRF does
-    m3 = await create(http, server, tb, title="  padded  ", time="2031-02-20T10:00")
+    m3 = await create_meeting(http, server, tb, title="  padded  ", time="2031-02-20T10:00")
     assert (m3["title"], m3["time"]) == ("padded", "2031-02-20T10:00:00Z")
-    m4 = await create(http, server, tb, time="2031-02-20T10:00:00+03:00")
+    m4 = await create_meeting(http, server, tb, time="2031-02-20T10:00:00+03:00")
     assert m4["time"] == "2031-02-20T07:00:00Z"
 
 
@@ -72,8 +65,8 @@ async def test_create_meeting_errors(server, http):
 @pytest_twisted.ensureDeferred
 async def test_list_and_get(server, http):
     (a, ta), (b, tb), (c, tc) = await users(http, server, 3)
-    m1 = await create(http, server, ta, users=[b])
-    m2 = await create(http, server, ta)
+    m1 = await create_meeting(http, server, ta, users=[b])
+    m2 = await create_meeting(http, server, ta)
     r = await http.patch(server.url + f"/api/meetings/{m2['id']}/", headers=auth(ta), json_body={"completed": True})
     assert r.code == 200 and r.json["completed"] is True
     r = await http.get(server.url + "/api/meetings/", headers=auth(ta))
@@ -102,7 +95,7 @@ async def test_list_and_get(server, http):
 @pytest_twisted.ensureDeferred
 async def test_invite(server, http):
     (a, ta), (b, tb), (c, tc), (d, td) = await users(http, server, 4)
-    m = await create(http, server, ta, users=[b])
+    m = await create_meeting(http, server, ta, users=[b])
     url = server.url + f"/api/meetings/{m['id']}/users/"
     # any member may invite
     r = await http.put(url, headers=auth(tb), json_body={"user": c})
@@ -136,7 +129,7 @@ async def test_invite(server, http):
 @pytest_twisted.ensureDeferred
 async def test_exclude(server, http):
     (a, ta), (b, tb), (c, tc), (d, td) = await users(http, server, 4)
-    m = await create(http, server, ta, users=[b, c])
+    m = await create_meeting(http, server, ta, users=[b, c])
     url = server.url + f"/api/meetings/{m['id']}/users/"
     r = await http.delete(url, headers=auth(tb), json_body={"user": c})
     assert (r.code, r.json) == (403, {"detail": "You do not have permission to perform this action."})
@@ -165,7 +158,7 @@ async def test_exclude(server, http):
 @pytest_twisted.ensureDeferred
 async def test_leave_passes_the_crown(server, http):
     (a, ta), (b, tb), (c, tc) = await users(http, server, 3)
-    m = await create(http, server, ta, users=[b, c])
+    m = await create_meeting(http, server, ta, users=[b, c])
     url = server.url + f"/api/meetings/{m['id']}/"
     r = await http.delete(url, headers=auth(ta))
     assert (r.code, r.body) == (204, b"")
@@ -193,7 +186,7 @@ async def test_leave_passes_the_crown(server, http):
 @pytest_twisted.ensureDeferred
 async def test_complete(server, http):
     (a, ta), (b, tb), (c, tc) = await users(http, server, 3)
-    m = await create(http, server, ta, users=[b])
+    m = await create_meeting(http, server, ta, users=[b])
     url = server.url + f"/api/meetings/{m['id']}/"
     r = await http.patch(url, headers=auth(tb), json_body={"completed": True})
     assert (r.code, r.json) == (403, {"detail": "You do not have permission to perform this action."})
@@ -213,8 +206,8 @@ async def test_complete(server, http):
 @pytest_twisted.ensureDeferred
 async def test_deleting_a_king_passes_crowns(server, http):
     (a, ta), (b, tb) = await users(http, server, 2)
-    m = await create(http, server, ta, users=[b])
-    solo = await create(http, server, ta)
+    m = await create_meeting(http, server, ta, users=[b])
+    solo = await create_meeting(http, server, ta)
     r = await http.delete(server.url + "/api/account/", headers=auth(ta))
     assert r.code == 204
     r = await http.get(server.url + f"/api/meetings/{m['id']}/", headers=auth(tb))
@@ -227,7 +220,7 @@ async def test_deleting_a_king_passes_crowns(server, http):
 @pytest_twisted.ensureDeferred
 async def test_odd_input_never_500(server, http):
     (a, ta), (b, tb) = await users(http, server, 2)
-    m = await create(http, server, ta, users=[b])
+    m = await create_meeting(http, server, ta, users=[b])
     weird = [None, [1], {"a": 1}, True, 1.5, "x" * 300, "", -1, 10**20, "١٢٣"]
     fields_ = ["phone", "code", "is_new", "name", "hidden_phone", "avatar", "user", "names", "phones",
                "title", "description", "time", "users", "completed", "logo"]

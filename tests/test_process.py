@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.conftest import PG, REDIS
-from tests.process import TwistdProcess, free_port
+from tests.support.backends import PG, REDIS
+from tests.support.process import TwistdProcess, free_port
 
 
 @pytest_twisted.ensureDeferred
@@ -190,7 +190,7 @@ async def test_processes_joined_by_redis_share_one_signing_secret(tmp_path, fres
 
     from twisted.internet import defer
 
-    from tests.directory_helpers import auth, member
+    from tests.clients.directory import auth, member
 
     prefix = f"t{uuid.uuid4().hex[:8]}:"
     procs, urls = [], []

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest_twisted
 
-from tests.client import raw_http
-from tests.test_rooms import register
+from tests.clients.base import raw_http
+from tests.clients.rooms import register
 
 
 def get(target: bytes, *headers: bytes, close: bool = True) -> bytes:

@@ -10,14 +10,19 @@ import time
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, protocol, task
+from twisted.internet import defer, protocol
 
-from tests.campus_helpers import create_event, http, signup  # noqa: F401
-from tests.client import HandshakeRefused, parse_responses
-from tests.conftest import REDIS
-from tests.phone_helpers import PHONES
-from tests.phone_helpers import auth as phone_auth
-from tests.phone_helpers import sign_up as phone_sign_up
+from tests.clients.base import (
+    HandshakeRefused,
+    http,  # noqa: F401  (no shared cookie jar)
+    parse_responses,
+)
+from tests.clients.campus import create_event, signup
+from tests.clients.phone import PHONES
+from tests.clients.phone import auth as phone_auth
+from tests.clients.phone import sign_up as phone_sign_up
+from tests.support.backends import REDIS
+from tests.support.waiting import until
 
 
 async def _register(http, server, login):
@@ -30,17 +35,6 @@ async def _room(http, server, a, b):
     bob = (await http.get(server.url + "/v1/info", headers={"X-Session-Id": b})).json
     room = (await http.post(server.url + "/v1/rooms", json_body={"users": [bob]}, headers={"X-Session-Id": a})).json
     return f"/v1/rooms/{room['id']}/chat"
-
-
-async def _until(condition, timeout: float = 10.0):
-    """Waits for something the network does (no task.Clock can hurry it)."""
-    from twisted.internet import reactor
-
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "condition not met in time"
-        await task.deferLater(reactor, 0.02, lambda: None)
-        waited += 0.02
 
 
 # -- revoked credentials close their sockets ------------------------------------------------------
@@ -110,7 +104,7 @@ async def test_sockets_per_credential_are_capped(start_server, http, ws):
     await ws(f"{chat}?session_id={ben}")
     # one closed, one more may open
     await held[0].close()
-    await _until(lambda: server.services.credential_sockets.count(_hash(ann)) == 2)
+    await until(lambda: server.services.credential_sockets.count(_hash(ann)) == 2)
     await ws(f"{chat}?session_id={ann}")
 
 
@@ -126,7 +120,7 @@ async def _slow_reader(server, url):
     from autobahn.twisted.websocket import WebSocketClientFactory
     from twisted.internet import reactor
 
-    from tests.client import WsClient, _ClientProtocol
+    from tests.clients.base import ClientProtocol, WsClient
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -135,7 +129,7 @@ async def _slow_reader(server, url):
     factory = WebSocketClientFactory(url)
     factory.opened = defer.Deferred()
 
-    class Proto(_ClientProtocol):
+    class Proto(ClientProtocol):
         def __init__(self):
             super().__init__()
             self.messages = defer.DeferredQueue()
@@ -164,7 +158,7 @@ async def test_a_socket_that_does_not_read_is_closed_with_1008(start_server, htt
     # 6 MB: more than the kernel's buffers take (the server's send buffer grows to 4 MB)
     for _ in range(150):
         sender.send_json({"text": "x" * 40_000})
-    await _until(lambda: bens[0]._closed, timeout=20)
+    await until(lambda: bens[0]._closed, timeout=20)
     # what the server kept for ben stayed near the limit (one frame past it at most)
     assert unsent_bytes(bens[0].transport) < limit + 64 * 1024
     # ben reads again: everything sent before, then the close frame
@@ -205,7 +199,7 @@ async def test_slow_request_headers_are_answered_408(start_server, clock):
     server = await start_server(clock=clock, header_timeout=10)
     raw = await _connect(server)
     raw.transport.write(b"GET /healthz HTTP/1.1\r\nHo")
-    await _until(_reading(server, "headers"))
+    await until(_reading(server, "headers"))
     clock.advance(9)
     raw.transport.write(b"st: x\r\n")  # a byte now and then does not move the deadline
     clock.advance(1)
@@ -220,7 +214,7 @@ async def test_slow_request_body_is_answered_408_and_a_patient_one_is_served(sta
     raw = await _connect(server)
     raw.transport.write(b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                         b"Content-Length: 40\r\n\r\n{")
-    await _until(_reading(server, "body"))
+    await until(_reading(server, "body"))
     clock.advance(59)
     assert not raw.closed.called
     clock.advance(1)
@@ -230,7 +224,7 @@ async def test_slow_request_body_is_answered_408_and_a_patient_one_is_served(sta
     # within both deadlines: answered as usual
     raw = await _connect(server)
     raw.transport.write(b"GET /healthz HTTP/1.1\r\n")
-    await _until(_reading(server, "headers"))
+    await until(_reading(server, "headers"))
     clock.advance(9)
     raw.transport.write(b"Host: x\r\nConnection: close\r\n\r\n")
     (answer,) = parse_responses(await raw.closed)

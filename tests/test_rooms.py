@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.client import HandshakeRefused
-
-
-async def register(http, server, login, password="secret"):
-    r = await http.post(server.url + "/v1/register", json_body={"login": login, "password": password})
-    assert r.code == 200, r
-    return r.json["session_id"]
-
-
-def auth(session):
-    return {"X-Session-Id": session}
+from tests.clients.base import HandshakeRefused
+from tests.clients.rooms import auth, register
 
 
 @pytest_twisted.ensureDeferred

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest_twisted
 
-from tests.test_rooms import auth, register
+from tests.clients.rooms import auth, register
 
 
 @pytest_twisted.ensureDeferred

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 import pytest_twisted
 
-from tests.phone_helpers import png
+from tests.clients.images import png
 
 EXAMPLES = 20  # per operation and generation mode
 # an operation that ends the fuzzing user's credential runs last, so the others run signed in
@@ -60,7 +60,7 @@ def phone_user(session, server) -> Credential:
     code = next(text.rsplit(" ", 1)[-1] for to, text in reversed(server.services.sms.sent) if to == phone)
     r = session.post(server.url + "/api/auth/users/", data={"phone": phone, "code": code, "is_new": "true",
                                                             "name": "Fuzzer"},
-                     files={"avatar": ("a.png", png(), "image/png")})
+                     files={"avatar": ("a.png", png(4, 4), "image/png")})
     assert r.status_code == 201, r.text
     return Credential({"Authorization": f"Token {r.json()['token']}"})
 

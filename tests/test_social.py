@@ -8,27 +8,8 @@ import os
 
 import pytest_twisted
 
-
-def png(width=4, height=3, color=(200, 10, 10)) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def auth(token):
-    return {"Authorization": f"Token {token}"}
-
-
-async def login(http, server, external_id, first_name="Ilia228", slug="vk", token=None):
-    body = {"social_slug": slug, "external_id": external_id, "token": token or f"tok{external_id}",
-            "first_name": first_name}
-    r = await http.post(server.url + "/api-token-auth/", json_body=body)
-    assert r.code == 200, r
-    user_id = int(r.json["href"].rstrip("/").rsplit("/", 1)[1])
-    return r.json["token"], user_id
-
+from tests.clients.images import png
+from tests.clients.social import auth, login
 
 # -- login ----------------------------------------------------------------------------------
 

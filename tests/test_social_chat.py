@@ -5,20 +5,8 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.client import HandshakeRefused
-from tests.test_social import auth, login
-from tests.test_social_meetings import create
-
-
-async def approve(http, server, owner, meeting_id, token, ask=True):
-    if ask:
-        r = await http.post(server.url + f"/meeting-confirm/{meeting_id}/", headers=auth(token))
-        assert r.json["status"] == 200, r
-    pending = (await http.get(server.url + "/confirms-list/", headers=auth(owner))).json
-    req = [p for p in pending if p["meeting"]["id"] == meeting_id][-1]
-    r = await http.put(server.url + f"/confirm-action/{req['id']}/", headers=auth(owner), json_body={"is_approved": True})
-    assert r.code == 200 and r.json["is_approved"] is True
-    return req["id"]
+from tests.clients.base import HandshakeRefused
+from tests.clients.social import approve, auth, create_meeting, login
 
 
 @pytest_twisted.ensureDeferred
@@ -27,7 +15,7 @@ async def test_group_chat_made_on_approval_with_two_sockets(server, http, ws):
     a, a_id = await login(http, server, 2, first_name="A")
     b, b_id = await login(http, server, 3, first_name="B")
     outsider, _ = await login(http, server, 4)
-    m = (await create(http, server, owner, title="Party", group_type=1)).json
+    m = (await create_meeting(http, server, owner, title="Party", group_type=1)).json
 
     # no chat before an approval; a pending request gives none
     await http.post(server.url + f"/meeting-confirm/{m['id']}/", headers=auth(b))
@@ -104,7 +92,7 @@ async def test_one_to_one_meeting_gives_a_chat_per_approved_user(server, http, w
     owner, owner_id = await login(http, server, 1)
     a, a_id = await login(http, server, 2)
     b, b_id = await login(http, server, 3)
-    m = (await create(http, server, owner, title="Coffee", group_type=0)).json
+    m = (await create_meeting(http, server, owner, title="Coffee", group_type=0)).json
     await approve(http, server, owner, m["id"], a)
     await approve(http, server, owner, m["id"], b)
     owner_chats = (await http.get(server.url + "/chats-list/", headers=auth(owner))).json

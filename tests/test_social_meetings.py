@@ -7,16 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest_twisted
 
-from tests.test_social import auth, login
-
-MOSCOW = {"lat": 55.751244, "lng": 37.618423}
-
-
-async def create(http, server, token, **body):
-    body.setdefault("title", "title")
-    body.setdefault("description", "desc")
-    body.setdefault("coordinates", MOSCOW)
-    return await http.post(server.url + "/meetings-list/", json_body=body, headers=auth(token))
+from tests.clients.social import MOSCOW, auth, create_meeting, login
 
 
 @pytest_twisted.ensureDeferred
@@ -37,11 +28,11 @@ async def test_documents_example_creates_and_shapes(server, http):
     assert m["href"] == f"{base}/meeting-detail/{m['id']}/"
 
     # the full form of upstream's test
-    r = await create(http, server, token, title="Sport", group_type=1, category=1, meeting_date="2031-02-20",
+    r = await create_meeting(http, server, token, title="Sport", group_type=1, category=1, meeting_date="2031-02-20",
                      coordinates={"lat": 55.7, "lng": 37.6})
     assert r.code == 201
     assert (r.json["group_type"], r.json["category"], r.json["meeting_date"]) == (1, 1, "2031-02-20")
-    r = await create(http, server, token, title="Bar", category="bar")
+    r = await create_meeting(http, server, token, title="Bar", category="bar")
     assert r.json["category"] == 2
 
     other, _ = await login(http, server, 2)
@@ -72,7 +63,7 @@ async def test_create_validation(server, http):
         ({"category": "opera"}, "category"),
         ({"category": 9}, "category"),
     ):
-        r = await create(http, server, token, **change)
+        r = await create_meeting(http, server, token, **change)
         assert r.code == 400 and list(r.json) == [field], (change, r)
     r = await http.get(server.url + "/meetings-list/", headers=auth(token))
     assert r.json == []
@@ -83,7 +74,7 @@ async def test_meeting_date_as_django_parse_date(server, http):
     """meeting_date takes a month and a day of one or two digits (Django's parse_date, which the
     LetsGo app sends: `2031-7-5`), on create and update, and is always given back as YYYY-MM-DD."""
     token, _ = await login(http, server, 1)
-    r = await create(http, server, token, meeting_date="2031-7-5")
+    r = await create_meeting(http, server, token, meeting_date="2031-7-5")
     assert (r.code, r.json["meeting_date"]) == (201, "2031-07-05")
     url = server.url + f"/meeting-detail/{r.json['id']}/"
     assert (await http.get(url, headers=auth(token))).json["meeting_date"] == "2031-07-05"
@@ -97,7 +88,7 @@ async def test_meeting_date_as_django_parse_date(server, http):
         == ["2031-03-09", "2032-02-29"]
     for sent in ("2031-2-29", "2031-13-5", "2031-7-32", "2031-07-005", "31-7-5", "2031-7", "2031.7.5",
                  "٢٠٣١-٧-٥", "2031-7-5x"):
-        r = await create(http, server, token, meeting_date=sent)
+        r = await create_meeting(http, server, token, meeting_date=sent)
         assert (r.code, r.json) == (400, {"meeting_date": [
             "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."]}), sent
         r = await http.put(url, headers=auth(token), json_body={"meeting_date": sent})
@@ -113,17 +104,17 @@ async def test_three_meetings_a_day(start_server, http, clock):
     now = clock.seconds()
     clock.advance(86400 - now % 86400 + 10)
     for i in range(3):
-        r = await create(http, server, token, title=f"m{i}")
+        r = await create_meeting(http, server, token, title=f"m{i}")
         assert r.code == 201
-    r = await create(http, server, token, title="m3")
+    r = await create_meeting(http, server, token, title="m3")
     assert (r.code, r.json) == (200, {"status": 429, "msg": "user's trying to create more than MAX_MEETINGS meetings",
                                       "data": None})
     # another user is not limited by it
     other, _ = await login(http, server, 2)
-    assert (await create(http, server, other)).code == 201
+    assert (await create_meeting(http, server, other)).code == 201
     # the next day
     clock.advance(86400)
-    assert (await create(http, server, token, title="m4")).code == 201
+    assert (await create_meeting(http, server, token, title="m4")).code == 201
     r = await http.get(server.url + "/meetings-list/", headers=auth(token))
     assert len(r.json) == 5
 
@@ -136,7 +127,7 @@ async def test_daily_limit_holds_for_parallel_requests(start_server, http, clock
     clock.advance(86400 - clock.seconds() % 86400 + 10)
     token, _ = await login(http, server, 1)
     results = await defer.gatherResults([
-        defer.ensureDeferred(create(http, server, token, title=f"p{i}")) for i in range(6)])
+        defer.ensureDeferred(create_meeting(http, server, token, title=f"p{i}")) for i in range(6)])
     assert sorted(r.code for r in results) == [200, 200, 200, 201, 201, 201]
     assert all(r.json["status"] == 429 for r in results if r.code == 200)
     r = await http.get(server.url + "/meetings-list/", headers=auth(token))
@@ -149,7 +140,7 @@ async def test_parallel_duplicate_requests(server, http):
 
     owner, _ = await login(http, server, 1)
     a, _ = await login(http, server, 2)
-    m = (await create(http, server, owner)).json
+    m = (await create_meeting(http, server, owner)).json
     results = await defer.gatherResults([
         defer.ensureDeferred(http.post(server.url + f"/meeting-confirm/{m['id']}/", headers=auth(a)))
         for _ in range(4)])
@@ -161,7 +152,7 @@ async def test_parallel_duplicate_requests(server, http):
 async def test_update_meeting_owner_only(server, http):
     token, uid = await login(http, server, 1)
     other, _ = await login(http, server, 2)
-    m = (await create(http, server, token)).json
+    m = (await create_meeting(http, server, token)).json
     url = server.url + f"/meeting-detail/{m['id']}/"
     r = await http.put(url, headers=auth(token), json_body={
         "title": "new", "description": "new desc", "coordinates": {"lat": 10.5, "lng": -20.25}})
@@ -201,15 +192,15 @@ async def test_distance_and_owner_filters(server, http):
     await _set_profile(http, server, woman, gender=0, birth_date=(today.replace(year=today.year - 30)).isoformat())
     await _set_profile(http, server, man, gender=1, birth_date=(today.replace(year=today.year - 40)).isoformat())
     await _set_profile(http, server, kid, gender=1, birth_date=(today - timedelta(days=365 * 10)).isoformat())
-    kremlin = (await create(http, server, woman, title="kremlin", category=1)).json
+    kremlin = (await create_meeting(http, server, woman, title="kremlin", category=1)).json
     # about 11 km north of the Kremlin
-    north = (await create(http, server, man, title="north", coordinates={"lat": 55.851244, "lng": 37.618423})).json
+    north = (await create_meeting(http, server, man, title="north", coordinates={"lat": 55.851244, "lng": 37.618423})).json
     # about 63 km east: never within the 30 km cap
-    far = (await create(http, server, kid, title="far", category=1,
+    far = (await create_meeting(http, server, kid, title="far", category=1,
                         coordinates={"lat": 55.751244, "lng": 38.62})).json
     # the other side of the antimeridian
-    fiji_w = (await create(http, server, woman, title="fiji-w", coordinates={"lat": -17.0, "lng": 179.95})).json
-    fiji_e = (await create(http, server, man, title="fiji-e", coordinates={"lat": -17.0, "lng": -179.95})).json
+    fiji_w = (await create_meeting(http, server, woman, title="fiji-w", coordinates={"lat": -17.0, "lng": 179.95})).json
+    fiji_e = (await create_meeting(http, server, man, title="fiji-e", coordinates={"lat": -17.0, "lng": -179.95})).json
 
     async def titles(**params):
         r = await http.get(server.url + "/meetings-list/", headers=auth(woman),
@@ -252,7 +243,7 @@ async def test_join_requests_flow(server, http):
     owner, owner_id = await login(http, server, 1, first_name="Owner")
     a, a_id = await login(http, server, 2, first_name="A")
     b, b_id = await login(http, server, 3, first_name="B")
-    m = (await create(http, server, owner, title="group", group_type=1)).json
+    m = (await create_meeting(http, server, owner, title="group", group_type=1)).json
     url = server.url + f"/meeting-confirm/{m['id']}/"
 
     r = await http.post(url, headers=auth(a))
@@ -324,8 +315,8 @@ async def test_unread_counts_answered_requests_until_read(server, http):
     owner, _ = await login(http, server, 1)
     a, _ = await login(http, server, 2)
     b, _ = await login(http, server, 3)
-    m1 = (await create(http, server, owner, title="one")).json
-    m2 = (await create(http, server, owner, title="two")).json
+    m1 = (await create_meeting(http, server, owner, title="one")).json
+    m2 = (await create_meeting(http, server, owner, title="two")).json
     await http.post(server.url + f"/meeting-confirm/{m1['id']}/", headers=auth(a))
     await http.post(server.url + f"/meeting-confirm/{m2['id']}/", headers=auth(b))
     # upstream's test: reject without reading leaves is_read false

@@ -9,7 +9,7 @@ import pytest
 import pytest_twisted
 
 from meetsrv.config import ConfigError
-from tests.conftest import REDIS
+from tests.support.backends import REDIS
 
 
 @pytest_twisted.ensureDeferred

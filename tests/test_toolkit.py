@@ -11,9 +11,9 @@ from twisted.web.test.requesthelper import DummyChannel
 
 from meetsrv.http import credentials as cr
 from meetsrv.http.models import RequestInvalid, parse
-from tests import directory_helpers as dh
-from tests import phone_helpers as ph
-from tests.campus_helpers import http  # noqa: F401  (no shared cookie jar: each test sends its own)
+from tests.clients import directory as dh
+from tests.clients import phone as ph
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
 
 
 def web_request(headers=None, args=None, cookies=None, method=b"GET"):
@@ -236,7 +236,7 @@ async def test_social_answers_drf_field_errors_and_reads_firs_name(server, http)
 
 @pytest_twisted.ensureDeferred
 async def test_campus_answers_envelope_codes(server, http):
-    from tests.campus_helpers import signup
+    from tests.clients.campus import signup
 
     user = await signup(http, server, "toolkit-user")
     call = "/api/events/CreateEvent"

@@ -12,8 +12,9 @@ from sqlalchemy import delete, select
 from meetsrv.store.accounts.users import UserStore, _fts_search_name, _fts_search_username, fold
 from meetsrv.store.db import USERS_SEARCH_FTS
 from meetsrv.store.tables import users
-from tests.campus_helpers import http, signup  # noqa: F401  (its `http`: no shared cookie jar)
-from tests.test_rooms import auth, register
+from tests.clients.base import http  # noqa: F401  (no shared cookie jar)
+from tests.clients.campus import signup
+from tests.clients.rooms import auth, register
 
 LOGINS = [
     "Вася", "ВАСИЛИСА", "василёк", "Петя", "Ёжик", "ЁЖИК_2", "alice", "ALICE.smith", "Malice",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from twisted.internet import task
 
-from tests.conftest import PG, REDIS
-from tests.process import TwistdProcess, free_port
+from tests.support.backends import PG, REDIS
+from tests.support.process import TwistdProcess, free_port
+from tests.support.waiting import until
 
 CONNECTIONS = 24  # a new connection lands on either worker: all 24 on one has odds 2**-23
 
@@ -40,18 +40,6 @@ async def workers_seen(http, base: str) -> set[int]:
         assert r.code == 200
         seen.add(r.json["worker"])
     return seen
-
-
-async def until(predicate, timeout: float = 30.0, step: float = 0.2):
-    """Real processes restart in real time: poll, bounded."""
-    from twisted.internet import reactor
-
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not met in time")
-        await task.deferLater(reactor, step, lambda: None)
-        waited += step
 
 
 @pytest_twisted.ensureDeferred
@@ -97,7 +85,8 @@ async def test_two_workers_serve_one_port_and_a_chat_crosses_them(tmp_path, serv
         assert len(workers) == 2
         victim = sorted(workers)[0]
         os.kill(victim, signal.SIGKILL)
-        await until(lambda: len(children_of(proc.transport.pid) - {victim}) == 2)
+        # real processes restart in real time
+        await until(lambda: len(children_of(proc.transport.pid) - {victim}) == 2, timeout=30.0, step=0.2)
         await proc.wait_for("meetsrv listening on", 4)
         assert await workers_seen(http, base) == {1, 2}
         workers = children_of(proc.transport.pid)

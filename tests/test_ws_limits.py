@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.client import HandshakeRefused
+from tests.clients.base import HandshakeRefused
 
 
 async def _room(http, server):

@@ -9,7 +9,7 @@ from twisted.internet import defer, task
 from meetsrv.bus.local import LocalEphemeral
 from meetsrv.core.accounts.limiter import LoginLimited, LoginLimiter, PasswordLogin
 from meetsrv.core.errors import UserNotFound, WrongCredentials
-from tests.conftest import REDIS
+from tests.support.backends import REDIS
 
 PASSWORDS = {"ann": "right", "bob": "right"}
 
@@ -107,6 +107,45 @@ async def test_parallel_guesses_are_counted_before_the_slow_check(clock):
         held.callback(None)
     results = await defer.gatherResults(guesses)
     assert results.count("wrong") == 10 and results.count("limited") == 40
+
+
+@pytest_twisted.ensureDeferred
+async def test_usernames_and_emails_count_apart_on_one_limiter(clock):
+    """One limiter serves both kinds of login name (services.py); "ann" the username and "ann"
+    the email are two accounts."""
+    limiter = LoginLimiter(LocalEphemeral(clock), max_failures=2, window=60)
+    usernames = PasswordLogin(limiter, "username", Accounts().verify, str.casefold)
+    emails = PasswordLogin(limiter, "email", Accounts().verify, str.casefold)
+    assert [await outcome(usernames, "ann", "guess") for _ in range(3)] == ["wrong", "wrong", "limited"]
+    assert await outcome(emails, "ann", "right") == "ok"
+
+
+class RecordingEphemeral(LocalEphemeral):
+    """LocalEphemeral that notes every key it is given."""
+
+    def __init__(self, clock):
+        super().__init__(clock)
+        self.keys: set[str] = set()
+
+    def incr(self, key, ttl):
+        self.keys.add(key)
+        return super().incr(key, ttl)
+
+    def delete(self, key):
+        self.keys.add(key)
+        return super().delete(key)
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_login_name_reaches_the_store(clock):
+    ephemeral = RecordingEphemeral(clock)
+    login = login_over(ephemeral, Accounts(), max_failures=3, window=60)
+    for name, password in (("Ann", "guess"), ("ann", "right"), ("nobody@example.com", "x")):
+        await outcome(login, name, password)
+    assert len(ephemeral.keys) == 2  # "Ann" and "ann" are one account
+    for key in ephemeral.keys:
+        scope, _, digest = key.removeprefix("login-failures:").partition(":")
+        assert scope == "username" and len(digest) == 64 and int(digest, 16) >= 0, key
 
 
 @pytest_twisted.ensureDeferred

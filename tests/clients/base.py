@@ -1,10 +1,15 @@
-"""Test clients: HTTP through treq, WebSocket through Autobahn, with timeouts so no test hangs."""
+"""What every door's client is made of: HTTP through treq, WebSocket through Autobahn, raw
+HTTP bytes for requests no client library would send, all with timeouts so no test hangs.
+
+`http` here is a fixture: a module that imports it gets an HTTP client without a shared cookie
+jar (conftest's `http` keeps the cookies it is given, as treq does by default)."""
 
 from __future__ import annotations
 
 import json
 import re
 
+import pytest_twisted
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol, connectWS
 from twisted.internet import defer
 
@@ -29,14 +34,34 @@ class Response:
         return f"<Response {self.code} {self.body[:300]!r}>"
 
 
+class _NoCookieJar:
+    """treq keeps cookies by default; tests that use this jar send each user's cookies themselves."""
+
+    def __new__(cls):
+        from http.cookiejar import CookieJar
+
+        class Jar(CookieJar):
+            def extract_cookies(self, response, request):
+                return None
+
+            def set_cookie(self, cookie):
+                return None
+
+        return Jar()
+
+
 class Http:
-    def __init__(self):
+    """An HTTP client over a non-persistent pool (no connections left behind); `keep_cookies`
+    False: it keeps no cookie the server sets."""
+
+    def __init__(self, keep_cookies: bool = True):
         import treq
         from twisted.internet import reactor
         from twisted.web.client import Agent, HTTPConnectionPool
 
         self.pool = HTTPConnectionPool(reactor, persistent=False)
-        self.client = treq.client.HTTPClient(Agent(reactor, pool=self.pool))
+        jar = None if keep_cookies else _NoCookieJar()
+        self.client = treq.client.HTTPClient(Agent(reactor, pool=self.pool), cookiejar=jar)
 
     async def request(self, method: str, url: str, json_body=None, data=None, headers=None,
                       files=None, params=None, follow_redirects=True) -> Response:
@@ -78,7 +103,38 @@ class Http:
         await self.pool.closeCachedConnections()
 
 
-class _RawExchange:
+@pytest_twisted.async_yield_fixture
+async def http():
+    """The harness's HTTP client without a shared cookie jar (a module importing this overrides
+    conftest's `http`): each user sends its own cookies."""
+    client = Http(keep_cookies=False)
+    yield client
+    await client.close()
+
+
+class NoRedirects:
+    """The test HTTP client without following redirects (treq follows them by default)."""
+
+    def __init__(self, http):
+        self.http = http.http if isinstance(http, NoRedirects) else http
+
+    async def request(self, method, url, data=None, headers=None):
+        from twisted.internet import reactor
+
+        d = self.http.client.request(method, url, data=data, headers={k: [v] for k, v in (headers or {}).items()},
+                                     allow_redirects=False)
+        d.addTimeout(TIMEOUT, reactor)
+        resp = await d
+        return Response(resp.code, resp.headers, await resp.content())
+
+    async def get(self, url, **kw):
+        return await self.request("GET", url, **kw)
+
+    async def post(self, url, **kw):
+        return await self.request("POST", url, **kw)
+
+
+class RawExchange:
     """A Twisted protocol that writes the given bytes as they are and collects everything the
     server sends until it closes the connection."""
 
@@ -143,7 +199,7 @@ async def raw_http(port: int, data: bytes) -> list[Response]:
     from twisted.internet import reactor
     from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-    exchange = _RawExchange(data)
+    exchange = RawExchange(data)
     await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=TIMEOUT), exchange.protocol)
     exchange.done.addTimeout(TIMEOUT, reactor)
     return parse_responses(await exchange.done)
@@ -156,7 +212,7 @@ class HandshakeRefused(Exception):
         self.reason = reason
 
 
-class _ClientProtocol(WebSocketClientProtocol):
+class ClientProtocol(WebSocketClientProtocol):
     def onConnect(self, response):
         self.http_status = 101
 
@@ -233,7 +289,7 @@ class WsClients:
         factory = WebSocketClientFactory(url, headers=headers or {})
         factory.opened = defer.Deferred()
 
-        class Proto(_ClientProtocol):
+        class Proto(ClientProtocol):
             def __init__(self):
                 super().__init__()
                 self.messages = defer.DeferredQueue()

@@ -1,55 +1,10 @@
-"""Helpers for the campus door tests: a signed-in user keeps its cookies like a browser."""
+"""The campus door's client (seed 001): a signed-in user keeps its cookies like a browser.
+
+Use it with the cookie-less `http` of tests.clients.base: each User sends its own cookies."""
 
 from __future__ import annotations
 
-import base64
-import io
-
-import pytest_twisted
-from PIL import Image
-
-
-class _NoCookieJar:
-    """treq keeps cookies by default; these tests send each user's cookies themselves."""
-
-    def __new__(cls):
-        from http.cookiejar import CookieJar
-
-        class Jar(CookieJar):
-            def extract_cookies(self, response, request):
-                return None
-
-            def set_cookie(self, cookie):
-                return None
-
-        return Jar()
-
-
-@pytest_twisted.async_yield_fixture
-async def http():
-    """The harness's HTTP client, without a shared cookie jar (overrides conftest's `http`)."""
-    import treq
-    from twisted.internet import reactor
-    from twisted.web.client import Agent
-
-    from tests.client import Http
-
-    client = Http()
-    client.client = treq.client.HTTPClient(Agent(reactor, pool=client.pool), cookiejar=_NoCookieJar())
-    yield client
-    await client.close()
-
-
-def png_bytes(width=4, height=3, color=(200, 10, 10)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def jpeg_b64() -> str:
-    buf = io.BytesIO()
-    Image.new("RGB", (5, 5), (1, 2, 3)).save(buf, "JPEG")
-    return base64.b64encode(buf.getvalue()).decode()
+from tests.clients.images import png
 
 
 def cookies_of(response) -> dict:
@@ -109,12 +64,35 @@ class User:
     def ws_headers(self) -> dict:
         return {"Cookie": f"sessionid={self.cookies['sessionid']}"}
 
+    async def create_event(self, name, start, end) -> int:
+        answer = await self.post("/api/events/CreateEvent", {"name": name, "time_from": start, "time_to": end})
+        assert answer["error"] == 0, answer
+        return answer["response"]["event_id"]
+
+    async def upload_confirmation(self) -> None:
+        """A confirmation scan for staff to review (/admin/confirmations)."""
+        answer = await self.post("/api/profile/UploadProfileConfirmation",
+                                 files={"image": ("scan.png", "image/png", png(8, 6))})
+        assert answer["error"] == 0
+
+    async def confirmed(self) -> bool:
+        return (await self.get("/api/profile/GetProfile", params={"user_id": self.id}))["response"]["confirmed"]
+
 
 async def signup(http, server, username) -> User:
     return await User(http, server, username).signup()
 
 
-async def create_event(user, name, start, end):
-    answer = await user.post("/api/events/CreateEvent", {"name": name, "time_from": start, "time_to": end})
-    assert answer["error"] == 0, answer
-    return answer["response"]["event_id"]
+async def create_event(user, name, start, end) -> int:
+    return await user.create_event(name, start, end)
+
+
+async def waiting_user(http, server, username) -> User:
+    """A new user whose confirmation scan waits for staff."""
+    u = await signup(http, server, username)
+    await u.upload_confirmation()
+    return u
+
+
+async def confirmed(u: User) -> bool:
+    return await u.confirmed()
