@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
+
+from twisted.internet.interfaces import IReactorTime
 
 
 class DelayedCall(Protocol):
@@ -20,6 +22,12 @@ class Clock(Protocol):
 
     def callLater(self, delay: float, callable: Callable[..., object], *args: object,
                   **kwargs: object) -> DelayedCall: ...
+
+
+def reactor_time(clock: Clock) -> IReactorTime:
+    """The clock, for Twisted's APIs that name IReactorTime (LoopingCall, addTimeout): a zope
+    interface, which mypy cannot match a Protocol against."""
+    return cast(IReactorTime, clock)
 
 
 # The instants every output can render (a datetime of years 1 to 9999 in UTC): meeting and
