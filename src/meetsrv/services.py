@@ -184,7 +184,7 @@ class Services:
         d = defer.ensureDeferred(self.credentials.start())
         d.addCallback(lambda _: self.credential_sockets.start())
         d.addCallback(lambda _: self.idempotency.start())
-        d.addCallback(lambda _: self.event_jobs.start())
+        d.addCallback(lambda _: defer.ensureDeferred(self.event_jobs.start()))
         return d
 
     def stop(self):
