@@ -117,7 +117,7 @@ async def test_a_catch_up_asked_while_a_fill_runs_reads_the_database_again(start
     gate, read = defer.Deferred(), []
 
     def history(chat_id, limit=50, before=None, after=None, reader=None):
-        d = real_history(chat_id, limit, before, after, reader)
+        d = defer.ensureDeferred(real_history(chat_id, limit, before, after, reader))
         if not read:  # the first fill's read completes, and waits before it delivers
             d.addCallback(lambda found: (read.append(found), gate.addCallback(lambda _: found))[1])
         return d

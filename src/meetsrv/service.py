@@ -215,36 +215,37 @@ class MeetServer:
         prepare_database(self.settings)
         self.prepared = True
 
-    @defer.inlineCallbacks
-    def start(self):
+    def start(self) -> defer.Deferred:
+        return defer.ensureDeferred(self._start_or_clean_up())
+
+    async def _start_or_clean_up(self):
         try:
-            yield self._start()
+            await self._start()
         except BaseException:
             # leave nothing behind (the port, the pool): the caller may try again
-            yield self.stop()
+            await self.stop()
             raise
         return self
 
-    @defer.inlineCallbacks
-    def _start(self):
+    async def _start(self):
         from meetsrv.services import PublicUrl, Services
         from meetsrv.web import build_root
 
-        yield self.listen()
+        await self.listen()
         if not self.prepared:
-            yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.prepare)
+            await threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.prepare)
         if self.settings.debug:
             log.warn(DEBUG_WARNING)
         self.db = Database(self.settings.db, self.reactor)
-        yield self.db.load_search_indexes()
-        self.settings = settings = yield defer.ensureDeferred(self._with_secret())
+        await self.db.load_search_indexes()
+        self.settings = settings = await self._with_secret()
         os.makedirs(settings.media, mode=0o700, exist_ok=True)
         if settings.redis:
             from meetsrv.bus.redis import RedisBus, RedisEphemeral
 
             host, port, dbid = redis_address(settings.redis)
             self.bus = RedisBus(host, port, dbid, settings.redis_prefix, timeout=settings.redis_timeout)
-            yield self.bus.start()
+            await self.bus.start()
             ephemeral = RedisEphemeral(self.bus, self.clock)
         else:
             from meetsrv.bus.local import LocalBus, LocalEphemeral
@@ -264,9 +265,9 @@ class MeetServer:
 
                 metrics_site = MeetSite(MetricsRoot(self.metrics), max_body=0)
                 endpoint = serverFromString(self.reactor, worker_metrics_port(settings))
-                self.metrics_port = yield endpoint.listen(metrics_site)
+                self.metrics_port = await endpoint.listen(metrics_site)
         self.site.resource = build_root(self.services)
-        yield self.services.start()
+        await self.services.start()
 
     async def _with_secret(self) -> Settings:
         """--secret if given. Processes joined by Redis share one kept in the database (the first
@@ -301,16 +302,18 @@ class MeetServer:
             "bus": self.bus.describe(),
         }
 
-    @defer.inlineCallbacks
-    def stop(self):
+    def stop(self) -> defer.Deferred:
         """Stop accepting; let the requests in flight finish (up to --drain-timeout seconds);
         close the sockets (1001, going away), once what they received is handled; then stop the
         services, the bus and the database."""
+        return defer.ensureDeferred(self._stop())
+
+    async def _stop(self):
         if self.metrics_port is not None:
-            yield self.metrics_port.stopListening()
+            await defer.maybeDeferred(self.metrics_port.stopListening)
             self.metrics_port = None
         if self.port is not None:
-            yield self.port.stopListening()
+            await defer.maybeDeferred(self.port.stopListening)
             self.port = None
         if self.services is not None:
             self.services.hub.accepting = False
@@ -318,13 +321,13 @@ class MeetServer:
             log.info("stopping: not accepting; {n} request(s) in flight may finish within {t} s",
                      n=len(self.site.busy()), t=self.settings.drain_timeout)
             # real seconds: connections are the reactor's, whatever clock the rules run on
-            yield self.site.drain(self.settings.drain_timeout, self.reactor)
+            await self.site.drain(self.settings.drain_timeout, self.reactor)
         if self.services is not None and self.services.hub is not None:
-            yield self.services.hub.close_all(self.reactor)
+            await self.services.hub.close_all(self.reactor)
         if self.services is not None:
-            yield defer.maybeDeferred(self.services.stop)
+            await defer.maybeDeferred(self.services.stop)
         if self.bus is not None:
-            yield self.bus.stop()
+            await self.bus.stop()
         if self.db is not None:
             self.db.close()
 

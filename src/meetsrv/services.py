@@ -6,6 +6,8 @@ each gets the stores and services it uses. Doors, sockets and the staff pages re
 
 from __future__ import annotations
 
+from twisted.internet import defer
+
 from meetsrv.core.accounts.credentials import CredentialService
 from meetsrv.core.accounts.email import DirectoryAccounts
 from meetsrv.core.accounts.jwt import JwtTokens
@@ -179,10 +181,10 @@ class Services:
 
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""
-        d = self.credentials.start()
+        d = defer.ensureDeferred(self.credentials.start())
         d.addCallback(lambda _: self.credential_sockets.start())
         d.addCallback(lambda _: self.idempotency.start())
-        d.addCallback(lambda _: self.event_jobs.start())
+        d.addCallback(lambda _: defer.ensureDeferred(self.event_jobs.start()))
         return d
 
     def stop(self):

@@ -5,8 +5,13 @@ ten behave the same. The ephemeral store holds what may expire (SMS codes, attem
 marking lists); expiry is computed from the injected clock so tests drive it with task.Clock.
 """
 
-from time import perf_counter
+from __future__ import annotations
 
+from collections.abc import Callable
+from time import perf_counter
+from typing import Protocol
+
+from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
 
@@ -80,3 +85,44 @@ class IEphemeral(Interface):
 
     def list_items(key: str):
         """The list at key, oldest first."""
+
+
+# -- the same seams as typing Protocols: what the core's annotations name (mypy reads these; the
+# zope interfaces above stay for the implementations' declarations)
+
+
+class Subscription(Protocol):
+    channel: str
+    ready: Deferred[None]
+
+    def cancel(self) -> None: ...
+
+
+class Bus(Protocol):
+    connected: bool
+
+    def on_restored(self, callback: Callable[[], object]) -> None: ...
+
+    def publish(self, channel: str, payload: str) -> Deferred[None]: ...
+
+    def subscribe(self, channel: str, callback: Callable[[str], object]) -> Subscription: ...
+
+
+class Ephemeral(Protocol):
+    def incr(self, key: str, ttl: float) -> Deferred[int]: ...
+
+    def get(self, key: str) -> Deferred[str | None]: ...
+
+    def set(self, key: str, value: str, ttl: float) -> Deferred[None]: ...
+
+    def set_if_absent(self, key: str, value: str, ttl: float) -> Deferred[bool]: ...
+
+    def take(self, key: str) -> Deferred[str | None]: ...
+
+    def delete(self, key: str) -> Deferred[None]: ...
+
+    def list_push(self, key: str, value: str) -> Deferred[bool]: ...
+
+    def list_remove(self, key: str, value: str) -> Deferred[bool]: ...
+
+    def list_items(self, key: str) -> Deferred[list[str]]: ...

@@ -73,19 +73,21 @@ def _command_factory(bus):
     import txredisapi
 
     class Commands(txredisapi.RedisProtocol):
-        @defer.inlineCallbacks
         def connectionMade(self):
+            return defer.ensureDeferred(self._answered())
+
+        async def _answered(self):
             # a connection is usable once Redis has answered on it (a SELECT, else a PING): a
             # TCP connection that nothing answers (a partition) is not counted as Redis back
             dbid, self.dbid = self.dbid, None
             try:
-                yield self.select(dbid) if dbid else self.ping()
+                await (self.select(dbid) if dbid else self.ping())
             except Exception as e:
                 log.warn("Redis did not answer a new connection ({error}); reconnecting", error=e)
                 if self.transport is not None:
                     self.transport.abortConnection()
                 return
-            yield txredisapi.RedisProtocol.connectionMade(self)
+            await txredisapi.RedisProtocol.connectionMade(self)
 
     class Factory(txredisapi.RedisFactory):
         protocol = Commands

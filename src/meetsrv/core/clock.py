@@ -1,6 +1,34 @@
 """Time helpers: services read time from an injected IReactorTime (a task.Clock in tests)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol, cast
+
+from twisted.internet.interfaces import IReactorTime
+
+
+class DelayedCall(Protocol):
+    def active(self) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What services use of an IReactorTime (the reactor, or a task.Clock in tests)."""
+
+    def seconds(self) -> float: ...
+
+    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                  **kwargs: object) -> DelayedCall: ...
+
+
+def reactor_time(clock: Clock) -> IReactorTime:
+    """The clock, for Twisted's APIs that name IReactorTime (LoopingCall, addTimeout): a zope
+    interface, which mypy cannot match a Protocol against."""
+    return cast(IReactorTime, clock)
+
 
 # The instants every output can render (a datetime of years 1 to 9999 in UTC): meeting and
 # event times outside them are refused when given, not stored to break every later answer.
@@ -8,12 +36,9 @@ FIRST_INSTANT = datetime(1, 1, 1, tzinfo=UTC).timestamp()
 LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
-def renderable(ts) -> bool:
+def renderable(ts: object) -> bool:
     """Whether epoch seconds `ts` fall within FIRST_INSTANT..LAST_INSTANT."""
-    try:
-        return FIRST_INSTANT <= ts <= LAST_INSTANT
-    except TypeError:
-        return False
+    return isinstance(ts, (int, float)) and FIRST_INSTANT <= ts <= LAST_INSTANT
 
 
 def utc_iso_seconds(ts: float) -> str:

@@ -1,12 +1,14 @@
 """Domain errors raised by core services; each door maps them to its own answer."""
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base: a request that the rules refuse. `code` is a stable machine name."""
 
     code = "error"
 
-    def __init__(self, message: str = "", **details):
+    def __init__(self, message: str = "", **details: Any):
         super().__init__(message or self.code)
         self.message = message or self.code
         self.details = details

@@ -10,11 +10,13 @@ claim left unfinished `stale` seconds (its process died answering it) is taken o
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from meetsrv.core.clock import Clock, reactor_time
 from meetsrv.store.idempotency import IdempotencyStore
 
 log = Logger()
@@ -25,7 +27,7 @@ class Claim:
     state: str  # "new": answer it; "done": the first answer; "mismatch"; "busy"
     id: int
     status: int | None = None
-    headers: tuple = ()
+    headers: tuple[tuple[str, ...], ...] = ()
     body: bytes = b""
 
 
@@ -34,10 +36,10 @@ class IdempotencyKeys:
     stale = 60.0
     sweep_interval = 3600.0
 
-    def __init__(self, store: IdempotencyStore, clock):
+    def __init__(self, store: IdempotencyStore, clock: Clock):
         self.store = store
         self.clock = clock
-        self._sweeper = None
+        self._sweeper: task.LoopingCall | None = None
 
     async def claim(self, user_id: int, key: str, request: str, fingerprint: str) -> Claim:
         now = self.clock.seconds()
@@ -45,19 +47,19 @@ class IdempotencyKeys:
         return Claim(found["state"], found["id"], found.get("status"),
                      tuple(tuple(h) for h in found.get("headers", ())), found.get("body", b""))
 
-    def finish(self, claim: Claim, status: int, headers, body: bytes):
-        return self.store.finish(claim.id, status, [list(h) for h in headers], body)
+    async def finish(self, claim: Claim, status: int, headers: Iterable[Sequence[str]], body: bytes) -> None:
+        await self.store.finish(claim.id, status, [list(h) for h in headers], body)
 
-    def release(self, claim: Claim):
-        return self.store.release(claim.id)
+    async def release(self, claim: Claim) -> None:
+        await self.store.release(claim.id)
 
     def start(self) -> None:
-        self._sweeper = task.LoopingCall(self._sweep)
-        self._sweeper.clock = self.clock
-        self._sweeper.start(self.sweep_interval, now=False).addErrback(
+        self._sweeper = sweeper = task.LoopingCall(self._sweep)
+        sweeper.clock = reactor_time(self.clock)
+        sweeper.start(self.sweep_interval, now=False).addErrback(
             lambda f: log.failure("idempotency key sweep stopped", f))
 
-    def _sweep(self):
+    def _sweep(self) -> defer.Deferred[int | None]:
         return self.store.expire(self.clock.seconds() - self.ttl).addErrback(
             lambda f: log.warn("expiring idempotency keys failed: {error}", error=f.getErrorMessage()))
 

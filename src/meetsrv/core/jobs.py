@@ -18,10 +18,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import Any
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from meetsrv.core.clock import Clock, DelayedCall, reactor_time
+from meetsrv.store.db import Row
 from meetsrv.store.meetings.pending_events import PendingEventStore
 
 log = Logger()
@@ -37,37 +41,36 @@ class DelayedSaveService:
     lease_time = 6.0
     renew_interval = 2.0
 
-    def __init__(self, store: PendingEventStore, clock, owner: str | None = None):
+    def __init__(self, store: PendingEventStore, clock: Clock, owner: str | None = None):
         self.store = store
         self.clock = clock
         self.owner = owner or process_name()
-        self._ticker = None
-        self._calls: dict[int, object] = {}
-        self._running: set[defer.Deferred] = set()
+        self._ticker: task.LoopingCall | None = None
+        self._calls: dict[int, DelayedCall] = {}
+        self._running: set[defer.Deferred[Any]] = set()
         self._stopped = True
 
     def lease(self) -> tuple[str, float]:
         """(owner, until) for a row this process writes now."""
         return self.owner, self.clock.seconds() + self.lease_time
 
-    @defer.inlineCallbacks
-    def start(self):
+    async def start(self) -> None:
         """Take and arm every free pending event; the overdue ones are saved before this fires."""
         self._stopped = False
-        yield self._take_free()
+        await self._take_free()
         if self.renew_interval and not self._stopped:
-            self._ticker = task.LoopingCall(self._tick)
-            self._ticker.clock = self.clock
-            self._ticker.start(self.renew_interval, now=False).addErrback(
+            self._ticker = ticker = task.LoopingCall(self._tick)
+            ticker.clock = reactor_time(self.clock)
+            ticker.start(self.renew_interval, now=False).addErrback(
                 lambda f: log.failure("pending event leases stopped", f))
 
-    def _take_free(self) -> defer.Deferred:
+    def _take_free(self) -> defer.Deferred[Any]:
         now = self.clock.seconds()
         d = self.store.take_free(self.owner, now, now + self.lease_time)
 
-        def arm(rows):
+        def arm(rows: list[Row]) -> defer.Deferred[Any]:
             now = self.clock.seconds()
-            overdue = []
+            overdue: list[defer.Deferred[int | None]] = []
             for row in rows:
                 if row["due_at"] <= now:
                     overdue.append(self.save(row["id"]))
@@ -77,18 +80,23 @@ class DelayedSaveService:
 
         return d.addCallback(arm)
 
-    def _tick(self):
+    def _tick(self) -> defer.Deferred[Any]:
         """Renew this process's leases, then take the rows whose lease ran out."""
-        def failed(failure):
+        def failed(failure: Failure) -> None:
             log.warn("pending event leases: {error}", error=failure.getErrorMessage())
 
-        d = self.store.renew(self.owner, self.clock.seconds() + self.lease_time)
+        d: defer.Deferred[Any] = self.store.renew(self.owner, self.clock.seconds() + self.lease_time)
         d.addCallback(lambda _: self._take_free())
         d.addErrback(failed)
         self._running.add(d)
-        return d.addBoth(lambda r: (self._running.discard(d), r)[1])
 
-    def stop(self):
+        def finished(result: object) -> object:
+            self._running.discard(d)
+            return result
+
+        return d.addBoth(finished)
+
+    def stop(self) -> defer.Deferred[Any]:
         """Cancel the timers and give up the leases (another process takes the rows at once; the
         next start here would too), and wait for saves under way."""
         self._stopped = True
@@ -100,13 +108,13 @@ class DelayedSaveService:
             if call.active():
                 call.cancel()
         self._calls.clear()
-        waits = list(self._running)
+        waits: list[defer.Deferred[Any]] = list(self._running)
         if held:
             waits.append(self.store.release(self.owner).addErrback(
                 lambda f: log.warn("releasing pending event leases failed: {error}", error=f.getErrorMessage())))
         return defer.DeferredList(waits)
 
-    def idle(self) -> defer.Deferred:
+    def idle(self) -> defer.Deferred[Any]:
         """Fires when the saves under way now have finished (tests wait on it after advancing a clock)."""
         return defer.DeferredList(list(self._running))
 
@@ -127,16 +135,16 @@ class DelayedSaveService:
         self._calls.pop(pending_id, None)
         self.save(pending_id)
 
-    def save(self, pending_id: int) -> defer.Deferred:
+    def save(self, pending_id: int) -> defer.Deferred[int | None]:
         """Save it now if nobody has; fires with the new event id, or None if it was saved already."""
         d = self.store.claim_and_save(pending_id, self.clock.seconds())
         self._running.add(d)
 
-        def done(result):
+        def done(result: int | None) -> int | None:
             self._running.discard(d)
             return result
 
-        def failed(failure):
+        def failed(failure: Failure) -> None:
             log.failure("saving pending event {id} failed; retrying", failure, id=pending_id)
             if not self._stopped:
                 self._calls[pending_id] = self.clock.callLater(self.retry_delay, self._fire, pending_id)

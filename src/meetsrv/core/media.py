@@ -12,7 +12,10 @@ import io
 import os
 import re
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
 from meetsrv.core.errors import Invalid
@@ -79,7 +82,7 @@ def _check_and_write(media: str, folder: str, stem: str, data: bytes, max_pixels
     return f"{folder}/{name}"
 
 
-def _remove(media: str, relatives) -> None:
+def _remove(media: str, relatives: list[str]) -> None:
     for relative in relatives:
         try:
             os.remove(os.path.join(media, relative))
@@ -90,23 +93,24 @@ def _remove(media: str, relatives) -> None:
 class MediaFiles:
     """Images under the --media folder, addressed by paths relative to it."""
 
-    def __init__(self, reactor, media: str, max_pixels: int):
+    def __init__(self, reactor: Any, media: str, max_pixels: int):
         self.reactor = reactor
         self.media = media
         self.max_pixels = max_pixels
 
-    def save_image(self, data: bytes, folder: str, stem: str | None = None, unique_suffix: bool = True):
+    def save_image(self, data: bytes, folder: str, stem: str | None = None,
+                   unique_suffix: bool = True) -> Deferred[str]:
         """Deferred path (relative to --media) of the checked image; BadImage otherwise.
         With unique_suffix=False the stem is kept when that name is free (as Django's storage)."""
         stem = safe_stem(stem) if stem else secrets.token_hex(12)
         return deferToThreadPool(self.reactor, self.reactor.getThreadPool(), _check_and_write,
                                  self.media, folder, stem, data, self.max_pixels, unique_suffix)
 
-    def remove(self, relatives):
+    def remove(self, relatives: Iterable[str]) -> Deferred[None]:
         return deferToThreadPool(self.reactor, self.reactor.getThreadPool(), _remove, self.media, list(relatives))
 
 
-def media_url(services, path: str | None) -> str | None:
+def media_url(services: Any, path: str | None) -> str | None:
     """The absolute URL a stored media path is served at (None for no image)."""
     if not path:
         return None

@@ -8,8 +8,18 @@ knows the rules and the stores.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from meetsrv.core.accounts.credentials import CredentialService
+from meetsrv.core.accounts.email import DirectoryAccounts
+from meetsrv.core.clock import Clock
 from meetsrv.core.errors import NotFound, NotPermitted, WrongCredentials
 from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME, DisplayNameRule
+from meetsrv.core.people.profiles import ProfileService
+from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.db import Row
+from meetsrv.store.staff import Page, StaffStore
 
 SESSION_KIND = "admin"
 LINK_KIND = "admin_link"
@@ -34,7 +44,7 @@ ACTIONS = {
 }
 
 
-def label(user: dict) -> str:
+def label(user: Row) -> str:
     """How a user reads in the log: the name, with the email or phone beside it."""
     primary = user.get("name") or user.get("username") or user.get("email") or user.get("phone") \
         or f"user {user['id']}"
@@ -44,7 +54,9 @@ def label(user: dict) -> str:
 
 
 class StaffService:
-    def __init__(self, store, users, credentials, email_accounts, delete_account, profiles, clock):
+    def __init__(self, store: StaffStore, users: UserStore, credentials: CredentialService,
+                 email_accounts: DirectoryAccounts, delete_account: Callable[[int], Awaitable[None]],
+                 profiles: ProfileService, clock: Clock):
         """`delete_account(user_id)` is core's one rule for deleting an account (the phone door's);
         `email_accounts` checks the email and password a staff member signs in with (behind the
         one login limiter)."""
@@ -65,7 +77,7 @@ class StaffService:
             raise WrongCredentials("not a staff account")
         return await self.credentials.issue(user["id"], SESSION_KIND, ttl=SESSION_TTL)
 
-    async def session_user(self, token: str | None) -> dict | None:
+    async def session_user(self, token: str | None) -> Row | None:
         """The staff member a session token belongs to, while they are active staff; else None."""
         user_id = await self.credentials.authenticate(token, (SESSION_KIND,))
         if user_id is None:
@@ -91,14 +103,14 @@ class StaffService:
         return await self.credentials.issue(user["id"], SESSION_KIND, ttl=SESSION_TTL)
 
     # -- reads ---------------------------------------------------------------------------------
-    def counts(self):
-        return self.store.counts()
+    async def counts(self) -> dict[str, int]:
+        return await self.store.counts()
 
-    def users_page(self, **filters):
+    async def users_page(self, **filters: Any) -> Page:
         """(count, rows); filters: query, staff, active, door, sort, limit, offset."""
-        return self.store.users(**filters)
+        return await self.store.users(**filters)
 
-    async def user(self, user_id: int) -> dict:
+    async def user(self, user_id: int) -> Row:
         """A user with their identities at every door, credentials counted by kind, meetings,
         chats, organizations and the staff actions on them."""
         user = await self.store.user(user_id)
@@ -108,70 +120,70 @@ class StaffService:
         _, user["actions"] = await self.store.actions(target_id=user_id, limit=50)
         return user
 
-    def organizations_page(self, **filters):
-        return self.store.organizations(**filters)
+    async def organizations_page(self, **filters: Any) -> Page:
+        return await self.store.organizations(**filters)
 
-    async def organization(self, org_id: int) -> dict:
+    async def organization(self, org_id: int) -> Row:
         org = await self.store.organization(org_id)
         if org is None:
             raise NotFound("no such organization")
         return org
 
-    def meetings_page(self, **filters):
+    async def meetings_page(self, **filters: Any) -> Page:
         """(count, rows) of meetings and events of every door; filters: query, kind, day_gte,
         day_lte (ISO days), sort, limit, offset."""
-        return self.store.meetings(**filters)
+        return await self.store.meetings(**filters)
 
-    async def meeting(self, meeting_id: int) -> dict:
+    async def meeting(self, meeting_id: int) -> Row:
         meeting = await self.store.meeting(meeting_id)
         if meeting is None:
             raise NotFound("no such meeting")
         return meeting
 
-    def chats_page(self, **filters):
-        return self.store.chats(**filters)
+    async def chats_page(self, **filters: Any) -> Page:
+        return await self.store.chats(**filters)
 
-    async def chat(self, chat_id: int, before: int | None = None) -> dict:
+    async def chat(self, chat_id: int, before: int | None = None) -> Row:
         chat = await self.store.chat(chat_id, before)
         if chat is None:
             raise NotFound("no such chat")
         return chat
 
-    def actions_page(self, **filters):
-        return self.store.actions(**filters)
+    async def actions_page(self, **filters: Any) -> Page:
+        return await self.store.actions(**filters)
 
-    def waiting_confirmations(self):
-        return self.profiles.waiting_confirmations()
+    async def waiting_confirmations(self) -> list[Row]:
+        return await self.profiles.waiting_confirmations()
 
     # -- actions ---------------------------------------------------------------------------------
-    async def _target(self, user_id: int) -> dict:
+    async def _target(self, user_id: int) -> Row:
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("no such user")
         return user
 
     @staticmethod
-    def _not_self(staff: dict, target: dict, what: str) -> None:
+    def _not_self(staff: Row, target: Row, what: str) -> None:
         # a staff member who could lock themselves out would leave nobody to undo it
         if staff["id"] == target["id"]:
             raise NotPermitted(f"You cannot {what} your own account.")
 
-    async def _log(self, staff: dict, action: str, target: dict, detail: str = "") -> None:
+    async def _log(self, staff: Row, action: str, target: Row, detail: str = "") -> None:
         await self.store.log_action(self.clock.seconds(), staff["id"], label(staff), action, target["id"],
                                     label(target), detail)
 
     @staticmethod
-    def name_rule(user: dict) -> DisplayNameRule:
-        return NAME_RULES.get(user.get("door"), DEFAULT_NAME_RULE)
+    def name_rule(user: Row) -> DisplayNameRule:
+        return NAME_RULES.get(user.get("door") or "", DEFAULT_NAME_RULE)
 
-    async def rename(self, staff: dict, user_id: int, name) -> None:
+    async def rename(self, staff: Row, user_id: int, name: str | None) -> None:
         """DisplayNameInvalid when the rule of the user's door refuses the name."""
         target = await self._target(user_id)
         self.name_rule(target).check(name)
         await self.users.update(user_id, name=name)
         await self._log(staff, "rename", target, f"{target['name']} → {name}")
 
-    async def set_active(self, staff: dict, user_id: int, active: bool) -> None:
+    async def set_active(self, staff: Row, user_id: int, active: bool) -> None:
         """Deactivate: no door signs the user in or issues them a credential, and every credential
         they hold ends now, in every process. Reactivate: they may sign in again."""
         target = await self._target(user_id)
@@ -182,14 +194,14 @@ class StaffService:
             await self.credentials.revoke_all(user_id)
         await self._log(staff, "reactivate" if active else "deactivate", target)
 
-    async def set_staff(self, staff: dict, user_id: int, is_staff: bool) -> None:
+    async def set_staff(self, staff: Row, user_id: int, is_staff: bool) -> None:
         target = await self._target(user_id)
         if not is_staff:
             self._not_self(staff, target, "remove staff from")
         await self.users.update(user_id, is_staff=is_staff)
         await self._log(staff, "make_staff" if is_staff else "remove_staff", target)
 
-    async def end_sessions(self, staff: dict, user_id: int) -> None:
+    async def end_sessions(self, staff: Row, user_id: int) -> None:
         """Every credential of every door the user holds ends, and every process forgets it."""
         target = await self._target(user_id)
         held = await self.credentials.count_by_kind(user_id)
@@ -197,14 +209,14 @@ class StaffService:
         detail = ", ".join(f"{row['count']} {row['kind']}" for row in held) or "none held"
         await self._log(staff, "end_sessions", target, detail)
 
-    async def delete(self, staff: dict, user_id: int) -> None:
+    async def delete(self, staff: Row, user_id: int) -> None:
         """Delete the account through core's deletion rule (credentials ended, crowns passed on)."""
         target = await self._target(user_id)
         self._not_self(staff, target, "delete")
         await self.delete_account(user_id)
         await self._log(staff, "delete", target)
 
-    async def review_confirmation(self, staff: dict, user_id: int, approved: bool) -> None:
+    async def review_confirmation(self, staff: Row, user_id: int, approved: bool) -> None:
         """Approve or reject the user's waiting confirmation scan; NotFound if none waits."""
         target = await self.users.get(user_id)
         if target is None or not await self.profiles.review_confirmation(user_id, approved):

@@ -14,25 +14,34 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 from urllib.parse import urlparse
 
 from sqlalchemy import Boolean
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from twisted.enterprise import adbapi
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from meetsrv.config import ConfigError
 from meetsrv.store.tables import metadata
+
+# a row as the cursor gives it: column name -> value (Boolean columns already bool)
+Row: TypeAlias = dict[str, Any]
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
 class Compiled:
     sql: str
-    defaults: dict
+    defaults: dict[str, Any]
     # (index, converter) for result columns that need converting, e.g. Boolean -> bool
-    converters: tuple
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 class Conflict(Exception):
@@ -55,7 +64,7 @@ def _is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, pg_errors.UniqueViolation)
 
 
-def _as_conflict(failure, desc: str):
+def _as_conflict(failure: Failure, desc: str) -> Failure:
     if _is_unique_violation(failure.value):
         raise Conflict(desc, str(failure.value).strip().splitlines()[0])
     return failure
@@ -76,11 +85,11 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached at start."""
 
 
-def _converters(stmt) -> tuple:
+def _converters(stmt: ClauseElement) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     columns = getattr(stmt, "exported_columns", None)
     if columns is None:
         return ()
-    out = []
+    out: list[tuple[int, Callable[[Any], Any]]] = []
     for i, column in enumerate(columns):
         if isinstance(getattr(column, "type", None), Boolean):
             out.append((i, bool))
@@ -90,11 +99,11 @@ def _converters(stmt) -> tuple:
 class Txn:
     """The cursor side of one interaction; runs on a pool thread."""
 
-    def __init__(self, db: Database, cursor):
+    def __init__(self, db: Database, cursor: Any):
         self.db = db
-        self.cursor = cursor
+        self.cursor = cursor  # the DB-API cursor (sqlite3 or psycopg2)
 
-    def _run(self, stmt, params: dict, dynamic: bool) -> Compiled:
+    def _run(self, stmt: ClauseElement, params: dict[str, Any], dynamic: bool) -> Compiled:
         compiled = self.db.compile(stmt, dynamic)
         if compiled.defaults:
             values = dict(compiled.defaults)
@@ -106,11 +115,11 @@ class Txn:
         self.cursor.execute(compiled.sql, values)
         return compiled
 
-    def execute(self, stmt, dynamic: bool = False, **params) -> int:
+    def execute(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> int:
         self._run(stmt, params, dynamic)
-        return self.cursor.rowcount
+        return int(self.cursor.rowcount)
 
-    def rows(self, stmt, dynamic: bool = False, **params) -> list[dict]:
+    def rows(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> list[Row]:
         compiled = self._run(stmt, params, dynamic)
         names = [d[0] for d in self.cursor.description]
         result = []
@@ -124,11 +133,11 @@ class Txn:
             result.append(dict(zip(names, raw)))
         return result
 
-    def row(self, stmt, dynamic: bool = False, **params) -> dict | None:
+    def row(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> Row | None:
         rows = self.rows(stmt, dynamic, **params)
         return rows[0] if rows else None
 
-    def scalar(self, stmt, dynamic: bool = False, **params):
+    def scalar(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> Any:
         self._run(stmt, params, dynamic)
         raw = self.cursor.fetchone()
         return None if raw is None else raw[0]
@@ -146,7 +155,7 @@ def create_private(path: str) -> None:
         pass
 
 
-def natural_key(text: str) -> tuple:
+def natural_key(text: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
     """The sort key of natural order: digit runs compare as numbers, the rest case-insensitively
     ("Org 2" before "Org 10", "org 3" between them)."""
     parts = re.split(r"(\d+)", text.casefold())
@@ -188,7 +197,7 @@ def check_reachable(url: str) -> None:
             raise DatabaseUnavailable(f"--db: cannot connect to PostgreSQL: {first}")
 
 
-def _sqlite_open(conn):
+def _sqlite_open(conn: sqlite3.Connection) -> None:
     # the collation that PostgreSQL gets from ICU (migration 0001), here in Python on every connection
     conn.create_collation(NATURAL_ORDER, _natural_compare)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -200,7 +209,10 @@ def _sqlite_open(conn):
 class Database:
     """One pool and one dialect. Every query of every store module goes through here."""
 
-    def __init__(self, url: str, reactor=None):
+    dialect: Dialect
+    path: str | None
+
+    def __init__(self, url: str, reactor: Any = None):
         self.url = url
         parsed = urlparse(url)
         self._cache: dict[int, tuple[Any, Compiled]] = {}
@@ -220,14 +232,14 @@ class Database:
                 timeout=30,
                 # autocommit off: adbapi commits after each interaction
             )
-            self.pool = adbapi.ConnectionPool(
+            self.pool = adbapi.ConnectionPool(  # type: ignore[no-untyped-call]
                 "sqlite3", path, cp_reactor=reactor, cp_noisy=False, **kwargs
             )
         elif parsed.scheme in ("postgresql", "postgres"):
             self.name = "postgresql"
             self.path = None
-            self.dialect = postgresql.psycopg2.dialect()
-            self.pool = adbapi.ConnectionPool(
+            self.dialect = postgresql.psycopg2.dialect()  # type: ignore[no-untyped-call]
+            self.pool = adbapi.ConnectionPool(  # type: ignore[no-untyped-call]
                 "psycopg2",
                 url,
                 cp_min=1,
@@ -244,17 +256,17 @@ class Database:
         self.search_indexes: frozenset[str] = frozenset()
 
     # -- compiling --------------------------------------------------------------------------
-    def compile(self, stmt, dynamic: bool = False) -> Compiled:
+    def compile(self, stmt: ClauseElement, dynamic: bool = False) -> Compiled:
         """Compile once per statement object; `dynamic` statements (IN lists) every time."""
         if not dynamic:
             hit = self._cache.get(id(stmt))
             if hit is not None and hit[0] is stmt:
                 return hit[1]
         kwargs = {"render_postcompile": True} if dynamic else {}
-        c = stmt.compile(dialect=self.dialect, compile_kwargs=kwargs)
+        c = cast(SQLCompiler, stmt.compile(dialect=self.dialect, compile_kwargs=kwargs))
         # values fixed in the statement (including an explicit None); bindparam("x") without a
         # value is required and must come from the caller
-        defaults = {}
+        defaults: dict[str, Any] = {}
         for name, value in c.params.items():
             bind = c.binds.get(name)
             if bind is None or not bind.required:
@@ -275,51 +287,56 @@ class Database:
         queries with it)."""
         self._statement_observers.append(observer)
 
-    def interact(self, desc: str, fn: Callable[..., Any], *args, **kwargs) -> defer.Deferred:
+    def interact(self, desc: str, fn: Callable[Concatenate[Txn, P], T], *args: P.args,
+                 **kwargs: P.kwargs) -> defer.Deferred[T]:
         """Run fn(txn, *args) in one transaction on a pool thread. `desc` names the transaction
         (`<domain>.<module>.<method>`) for logs and metrics, as Synapse's runInteraction does."""
+        d: defer.Deferred[T]
         if not self._observers:
-            d = self.pool.runInteraction(lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
+            d = self.pool.runInteraction(  # type: ignore[no-untyped-call]
+                lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
             return d.addErrback(_as_conflict, desc)
         queued = time.perf_counter()
         times: list[float] = []
 
-        def run(cursor):
+        def run(cursor: Any) -> T:
             times.append(time.perf_counter())
             try:
                 return fn(Txn(self, cursor), *args, **kwargs)
             finally:
                 times.append(time.perf_counter())
 
-        def observed(result):
+        def observed(result: T | Failure) -> T | Failure:
             if len(times) == 2:
                 for observer in self._observers:
                     observer(desc, times[0] - queued, times[1] - times[0])
             return result
 
-        return self.pool.runInteraction(run).addBoth(observed).addErrback(_as_conflict, desc)
+        d = self.pool.runInteraction(run)  # type: ignore[no-untyped-call]
+        return d.addBoth(observed).addErrback(_as_conflict, desc)
 
-    def rows(self, desc: str, stmt, **params) -> defer.Deferred:
+    # `dynamic=True` among the params compiles the statement every time (IN lists)
+    def rows(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[list[Row]]:
         return self.interact(desc, lambda t: t.rows(stmt, **params))
 
-    def row(self, desc: str, stmt, **params) -> defer.Deferred:
+    def row(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[Row | None]:
         return self.interact(desc, lambda t: t.row(stmt, **params))
 
-    def scalar(self, desc: str, stmt, **params) -> defer.Deferred:
+    def scalar(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[Any]:
         return self.interact(desc, lambda t: t.scalar(stmt, **params))
 
-    def execute(self, desc: str, stmt, **params) -> defer.Deferred:
+    def execute(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[int]:
         return self.interact(desc, lambda t: t.execute(stmt, **params))
 
     # -- lifecycle --------------------------------------------------------------------------
     def describe(self) -> str:
         return describe_database(self.url)
 
-    def load_search_indexes(self) -> defer.Deferred:
+    def load_search_indexes(self) -> defer.Deferred[None]:
         """Find which optional search indexes the migrations could create (see SEARCH_INDEXES)."""
         checks = SEARCH_INDEXES.get(self.name, {})
 
-        def run(t: Txn):
+        def run(t: Txn) -> frozenset[str]:
             found = []
             for name, query in checks.items():
                 t.cursor.execute(query)
@@ -327,7 +344,7 @@ class Database:
                     found.append(name)
             return frozenset(found)
 
-        def done(found):
+        def done(found: frozenset[str]) -> None:
             if self.name == "sqlite":
                 found = found | {NATURAL_ORDER}  # registered on each connection by _sqlite_open
             self.search_indexes = frozenset(found)
@@ -336,7 +353,7 @@ class Database:
 
     def close(self) -> None:
         if self.pool.running:
-            self.pool.close()
+            self.pool.close()  # type: ignore[no-untyped-call]
 
 
 def describe_database(url: str) -> str:
@@ -352,13 +369,13 @@ def describe_database(url: str) -> str:
     return f"postgresql {host}{port}/{parsed.path.lstrip('/')}{user}"
 
 
-def schema_statements(dialect) -> list[str]:
+def schema_statements(dialect: Dialect) -> list[str]:
     """tables.py as CREATE ... IF NOT EXISTS statements (schema.sql; bench/seed.py). The server
     builds its schema with the migrations instead."""
     out = []
     for table in metadata.sorted_tables:
         out.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)).strip())
-        for index in sorted(table.indexes, key=lambda i: i.name):
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
             out.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)).strip())
     return out
 

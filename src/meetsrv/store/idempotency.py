@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.db import Conflict, Database, Txn
 from meetsrv.store.tables import idempotency_keys as keys
@@ -26,7 +28,7 @@ _expire = delete(keys).where(keys.c.created < bindparam("before"))
 
 
 def claim_txn(t: Txn, user_id: int, key: str, request: str, fingerprint: str, now: float,
-              expired: float, stale: float) -> dict:
+              expired: float, stale: float) -> dict[str, Any]:
     """{"state": "new" | "done" | "mismatch" | "busy", "id", "status", "headers", "body"}."""
     row = t.row(_get, user_id=user_id, key=key)
     if row is not None and row["created"] < expired:
@@ -51,7 +53,8 @@ class IdempotencyStore:
     def __init__(self, db: Database):
         self.db = db
 
-    async def claim(self, user_id, key, request, fingerprint, now, expired, stale) -> dict:
+    async def claim(self, user_id: int, key: str, request: str, fingerprint: str, now: float, expired: float,
+                    stale: float) -> dict[str, Any]:
         args = (user_id, key, request, fingerprint, now, expired, stale)
         try:
             return await self.db.interact("requests.idempotency.claim", claim_txn, *args)
@@ -59,13 +62,13 @@ class IdempotencyStore:
             # the same key sent twice at once: the other request inserted first
             return await self.db.interact("requests.idempotency.claim", claim_txn, *args)
 
-    def finish(self, row_id: int, status: int, headers: list, body: bytes):
+    def finish(self, row_id: int, status: int, headers: list[list[str]], body: bytes) -> Deferred[int]:
         return self.db.execute("requests.idempotency.finish", _finish, id=row_id, status=status,
                                headers=json.dumps(headers), body=body)
 
-    def release(self, row_id: int):
+    def release(self, row_id: int) -> Deferred[int]:
         """Forget an unfinished claim (the request failed: nothing was created)."""
         return self.db.execute("requests.idempotency.release", _delete_unfinished, id=row_id)
 
-    def expire(self, before: float):
+    def expire(self, before: float) -> Deferred[int]:
         return self.db.execute("requests.idempotency.expire", _expire, before=before)

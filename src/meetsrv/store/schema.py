@@ -28,8 +28,8 @@ def stamp_statements() -> list[str]:
 
 
 def render() -> str:
-    statements = (schema_statements(postgresql.psycopg2.dialect()) + search_index_statements("postgresql")
-                  + stamp_statements())
+    dialect = postgresql.psycopg2.dialect()  # type: ignore[no-untyped-call]
+    statements = schema_statements(dialect) + search_index_statements("postgresql") + stamp_statements()
     return HEADER + "\n".join(s + ";\n" for s in statements)
 
 

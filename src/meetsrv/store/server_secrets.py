@@ -19,11 +19,12 @@ class ServerSecretStore:
     async def shared(self, name: str, candidate: str, now: float) -> str:
         """The stored value of `name`; if there is none yet, `candidate` is stored. Processes
         starting at once all get the one value that won the insert."""
-        value = await self.db.scalar("server.secrets.get", _get, name=name)
+        value: str | None = await self.db.scalar("server.secrets.get", _get, name=name)
         if value is not None:
             return value
         try:
             await self.db.execute("server.secrets.put", _put, name=name, value=candidate, created=now)
         except Conflict:
             pass  # another process stored it first
-        return await self.db.scalar("server.secrets.get", _get, name=name)
+        stored: str = await self.db.scalar("server.secrets.get", _get, name=name)
+        return stored

@@ -6,12 +6,29 @@ Each list takes a sort key from a fixed table of columns (never a column name fr
 
 from __future__ import annotations
 
-from sqlalchemy import String, and_, bindparam, case, exists, func, insert, literal, select
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.users import like_contains
-from meetsrv.store.db import NATURAL_ORDER, Database, Txn
+from meetsrv.store.db import NATURAL_ORDER, Database, Row, Txn
 from meetsrv.store.tables import (
     chat_members,
     chats,
@@ -27,10 +44,13 @@ from meetsrv.store.tables import (
     users,
 )
 
+# (how many rows in all, the rows of one page)
+Page = tuple[int, list[Row]]
+
 DETAIL_LIMIT = 200  # rows of one list on a detail page (a user's meetings, a meeting's members...)
 
 
-class day_of(FunctionElement):
+class day_of(FunctionElement[str]):
     """The UTC calendar day (YYYY-MM-DD) of epoch seconds, in each dialect's own words."""
 
     type = String()
@@ -38,12 +58,12 @@ class day_of(FunctionElement):
 
 
 @compiles(day_of, "sqlite")
-def _day_of_sqlite(element, compiler, **kw):
+def _day_of_sqlite(element: day_of, compiler: SQLCompiler, **kw: Any) -> str:
     return "strftime('%Y-%m-%d', " + compiler.process(element.clauses, **kw) + ", 'unixepoch')"
 
 
 @compiles(day_of, "postgresql")
-def _day_of_postgresql(element, compiler, **kw):
+def _day_of_postgresql(element: day_of, compiler: SQLCompiler, **kw: Any) -> str:
     return "to_char(to_timestamp(" + compiler.process(element.clauses, **kw) + ") AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
 
@@ -53,13 +73,14 @@ class Sort:
     """One sortable column: its expression (then more to break ties) and whether it is text
     (natural order)."""
 
-    def __init__(self, expr, *then, text: bool = False):
+    def __init__(self, expr: ColumnElement[Any], *then: ColumnElement[Any], text: bool = False):
         self.expr = expr
         self.then = then
         self.text = text
 
 
-def _order(db: Database, columns: dict, sort: str, default: str, tie):
+def _order(db: Database, columns: dict[str, Sort], sort: str, default: str,
+           tie: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     """ORDER BY for `sort` ("name" or "-name"; unknown keys give `default`): empty values last
     either way, text in natural order, then `tie` (the id) for a stable page order."""
     desc = sort.startswith("-")
@@ -68,7 +89,7 @@ def _order(db: Database, columns: dict, sort: str, default: str, tie):
         desc = default.startswith("-")
         column = columns[default.lstrip("-")]
     expr = column.expr
-    empty = expr.is_(None)
+    empty: ColumnElement[bool] = expr.is_(None)
     if column.text:
         empty = expr.is_(None) | (expr == "")
         if NATURAL_ORDER in db.search_indexes:
@@ -76,12 +97,13 @@ def _order(db: Database, columns: dict, sort: str, default: str, tie):
     return [empty, *[e.desc() if desc else e for e in (expr, *column.then, tie)]]
 
 
-def _page(db: Database, desc: str, base, conds, order, limit: int, offset: int):
+def _page(db: Database, desc: str, base: Select[Any], conds: list[ColumnElement[bool]],
+          order: list[ColumnElement[Any]], limit: int, offset: int) -> Deferred[Page]:
     """(count, rows) of one page of `base` (a select) under `conds`."""
     count = select(func.count()).select_from(base.where(*conds).subquery())
     rows = base.where(*conds).order_by(*order).limit(limit).offset(offset)
 
-    def run(t: Txn):
+    def run(t: Txn) -> Page:
         return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
 
     return db.interact(desc, run)
@@ -119,8 +141,9 @@ _user_list = select(
 DOORS = ("rooms", "campus", "social", "phone", "directory")
 
 
-def _user_conditions(query: str | None, staff: bool | None, active: bool | None, door: str | None):
-    conds = []
+def _user_conditions(query: str | None, staff: bool | None, active: bool | None,
+                     door: str | None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if query:
         pattern = like_contains(query)
         conds.append(
@@ -197,7 +220,7 @@ _user_confirmations = (
 )
 
 
-def user_txn(t: Txn, user_id: int) -> dict | None:
+def user_txn(t: Txn, user_id: int) -> Row | None:
     """One user with every door's identities, meetings, chats and organizations."""
     user = t.row(_user, id=user_id)
     if user is None:
@@ -253,7 +276,7 @@ _org_event_rows = (
 )
 
 
-def organization_txn(t: Txn, org_id: int) -> dict | None:
+def organization_txn(t: Txn, org_id: int) -> Row | None:
     org = t.row(_organization, id=org_id)
     if org is None:
         return None
@@ -291,8 +314,9 @@ MEETING_SORTS = {
 MEETING_KINDS = ("social", "campus", "phone", "directory")
 
 
-def _meeting_conditions(query=None, kind=None, day_gte=None, day_lte=None):
-    conds = []
+def _meeting_conditions(query: str | None = None, kind: str | None = None, day_gte: str | None = None,
+                        day_lte: str | None = None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if query:
         conds.append(func.lower(meetings.c.title).like(like_contains(query), escape="\\"))
     if kind:
@@ -335,7 +359,7 @@ _meeting_chats = (
 )
 
 
-def meeting_txn(t: Txn, meeting_id: int) -> dict | None:
+def meeting_txn(t: Txn, meeting_id: int) -> Row | None:
     meeting = t.row(_meeting, id=meeting_id)
     if meeting is None:
         return None
@@ -345,7 +369,7 @@ def meeting_txn(t: Txn, meeting_id: int) -> dict | None:
     return meeting
 
 
-def organizations_of_txn(t: Txn, meeting_ids) -> dict:
+def organizations_of_txn(t: Txn, meeting_ids: list[int]) -> dict[int, list[Row]]:
     if not meeting_ids:
         return {}
     stmt = (
@@ -354,7 +378,7 @@ def organizations_of_txn(t: Txn, meeting_ids) -> dict:
         .where(meeting_organizations.c.meeting_id.in_(sorted(set(meeting_ids))))
         .order_by(meeting_organizations.c.meeting_id, organizations.c.title, organizations.c.id)
     )
-    out = {}
+    out: dict[int, list[Row]] = {}
     for row in t.rows(stmt, dynamic=True):
         out.setdefault(row.pop("meeting_id"), []).append(row)
     return out
@@ -383,8 +407,8 @@ CHAT_SORTS = {
 CHAT_KINDS = ("room", "meeting", "lobby")
 
 
-def _chat_conditions(query=None, kind=None):
-    conds = []
+def _chat_conditions(query: str | None = None, kind: str | None = None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if query:
         conds.append(func.lower(_chat_title).like(like_contains(query), escape="\\"))
     if kind:
@@ -410,7 +434,7 @@ _chat_message_count = select(func.count()).select_from(messages).where(messages.
 _author = func.coalesce(func.nullif(users.c.name, ""), users.c.username, users.c.email, users.c.phone)
 
 
-def _chat_messages(limit: int):
+def _chat_messages(limit: int) -> Select[Any]:
     return (
         select(messages.c.id, messages.c.user_id, _author.label("author"), messages.c.text, messages.c.created)
         .select_from(messages.outerjoin(users, users.c.id == messages.c.user_id))
@@ -420,7 +444,7 @@ def _chat_messages(limit: int):
     )
 
 
-def chat_txn(t: Txn, chat_id: int, before: int | None, limit: int) -> dict | None:
+def chat_txn(t: Txn, chat_id: int, before: int | None, limit: int) -> Row | None:
     """One chat with its members and up to `limit` messages before id `before` (newest first)."""
     chat = t.row(_chat, id=chat_id)
     if chat is None:
@@ -452,7 +476,7 @@ ACTION_SORTS = {
 
 # -- counts for the dashboard -------------------------------------------------------------------------
 
-def _count(table, *conds):
+def _count(table: Table, *conds: ColumnElement[bool]) -> Select[Any]:
     return select(func.count()).select_from(table).where(*conds)
 
 
@@ -469,7 +493,7 @@ _counts = {
 }
 
 
-def counts_txn(t: Txn) -> dict:
+def counts_txn(t: Txn) -> dict[str, int]:
     return {name: t.scalar(stmt) for name, stmt in _counts.items()}
 
 
@@ -477,35 +501,39 @@ class StaffStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def counts(self):
+    def counts(self) -> Deferred[dict[str, int]]:
         return self.db.interact("staff.counts", counts_txn)
 
     # -- users
-    def users(self, query=None, staff=None, active=None, door=None, sort="-id", limit=50, offset=0):
+    def users(self, query: str | None = None, staff: bool | None = None, active: bool | None = None,
+              door: str | None = None, sort: str = "-id", limit: int = 50, offset: int = 0) -> Deferred[Page]:
         order = _order(self.db, USER_SORTS, sort, "-id", users.c.id)
         return _page(self.db, "staff.users", _user_list, _user_conditions(query, staff, active, door), order,
                      limit, offset)
 
-    def user(self, user_id: int):
+    def user(self, user_id: int) -> Deferred[Row | None]:
         return self.db.interact("staff.user", user_txn, user_id)
 
     # -- organizations
-    def organizations(self, query=None, sort="title", limit=50, offset=0):
-        conds = []
+    def organizations(self, query: str | None = None, sort: str = "title", limit: int = 50,
+                      offset: int = 0) -> Deferred[Page]:
+        conds: list[ColumnElement[bool]] = []
         if query:
             conds.append(func.lower(organizations.c.title).like(like_contains(query), escape="\\"))
         order = _order(self.db, ORGANIZATION_SORTS, sort, "title", organizations.c.id)
         return _page(self.db, "staff.organizations", _org_list, conds, order, limit, offset)
 
-    def organization(self, org_id: int):
+    def organization(self, org_id: int) -> Deferred[Row | None]:
         return self.db.interact("staff.organization", organization_txn, org_id)
 
     # -- meetings
-    def meetings(self, query=None, kind=None, day_gte=None, day_lte=None, sort="-date", limit=50, offset=0):
+    def meetings(self, query: str | None = None, kind: str | None = None, day_gte: str | None = None,
+                 day_lte: str | None = None, sort: str = "-date", limit: int = 50,
+                 offset: int = 0) -> Deferred[Page]:
         order = _order(self.db, MEETING_SORTS, sort, "-date", meetings.c.id)
         conds = _meeting_conditions(query, kind, day_gte, day_lte)
 
-        def run(t: Txn):
+        def run(t: Txn) -> Page:
             count = select(func.count()).select_from(_meeting_list.where(*conds).subquery())
             rows = t.rows(_meeting_list.where(*conds).order_by(*order).limit(limit).offset(offset), dynamic=True)
             orgs = organizations_of_txn(t, [r["id"] for r in rows])
@@ -515,25 +543,27 @@ class StaffStore:
 
         return self.db.interact("staff.meetings", run)
 
-    def meeting(self, meeting_id: int):
+    def meeting(self, meeting_id: int) -> Deferred[Row | None]:
         return self.db.interact("staff.meeting", meeting_txn, meeting_id)
 
     # -- chats
-    def chats(self, query=None, kind=None, sort="-last", limit=50, offset=0):
+    def chats(self, query: str | None = None, kind: str | None = None, sort: str = "-last", limit: int = 50,
+              offset: int = 0) -> Deferred[Page]:
         order = _order(self.db, CHAT_SORTS, sort, "-last", chats.c.id)
         return _page(self.db, "staff.chats", _chat_list, _chat_conditions(query, kind), order, limit, offset)
 
-    def chat(self, chat_id: int, before: int | None = None, limit: int = 100):
+    def chat(self, chat_id: int, before: int | None = None, limit: int = 100) -> Deferred[Row | None]:
         return self.db.interact("staff.chat", chat_txn, chat_id, before, limit)
 
     # -- the log
     def log_action(self, now: float, staff_id: int | None, staff_label: str, action: str,
-                   target_id: int | None, target_label: str, detail: str = ""):
+                   target_id: int | None, target_label: str, detail: str = "") -> Deferred[int]:
         return self.db.scalar("staff.log_action", _insert_action, staff_id=staff_id, staff_label=staff_label,
                               action=action, target_id=target_id, target_label=target_label, detail=detail,
                               created=now)
 
-    def actions(self, target_id: int | None = None, sort="-created", limit=50, offset=0):
-        conds = [] if target_id is None else [staff_actions.c.target_id == target_id]
+    def actions(self, target_id: int | None = None, sort: str = "-created", limit: int = 50,
+                offset: int = 0) -> Deferred[Page]:
+        conds: list[ColumnElement[bool]] = [] if target_id is None else [staff_actions.c.target_id == target_id]
         order = _order(self.db, ACTION_SORTS, sort, "-created", staff_actions.c.id)
         return _page(self.db, "staff.actions", _action_list, conds, order, limit, offset)

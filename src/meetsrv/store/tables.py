@@ -28,14 +28,15 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-Id = lambda: Column("id", Integer, primary_key=True, autoincrement=True)  # noqa: E731
+def Id() -> Column[int]:  # a column of the tables below, named as one
+    return Column("id", Integer, primary_key=True, autoincrement=True)
 
 
-def ref(name: str, target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Column:
+def ref(name: str, target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Column[int]:
     return Column(name, Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
-def flag(name: str) -> Column:
+def flag(name: str) -> Column[bool]:
     return Column(name, Boolean, nullable=False, server_default=false())
 
 

@@ -50,7 +50,7 @@ class ChatFeed:
     def start(self) -> None:
         """Subscribe to the chat's channel, then read its newest id."""
         self.subscription = self.hub.bus.subscribe(self.channel, self.received)
-        self.subscription.ready.addCallback(lambda _: self.chats.newest_id(self.chat_id)).addCallbacks(
+        self.subscription.ready.addCallback(lambda _: defer.ensureDeferred(self.chats.newest_id(self.chat_id))).addCallbacks(
             self._started, self._start_failed)
 
     def _started(self, newest_id: int) -> None:

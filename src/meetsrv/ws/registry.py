@@ -77,7 +77,7 @@ class CredentialSockets:
     def _check_while_bus_down(self):
         if not self.bus.connected:
             # ended sessions (staff, deleted accounts) close sockets of signed tokens too
-            self.credentials.load_ended().addErrback(lambda f: log.warn(
+            defer.ensureDeferred(self.credentials.load_ended()).addErrback(lambda f: log.warn(
                 "reading ended sessions failed: {error}", error=f.getErrorMessage()))
             return self.check()
         return None

@@ -21,14 +21,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from meetsrv.bus import Bus, Subscription
+from meetsrv.core.clock import Clock, DelayedCall
 from meetsrv.core.errors import AccountInactive
 from meetsrv.store.accounts.credentials import CredentialStore
+from meetsrv.store.db import Row
 
 log = Logger()
+
+# (user id, kind, expires): what a credential hash stands for
+Entry = tuple[int, str, float | None]
 
 CHANNEL = "credentials"
 # bus items that say "every session of this user ended at this time": "user:<id>:<time>"
@@ -53,7 +61,8 @@ class CredentialService:
     # seconds between attempts to publish revocations the bus refused
     retry_interval = 2.0
 
-    def __init__(self, store: CredentialStore, bus, clock, cache_size: int = 100_000, cache_ttl: float = 30.0):
+    def __init__(self, store: CredentialStore, bus: Bus, clock: Clock, cache_size: int = 100_000,
+                 cache_ttl: float = 30.0):
         self.store = store
         self.bus = bus
         self.clock = clock
@@ -61,48 +70,46 @@ class CredentialService:
         self.cache_ttl = cache_ttl
         # token hash -> (user id, kind, expires, when cached)
         self._cache: OrderedDict[str, tuple[int, str, float | None, float]] = OrderedDict()
-        self._subscription = None
-        self._revoked_listeners: list = []
+        self._subscription: Subscription | None = None
+        self._revoked_listeners: list[Callable[[list[str]], object]] = []
         self._unpublished: list[str] = []  # revoked hashes the bus has not taken yet
-        self._retry = None
+        self._retry: DelayedCall | None = None
         self._ended: dict[int, float] = {}  # user id -> when all their sessions were ended
-        self._ended_listeners: list = []
+        self._ended_listeners: list[Callable[[int], object]] = []
 
-    def on_sessions_ended(self, listener) -> None:
+    def on_sessions_ended(self, listener: Callable[[int], object]) -> None:
         """Call listener(user_id) in this process whenever all of a user's sessions end (here or
         in another process): the WebSocket hub closes the user's open sockets."""
         self._ended_listeners.append(listener)
 
-    def start(self):
+    async def start(self) -> None:
         """Subscribe to revocations, then read the endings of the last hour (a process that
         starts now must refuse the stateless tokens they voided too)."""
         self._subscription = self.bus.subscribe(CHANNEL, self._on_revoked)
         self.bus.on_restored(self._bus_restored)
-        return self._subscription.ready.addCallback(lambda _: self.load_ended())
+        await self._subscription.ready
+        await self.load_ended()
 
-    def load_ended(self):
+    async def load_ended(self) -> None:
         """Read the endings of all of a user's sessions of the last hour again (at start, and
         when the bus may have lost some): the sockets of those users close."""
-        def loaded(rows):
-            for row in rows:
-                self._note_ended(row["id"], row["sessions_ended"])
+        for row in await self.store.recent_ends(self.clock.seconds() - ENDED_HORIZON):
+            self._note_ended(row["id"], row["sessions_ended"])
 
-        return self.store.recent_ends(self.clock.seconds() - ENDED_HORIZON).addCallback(loaded)
-
-    def stop(self):
+    def stop(self) -> None:
         if self._subscription is not None:
             self._subscription.cancel()
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None
 
-    def on_revoked(self, listener) -> None:
+    def on_revoked(self, listener: Callable[[list[str]], object]) -> None:
         """Call listener(hashes) in this process for every revocation, made here or published
         by another process (the socket registry closes the sockets opened with them)."""
         self._revoked_listeners.append(listener)
 
     # -- cache -------------------------------------------------------------------------------
-    def _remember(self, h: str, user_id: int, kind: str, expires) -> None:
+    def _remember(self, h: str, user_id: int, kind: str, expires: float | None) -> None:
         if not self.bus.connected:
             return  # revocations published now would not reach this process
         self._cache[h] = (user_id, kind, expires, self.clock.seconds())
@@ -110,7 +117,7 @@ class CredentialService:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def _cached(self, h: str):
+    def _cached(self, h: str) -> Entry | None:
         hit = self._cache.get(h)
         if hit is None:
             return None
@@ -141,7 +148,7 @@ class CredentialService:
             horizon = self.clock.seconds() - ENDED_HORIZON
             self._ended = {u: t for u, t in self._ended.items() if t > horizon}
 
-    def sessions_ended(self, user_id: int, issued_at) -> bool:
+    def sessions_ended(self, user_id: int, issued_at: object) -> bool:
         """True when a stateless token of this user issued at `issued_at` (epoch seconds, whole
         seconds in a JWT) was voided by ending all the user's sessions. A token issued in the same
         second as the ending counts as voided: refusing is the safe side."""
@@ -161,11 +168,11 @@ class CredentialService:
         """What was published while the bus was away is lost: nothing cached is trusted, the
         endings of sessions are read again, and the revocations waiting here go out now."""
         self._cache.clear()
-        self.load_ended().addErrback(
+        defer.ensureDeferred(self.load_ended()).addErrback(
             lambda f: log.warn("reading ended sessions failed: {error}", error=f.getErrorMessage()))
         self._publish_waiting()
 
-    def _forget(self, hashes) -> defer.Deferred:
+    def _forget(self, hashes: Iterable[str]) -> defer.Deferred[None]:
         """Drop the hashes here and tell every process. Never fails: a revocation the bus
         refuses (Redis away) waits and is published again until it goes through."""
         hashes = [h for h in hashes if h]
@@ -175,14 +182,14 @@ class CredentialService:
         self._unpublished.extend(hashes)
         return self._publish_waiting()
 
-    def _publish_waiting(self) -> defer.Deferred:
+    def _publish_waiting(self) -> defer.Deferred[None]:
         waiting, self._unpublished = self._unpublished, []
         if not waiting:
             return defer.succeed(None)
         batches = [waiting[i:i + PUBLISH_BATCH] for i in range(0, len(waiting), PUBLISH_BATCH)]
 
-        def publish(batch):
-            def failed(failure):
+        def publish(batch: list[str]) -> defer.Deferred[None]:
+            def failed(failure: Failure) -> None:
                 self._unpublished.extend(batch)
                 log.warn("revocation of {n} credential(s) not published ({error}); trying again",
                          n=len(batch), error=failure.getErrorMessage())
@@ -200,7 +207,7 @@ class CredentialService:
         """Revocations waiting for the bus (tests, metrics)."""
         return len(self._unpublished)
 
-    async def still_valid(self, hashes) -> set[str]:
+    async def still_valid(self, hashes: Iterable[str]) -> set[str]:
         """Which of these credential hashes are still stored and unexpired (read from the
         database, not the cache: the check after an outage)."""
         rows = await self.store.lookup_many(list(hashes))
@@ -208,24 +215,24 @@ class CredentialService:
         return {r["token_hash"] for r in rows if r["expires"] is None or r["expires"] > now}
 
     # -- API ---------------------------------------------------------------------------------
-    @defer.inlineCallbacks
-    def issue(self, user_id: int, kind: str, ttl: float | None = None, single: bool = False, token: str | None = None):
+    async def issue(self, user_id: int, kind: str, ttl: float | None = None, single: bool = False,
+                    token: str | None = None) -> str:
         """A new credential for user_id; with `single` it replaces the user's others of that kind.
         AccountInactive when the account is deactivated or gone."""
         token = token or new_token()
         now = self.clock.seconds()
         expires = None if ttl is None else now + ttl
-        removed = yield self.store.insert(token_hash(token), user_id, kind, now, expires, single)
+        removed = await self.store.insert(token_hash(token), user_id, kind, now, expires, single)
         if removed is None:
             raise AccountInactive("User inactive or deleted.")
-        yield self._forget(removed)
+        await self._forget(removed)
         return token
 
-    def authenticate(self, token: str | None, kinds: tuple[str, ...]):
+    def authenticate(self, token: str | None, kinds: tuple[str, ...]) -> defer.Deferred[int | None]:
         """Deferred user id the token belongs to, if it is one of `kinds` and not expired; else None.
 
-        A plain function, not inlineCallbacks: it runs on every authenticated request, and a
-        cache hit answers without touching the database."""
+        A plain function, not async: it runs on every authenticated request, and a cache hit
+        answers with a fired Deferred, without a coroutine or touching the database."""
         if not token or len(token) > 512:
             return defer.succeed(None)
         h = token_hash(token)
@@ -233,16 +240,16 @@ class CredentialService:
         if hit is not None:
             return defer.succeed(self._check(hit, kinds))
 
-        def found(row):
+        def found(row: Row | None) -> int | None:
             if row is None:
                 return None
-            entry = (row["user_id"], row["kind"], row["expires"])
+            entry: Entry = (row["user_id"], row["kind"], row["expires"])
             self._remember(h, *entry)
             return self._check(entry, kinds)
 
         return self.store.lookup(h).addCallback(found)
 
-    def _check(self, entry, kinds):
+    def _check(self, entry: Entry, kinds: tuple[str, ...]) -> int | None:
         user_id, kind, expires = entry
         if kind not in kinds:
             return None
@@ -250,38 +257,35 @@ class CredentialService:
             return None
         return user_id
 
-    @defer.inlineCallbacks
-    def revoke_user(self, user_id: int, kind: str):
-        removed = yield self.store.delete_user_kind(user_id, kind)
-        yield self._forget(removed)
+    async def revoke_user(self, user_id: int, kind: str) -> None:
+        removed = await self.store.delete_user_kind(user_id, kind)
+        await self._forget(removed)
 
-    @defer.inlineCallbacks
-    def revoke_all(self, user_id: int):
+    async def revoke_all(self, user_id: int) -> None:
         """Every credential of the user, of every door, and every stateless token issued until
         now (staff ending the sessions, a deactivated or deleted account)."""
         now = self.clock.seconds()
-        removed = yield self.store.end_all(user_id, now)
+        removed = await self.store.end_all(user_id, now)
         self._note_ended(user_id, now)
-        yield self._forget([*removed, f"{ENDED_PREFIX}{user_id}:{now!r}"])
+        await self._forget([*removed, f"{ENDED_PREFIX}{user_id}:{now!r}"])
 
-    def count_by_kind(self, user_id: int):
+    async def count_by_kind(self, user_id: int) -> list[Row]:
         """The user's credentials counted by kind, for staff: (kind, count, newest, expires); no token."""
-        return self.store.kinds_of(user_id)
+        return await self.store.kinds_of(user_id)
 
-    @defer.inlineCallbacks
-    def revoke(self, token: str):
+    async def revoke(self, token: str) -> None:
         h = token_hash(token)
-        yield self.store.delete_token(h)
-        yield self._forget([h])
+        await self.store.delete_token(h)
+        await self._forget([h])
 
-    @defer.inlineCallbacks
-    def consume(self, token: str, kind: str):
+    async def consume(self, token: str, kind: str) -> int | None:
         """Spend a one-time credential (a refresh token): the user id, or None if spent/unknown."""
         h = token_hash(token)
-        row = yield self.store.consume(h)
-        yield self._forget([h])
+        row = await self.store.consume(h)
+        await self._forget([h])
         if row is None or row["kind"] != kind:
             return None
         if row["expires"] is not None and row["expires"] <= self.clock.seconds():
             return None
-        return row["user_id"]
+        user_id: int = row["user_id"]
+        return user_id

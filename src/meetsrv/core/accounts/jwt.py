@@ -7,8 +7,14 @@ the one given, so a refresh token works once.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import jwt
+
+from meetsrv.core.clock import Clock
+
+if TYPE_CHECKING:
+    from meetsrv.core.accounts.credentials import CredentialService
 
 ALGORITHM = "HS256"
 REFRESH_KIND = "refresh"
@@ -19,7 +25,7 @@ class JwtTokens:
     access_ttl = 5 * 60.0
     refresh_ttl = 24 * 3600.0
 
-    def __init__(self, secret: str, clock, credentials):
+    def __init__(self, secret: str, clock: Clock, credentials: CredentialService):
         self.secret = secret
         self.clock = clock
         self.credentials = credentials
@@ -53,13 +59,13 @@ class JwtTokens:
             return None
         return user_id
 
-    async def pair(self, user_id: int) -> dict:
+    async def pair(self, user_id: int) -> dict[str, str]:
         access = self._encode(user_id, "access", self.access_ttl)
         refresh = self._encode(user_id, REFRESH_KIND, self.refresh_ttl)
         await self.credentials.issue(user_id, REFRESH_KIND, ttl=self.refresh_ttl, token=refresh)
         return {"access": access, "refresh": refresh}
 
-    async def rotate(self, refresh: str) -> dict | None:
+    async def rotate(self, refresh: str) -> dict[str, str] | None:
         """A new pair for a valid refresh token, which is spent; None if invalid or spent."""
         user_id = self.decode(refresh, REFRESH_KIND)
         if user_id is None:

@@ -12,11 +12,11 @@ its expiry is read from the injected clock.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from twisted.internet import defer
-
+from meetsrv.bus import Ephemeral
 from meetsrv.core.errors import RateLimited
+from meetsrv.store.db import Row
 
 MAX_FAILURES = 10
 WINDOW = 15 * 60.0
@@ -31,7 +31,7 @@ class LoginLimited(RateLimited):
 class LoginLimiter:
     """Failed password checks per (kind of login name, account) in the ephemeral store."""
 
-    def __init__(self, ephemeral, max_failures: int = MAX_FAILURES, window: float = WINDOW):
+    def __init__(self, ephemeral: Ephemeral, max_failures: int = MAX_FAILURES, window: float = WINDOW):
         self.ephemeral = ephemeral
         self.max_failures = max_failures
         self.window = window
@@ -62,18 +62,15 @@ class PasswordLogin:
     normalized name its lookup matches, so spellings of one account share one count.
     """
 
-    def __init__(self, limiter: LoginLimiter, scope: str, verify: Callable[[str, str], defer.Deferred],
+    def __init__(self, limiter: LoginLimiter, scope: str, verify: Callable[[str, str], Awaitable[Row]],
                  account: Callable[[str], str]):
         self.limiter = limiter
         self.scope = scope
         self.verify = verify
         self.account = account
 
-    def check(self, login: str, password: str) -> defer.Deferred:
+    async def check(self, login: str, password: str) -> Row:
         """The user row for the right password; LoginLimited, or the verifier's error."""
-        return defer.ensureDeferred(self._check(login, password))
-
-    async def _check(self, login: str, password: str):
         account = self.account(login)
         await self.limiter.attempt(self.scope, account)
         user = await self.verify(login, password)

@@ -18,20 +18,26 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from oauthlib.oauth2 import WebApplicationClient
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from meetsrv.bus import Ephemeral
 from meetsrv.config import OAUTH_PROVIDERS, OAuthApp
 from meetsrv.core.accounts.social import SocialIdentities
+from meetsrv.core.clock import Clock, reactor_time
 from meetsrv.core.errors import NotPermitted
 from meetsrv.core.people.names import CAMPUS_NAME
 
 log = Logger()
+
+# a provider's JSON answer (the token answer, the userinfo answer)
+Answer = dict[str, Any]
 
 STATE_LIFE = 600.0  # seconds a sign-in may take at the provider
 PROVIDER_TIMEOUT = 10.0  # seconds for one call to a provider
@@ -65,11 +71,11 @@ class Provider:
     userinfo_url: str
     scope: tuple[str, ...]
     # (token answer, userinfo answer) -> ProviderUser; raises ValueError/KeyError/TypeError
-    read_user: Callable[[dict, object], ProviderUser]
+    read_user: Callable[[Answer, Any], ProviderUser]
     # the access token goes in the query (VK's API) rather than an Authorization header
     token_in_query: bool = False
 
-    def userinfo_request(self, url: str, access_token: str) -> tuple[str, dict]:
+    def userinfo_request(self, url: str, access_token: str) -> tuple[str, dict[str, str]]:
         headers = {"Accept": "application/json", "User-Agent": "meetsrv"}  # GitHub wants a User-Agent
         if self.token_in_query:
             sep = "&" if "?" in url else "?"
@@ -77,7 +83,7 @@ class Provider:
         return url, dict(headers, Authorization=f"Bearer {access_token}")
 
 
-def _id(value) -> str:
+def _id(value: object) -> str:
     """A provider's user id as the social identities keep it: the decimal text of a number."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("no user id")
@@ -87,19 +93,19 @@ def _id(value) -> str:
     return text
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _github_user(token: dict, info) -> ProviderUser:
+def _github_user(token: Answer, info: Any) -> ProviderUser:
     return ProviderUser(_id(info["id"]), _text(info.get("name")) or _text(info.get("login")))
 
 
-def _google_user(token: dict, info) -> ProviderUser:
+def _google_user(token: Answer, info: Any) -> ProviderUser:
     return ProviderUser(_id(info["sub"]), _text(info.get("name")))
 
 
-def _vk_user(token: dict, info) -> ProviderUser:
+def _vk_user(token: Answer, info: Any) -> ProviderUser:
     if "error" in info:
         raise ValueError(f"VK API error {info['error']!r}")
     person = info["response"][0]
@@ -171,15 +177,15 @@ class _TooLarge(Exception):
     pass
 
 
-def _timed_out(result, timeout):
+def _timed_out(result: object, timeout: float) -> None:
     raise defer.TimeoutError(f"no answer in {timeout} s")
 
 
 class OAuthSignIn:
     """`reactor` carries the HTTP requests; `clock` times them out (a task.Clock in tests)."""
 
-    def __init__(self, apps, identities: SocialIdentities, ephemeral, reactor, clock,
-                 timeout: float = PROVIDER_TIMEOUT):
+    def __init__(self, apps: Iterable[OAuthApp], identities: SocialIdentities, ephemeral: Ephemeral, reactor: Any,
+                 clock: Clock, timeout: float = PROVIDER_TIMEOUT):
         self.providers = {a.provider: ConfiguredProvider(PROVIDERS[a.provider], a)
                           for a in apps if a.provider in PROVIDERS}
         self.identities = identities
@@ -206,10 +212,11 @@ class OAuthSignIn:
         saved = json.dumps({"provider": provider, "browser": _browser_digest(browser), "next": next_path})
         await self.ephemeral.set(_state_key(state), saved, STATE_LIFE)
         client = WebApplicationClient(configured.app.client_id)
-        return client.prepare_request_uri(
+        url: str = client.prepare_request_uri(
             configured.authorize_url, redirect_uri=redirect_uri, scope=list(configured.provider.scope) or None,
             state=state,
         )
+        return url
 
     async def finish(self, provider: str, browser: str | None, state: str | None, code: str | None,
                      error: str | None, redirect_uri: str) -> tuple[int, str]:
@@ -234,10 +241,11 @@ class OAuthSignIn:
         # the campus door's name rule holds for a name the provider gives (cut, not refused)
         name = (user.name or f"{provider} {user.external_id}")[:CAMPUS_NAME.max_length]
         user_id, _ = await self.identities.user_for(provider, user.external_id, name, door="campus")
-        return user_id, saved["next"]
+        next_path: str = saved["next"]
+        return user_id, next_path
 
     # -- talking to the provider -------------------------------------------------------------
-    async def _exchange(self, configured: ConfiguredProvider, code: str, redirect_uri: str) -> dict:
+    async def _exchange(self, configured: ConfiguredProvider, code: str, redirect_uri: str) -> Answer:
         """The token answer for `code` (a form POST to the token URL, as RFC 6749 4.1.3)."""
         client = WebApplicationClient(configured.app.client_id)
         body = client.prepare_request_body(
@@ -262,7 +270,7 @@ class OAuthSignIn:
             raise OAuthRefused(f"{configured.provider.name} refused the authorization code")
         return token
 
-    async def _read_user(self, configured: ConfiguredProvider, token: dict) -> ProviderUser:
+    async def _read_user(self, configured: ConfiguredProvider, token: Answer) -> ProviderUser:
         url, headers = configured.provider.userinfo_request(configured.userinfo_url, token["access_token"])
         status, text = await self._call(configured, "GET", url, None, headers)
         try:
@@ -274,11 +282,11 @@ class OAuthSignIn:
             raise OAuthRefused(f"The {configured.provider.name} user could not be read")
 
     async def _call(self, configured: ConfiguredProvider, method: str, url: str, body: bytes | None,
-                    headers: dict) -> tuple[int, str]:
+                    headers: dict[str, str]) -> tuple[int, str]:
         """(status, body text) of one request, in `timeout` seconds on the clock."""
         d = defer.Deferred.fromCoroutine(self._request(method, url, body, headers))
         # cancelling treq fails with its own error (ResponseNeverReceived, ...): a timeout it is
-        d.addTimeout(self.timeout, self.clock, onTimeoutCancel=_timed_out)
+        d.addTimeout(self.timeout, reactor_time(self.clock), onTimeoutCancel=_timed_out)
         try:
             return await d
         except defer.TimeoutError:
@@ -291,16 +299,18 @@ class OAuthSignIn:
             log.warn("{provider} could not be reached: {error!r}", provider=configured.provider.name, error=e)
             raise OAuthRefused(f"{configured.provider.name} could not be reached")
 
-    async def _request(self, method, url, body, headers) -> tuple[int, str]:
+    async def _request(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, str]:
         import treq
 
+        header_lists: dict[bytes | str, list[bytes | str]] = {k: [v] for k, v in headers.items()}
         response = await treq.request(
-            method, url, data=body, headers={k: [v] for k, v in headers.items()},
+            method, url, data=body, headers=header_lists,
             reactor=self.reactor, persistent=False,
         )
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
 
-        def collect(data: bytes):
+        def collect(data: bytes) -> None:
             nonlocal size
             size += len(data)
             if size > MAX_ANSWER:

@@ -6,7 +6,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
 _R, _P = 8, 1
@@ -38,16 +40,16 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 class PasswordHasher:
-    def __init__(self, reactor, cost: int = 2**14):
+    def __init__(self, reactor: Any, cost: int = 2**14):
         self.reactor = reactor
         self.cost = cost
         # verifying against this when a user is unknown keeps both answers equally slow
         self._dummy = hash_password(secrets.token_hex(8), cost)
 
-    def hash(self, password: str):
+    def hash(self, password: str) -> Deferred[str]:
         return deferToThreadPool(self.reactor, self.reactor.getThreadPool(), hash_password, password, self.cost)
 
-    def verify(self, password: str, stored: str | None):
+    def verify(self, password: str, stored: str | None) -> Deferred[bool]:
         return deferToThreadPool(
             self.reactor, self.reactor.getThreadPool(), verify_password, password, stored or self._dummy
-        ).addCallback(lambda ok: ok and stored is not None)
+        ).addCallback(lambda ok: bool(ok and stored is not None))

@@ -16,12 +16,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 import phonenumbers
 from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
+from meetsrv.bus import Ephemeral
 from meetsrv.core.errors import Invalid, RateLimited
 
 log = Logger()
@@ -43,7 +46,7 @@ class InvalidCode(Invalid):
     code = "invalid_code"
 
 
-def is_valid_phone(phone) -> bool:
+def is_valid_phone(phone: object) -> bool:
     """International format only: starts with '+' and is a valid number (Google's plan data)."""
     if not isinstance(phone, str) or not phone.startswith("+") or len(phone) > 32:
         return False
@@ -51,14 +54,14 @@ def is_valid_phone(phone) -> bool:
         number = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(number)
+    return bool(phonenumbers.is_valid_number(number))
 
 
-def normalize_phone(phone) -> str | None:
+def normalize_phone(phone: object) -> str | None:
     """The number in E.164 (+79250741413), or None when it is not a valid international number.
     A valid E.164 input comes back unchanged; spaces and dashes are dropped, so one person has
     one phone string in users and contacts."""
-    if not is_valid_phone(phone):
+    if not isinstance(phone, str) or not is_valid_phone(phone):
         return None
     return phonenumbers.format_number(phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164)
 
@@ -67,19 +70,25 @@ def new_code() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
 
 
-class ISmsGateway(Interface):
-    def send(phone: str, text: str):
+class ISmsGateway(Interface):  # type: ignore[misc]
+    def send(phone: str, text: str):  # type: ignore[no-untyped-def]
         """Send text to phone; returns a Deferred that fires when the gateway accepted it."""
+
+
+class SmsGateway(Protocol):
+    """ISmsGateway, for annotations."""
+
+    def send(self, phone: str, text: str) -> Awaitable[None]: ...
 
 
 @implementer(ISmsGateway)
 class LogSmsGateway:
     """The default gateway: the text goes to the log (for development and --debug)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []  # the last few, for tests and debugging
 
-    def send(self, phone, text):
+    def send(self, phone: str, text: str) -> defer.Deferred[None]:
         log.info("SMS to {phone}: {text}", phone=phone, text=text)
         self.sent.append((phone, text))
         del self.sent[:-100]
@@ -90,20 +99,19 @@ class LogSmsGateway:
 class HttpSmsGateway:
     """POSTs {"phone","text"} as JSON to --sms-gateway-url (treq)."""
 
-    def __init__(self, url: str, reactor, timeout: float = 10.0):
+    def __init__(self, url: str, reactor: Any, timeout: float = 10.0):
         self.url = url
         self.reactor = reactor
         self.timeout = timeout
 
-    @defer.inlineCallbacks
-    def send(self, phone, text):
+    async def send(self, phone: str, text: str) -> None:
         import treq
 
         body = json.dumps({"phone": phone, "text": text}).encode()
-        d = treq.post(self.url, data=body, headers={b"Content-Type": [b"application/json"]},
-                      timeout=self.timeout, reactor=self.reactor, persistent=False)
-        response = yield d
-        yield treq.content(response)
+        headers: dict[bytes | str, list[bytes | str]] = {b"Content-Type": [b"application/json"]}
+        response = await treq.post(self.url, data=body, headers=headers, timeout=self.timeout,
+                                   reactor=self.reactor, persistent=False)
+        await treq.content(response)
         if response.code >= 300:
             raise RuntimeError(f"SMS gateway answered {response.code}")
 
@@ -131,63 +139,59 @@ def client_key(address: str | None) -> str:
 
 
 class PhoneCodes:
-    def __init__(self, ephemeral, gateway, debug: bool = False, per_client: int = 5, per_minute: int = 60):
+    def __init__(self, ephemeral: Ephemeral, gateway: SmsGateway, debug: bool = False, per_client: int = 5,
+                 per_minute: int = 60):
         self.ephemeral = ephemeral
         self.gateway = gateway
         self.debug = debug
         self.per_client = per_client
         self.per_minute = per_minute
 
-    @defer.inlineCallbacks
-    def _within(self, key: str, limit: int):
-        if limit and (yield self.ephemeral.incr(key, SEND_WINDOW)) > limit:
+    async def _within(self, key: str, limit: int) -> None:
+        if limit and (await self.ephemeral.incr(key, SEND_WINDOW)) > limit:
             raise RateLimited("too many codes")
 
-    @defer.inlineCallbacks
-    def send(self, phone: str, client: str | None = None):
+    async def send(self, phone: str, client: str | None = None) -> str:
         """Store a new code (voiding the old) and text it; RateLimited past the client's, the
         phone's or the total limit. Each send counts as an attempt of the phone."""
-        yield self._within(client_key(client), self.per_client)
-        attempts = yield self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
+        await self._within(client_key(client), self.per_client)
+        attempts = await self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
         if attempts > ATTEMPTS_LIMIT:
             raise RateLimited("too many attempts")
-        yield self._within("sms:total", self.per_minute)
+        await self._within("sms:total", self.per_minute)
         code = new_code()
         # stored with a prefix: the Redis client turns number-like replies ("01234") into ints
-        yield self.ephemeral.set(_code_key(phone), "c" + code, CODE_LIFE_TIME)
+        await self.ephemeral.set(_code_key(phone), "c" + code, CODE_LIFE_TIME)
         try:
-            yield self.gateway.send(phone, f"Your code: {code}")
+            await self.gateway.send(phone, f"Your code: {code}")
         except Exception:
             log.failure("SMS gateway failed for {phone}", phone=phone)
         return code
 
-    @defer.inlineCallbacks
-    def check(self, phone: str, code: str, spend: bool = True):
+    async def check(self, phone: str, code: str, spend: bool = True) -> None:
         """Accept the right code once (it is spent, unless `spend` is False: then the caller
         spends it with spend() once it has used it); InvalidCode / RateLimited otherwise."""
         if self.debug and code == DEBUG_CODE:
             return
-        stored = yield self.ephemeral.get(_code_key(phone))
+        stored = await self.ephemeral.get(_code_key(phone))
         if stored is None:
             raise InvalidCode("Code is invalid.")
-        attempts = yield self.ephemeral.get(_attempts_key(phone))
+        attempts = await self.ephemeral.get(_attempts_key(phone))
         if attempts is not None and int(attempts) >= ATTEMPTS_LIMIT:
             raise RateLimited("too many attempts")
         if not secrets.compare_digest(str(stored).encode(), ("c" + code).encode()):
-            attempts = yield self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME)
-            if attempts > ATTEMPTS_LIMIT:  # lost a race with other guesses
+            if await self.ephemeral.incr(_attempts_key(phone), ATTEMPTS_LIFE_TIME) > ATTEMPTS_LIMIT:  # lost a race with other guesses
                 raise RateLimited("too many attempts")
             raise InvalidCode("Code is invalid.")
         if spend:
-            yield self.spend(phone)
+            await self.spend(phone)
 
-    @defer.inlineCallbacks
-    def spend(self, phone: str):
-        yield self.ephemeral.delete(_code_key(phone))
-        yield self.ephemeral.delete(_attempts_key(phone))
+    async def spend(self, phone: str) -> None:
+        await self.ephemeral.delete(_code_key(phone))
+        await self.ephemeral.delete(_attempts_key(phone))
 
 
-def build_gateway(settings, reactor):
+def build_gateway(settings: Any, reactor: Any) -> SmsGateway:
     if settings.sms_gateway_url:
         return HttpSmsGateway(settings.sms_gateway_url, reactor)
     if not settings.debug:

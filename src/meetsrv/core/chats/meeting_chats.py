@@ -3,9 +3,15 @@ the chat service's."""
 
 from __future__ import annotations
 
+import builtins
+from typing import Any
+
 from meetsrv.core.chats.service import ChatNotFound, ChatService, NotAMember
 from meetsrv.core.errors import NotFound
+from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.chats.chats import Chat, Message
 from meetsrv.store.chats.meeting_chats import CHAT_KIND, SocialChatStore
+from meetsrv.store.db import Row
 
 HISTORY_LIMIT = 10000
 
@@ -17,12 +23,12 @@ class ChatMissing(NotFound):
 
 
 class SocialChatService:
-    def __init__(self, store: SocialChatStore, chats: ChatService, users):
+    def __init__(self, store: SocialChatStore, chats: ChatService, users: UserStore):
         self.store = store
         self.chats = chats
         self.users = users
 
-    async def list(self, user_id: int):
+    async def list(self, user_id: int) -> list[dict[str, Any]]:
         """The user's chats, newest first: {"chat" (Chat), "owner" and "members" (user rows),
         "last" ((Message, author row) or None), "unread" (messages of others not read yet)}."""
         chats = await self.store.of_member(user_id)
@@ -43,14 +49,14 @@ class SocialChatService:
             for c in chats
         ]
 
-    async def member_chat(self, user_id: int, chat_id: int | None = None, slug: str | None = None):
+    async def member_chat(self, user_id: int, chat_id: int | None = None, slug: str | None = None) -> Chat:
         """The meeting chat if user_id is a member; ChatMissing / NotAMember otherwise."""
         try:
             return await self.chats.member_chat(user_id, CHAT_KIND, chat_id=chat_id, slug=slug)
         except ChatNotFound:
             raise ChatMissing("chat does not exist")
 
-    async def messages(self, user_id: int, chat_id: int):
+    async def messages(self, user_id: int, chat_id: int) -> builtins.list[tuple[Message, Row | None]]:
         """Every message of the chat, oldest first, each as (Message, author row or None). The
         user has read them all now."""
         await self.member_chat(user_id, chat_id)

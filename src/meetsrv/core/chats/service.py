@@ -9,10 +9,14 @@ that did not come (ws/feed.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from meetsrv.bus import Bus
+from meetsrv.core.clock import Clock, DelayedCall
 from meetsrv.core.errors import NotFound, NotPermitted
 from meetsrv.store.chats.chats import Chat, ChatGone, ChatStore, Message
 from meetsrv.store.db import Conflict
@@ -79,22 +83,23 @@ def parse_chat_envelope(payload: str) -> tuple[int, int, str]:
 
 
 class ChatService:
-    def __init__(self, store: ChatStore, bus, clock, metrics=None):
+    def __init__(self, store: ChatStore, bus: Bus, clock: Clock, metrics: Any = None):
         self.store = store
         self.bus = bus
         self.clock = clock
-        self.metrics = metrics
-        self._republish: dict[int, object] = {}  # message id -> the delayed call trying again
+        self.metrics = metrics  # meetsrv.metrics: chat_message_stored()
+        self._republish: dict[int, DelayedCall] = {}  # message id -> the delayed call trying again
 
     # -- membership ------------------------------------------------------------------------
-    async def member_chat(self, user_id: int, kind: str, chat_id: int | None = None, slug: str | None = None):
+    async def member_chat(self, user_id: int, kind: str, chat_id: int | None = None,
+                          slug: str | None = None) -> Chat:
         """The chat of `kind` (by id or slug) if user_id may read and post in it. ChatNotFound
         when there is none of that kind, NotAMember when user_id is not one of its members."""
         chat, is_member = await self.store.chat_for_user(user_id, chat_id=chat_id, slug=slug)
         return require_member(chat, is_member, kind)
 
     # -- messages --------------------------------------------------------------------------
-    async def post(self, chat_id: int, user_id: int, text: str, client_id: str | None = None):
+    async def post(self, chat_id: int, user_id: int, text: str, client_id: str | None = None) -> Posted:
         """Store a message: Posted. With a client_id, the message is stored once per (user,
         chat, client_id): a repeat stores nothing and gives the first message (new=False).
         ChatNotFound when the chat is gone. Publishing is the caller's next step (publish), for
@@ -114,18 +119,18 @@ class ChatService:
             self.metrics.chat_message_stored()
         return Posted(Message(message_id, chat_id, user_id, text, now, False, False, client_id), prev_id, True)
 
-    def publish(self, posted: Posted, frame: str) -> defer.Deferred:
+    def publish(self, posted: Posted, frame: str) -> defer.Deferred[None]:
         """Publish a stored message's frame on its chat's channel. Never fails: a publish the bus
         refuses is tried again later (receivers drop a frame they already delivered)."""
         message = posted.message
         payload = chat_envelope(message.id, posted.prev_id, frame)
         return self._publish(chat_channel(message.chat_id), payload, message.id, 0)
 
-    def _publish(self, channel: str, payload: str, message_id: int, attempt: int) -> defer.Deferred:
+    def _publish(self, channel: str, payload: str, message_id: int, attempt: int) -> defer.Deferred[None]:
         self._republish.pop(message_id, None)
         d = defer.maybeDeferred(self.bus.publish, channel, payload)
 
-        def failed(failure):
+        def failed(failure: Failure) -> None:
             if attempt + 1 >= REPUBLISH_ATTEMPTS:
                 log.failure("publishing message {id} failed; its chat's sockets read it from the "
                             "database with the next message", failure, id=message_id)
@@ -146,26 +151,26 @@ class ChatService:
             if call.active():
                 call.cancel()
 
-    def history(self, chat_id: int, limit: int = 50, before: int | None = None, after: int | None = None,
-                reader: int | None = None):
+    async def history(self, chat_id: int, limit: int = 50, before: int | None = None, after: int | None = None,
+                      reader: int | None = None) -> list[Message]:
         """Messages oldest first: the newest `limit` (before message id `before`), or the oldest
         `limit` after message id `after`. A `reader` who reads the newest page has read it."""
-        return self.store.history(chat_id, limit, before, after, reader)
+        return await self.store.history(chat_id, limit, before, after, reader)
 
-    def page(self, chat_id: int, limit: int, offset: int):
+    async def page(self, chat_id: int, limit: int, offset: int) -> tuple[int, list[Message]]:
         """(count, messages newest first from `offset`), for limit/offset pagination."""
-        return self.store.page(chat_id, limit, offset)
+        return await self.store.page(chat_id, limit, offset)
 
-    def newest_id(self, chat_id: int):
+    async def newest_id(self, chat_id: int) -> int:
         """The id of the chat's newest message (0: none)."""
-        return self.store.newest_id(chat_id)
+        return await self.store.newest_id(chat_id)
 
     # -- read state ------------------------------------------------------------------------
-    def mark_read(self, chat_id: int, user_id: int, message_id: int):
+    async def mark_read(self, chat_id: int, user_id: int, message_id: int) -> bool:
         """user_id has read chat_id up to message_id (it only moves forward); False when that
         message is not one of the chat's."""
-        return self.store.mark_read(chat_id, user_id, message_id)
+        return await self.store.mark_read(chat_id, user_id, message_id)
 
-    def unread_counts(self, user_id: int, kind: str):
+    async def unread_counts(self, user_id: int, kind: str) -> dict[int, int]:
         """{chat id: messages of others after user_id's last read} for user_id's chats of kind."""
-        return self.store.unread_counts(user_id, kind)
+        return await self.store.unread_counts(user_id, kind)

@@ -5,11 +5,12 @@ per approved user (upstream left later users of a one-to-one meeting without a c
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from twisted.internet import defer
-
+from meetsrv.core.clock import Clock
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted
-from meetsrv.store.db import Conflict
+from meetsrv.core.meetings.social import MeetingService
+from meetsrv.store.db import Conflict, Row
 from meetsrv.store.meetings.join_requests import JoinRequestStore
 
 
@@ -30,7 +31,7 @@ def chat_slug(request_id: int, meeting_id: int) -> str:
     return hashlib.sha224(f"{request_id}{meeting_id}letsgo-application".encode()).hexdigest()[:20]
 
 
-def _check(old: dict, new: dict):
+def _check(old: Row, new: Row) -> str | None:
     if new["approved"] and new["rejected"]:
         return "a request cannot be both approved and rejected"
     if old["approved"] and not new["approved"]:
@@ -39,15 +40,14 @@ def _check(old: dict, new: dict):
 
 
 class JoinRequestService:
-    def __init__(self, store: JoinRequestStore, meetings, clock):
+    def __init__(self, store: JoinRequestStore, meetings: MeetingService, clock: Clock):
         self.store = store
         self.meetings = meetings
         self.clock = clock
 
-    @defer.inlineCallbacks
-    def request(self, user_id: int, meeting_id: int):
+    async def request(self, user_id: int, meeting_id: int) -> None:
         try:
-            outcome = yield self.store.create(meeting_id, user_id, self.clock.seconds())
+            outcome = await self.store.create(meeting_id, user_id, self.clock.seconds())
         except Conflict:
             outcome = "duplicate"  # a parallel request of the same user won
         if outcome == "missing":
@@ -57,28 +57,27 @@ class JoinRequestService:
         if outcome == "own":
             raise OwnMeeting("you can not confirm to your event")
 
-    def pending(self, owner_id: int):
+    async def pending(self, owner_id: int) -> list[Row]:
         """Open requests on the owner's meetings (marking them read)."""
-        return self.store.pending_for_owner(owner_id)
+        return await self.store.pending_for_owner(owner_id)
 
-    def unread(self, owner_id: int):
-        return self.store.unread_count(owner_id)
+    async def unread(self, owner_id: int) -> int:
+        return await self.store.unread_count(owner_id)
 
-    @defer.inlineCallbacks
-    def check_owner(self, owner_id: int, request_id: int):
+    async def check_owner(self, owner_id: int, request_id: int) -> Row:
         """NotPermitted unless request_id is a request on one of owner_id's meetings."""
-        row = yield self.store.get(request_id)
-        meeting = (yield self.meetings.store.get(row["meeting_id"])) if row else None
-        if meeting is None or meeting["creator_id"] != owner_id:
+        row = await self.store.get(request_id)
+        meeting = (await self.meetings.store.get(row["meeting_id"])) if row else None
+        if row is None or meeting is None or meeting["creator_id"] != owner_id:
             raise NotPermitted("only the meeting's owner answers its requests")
         return row
 
-    @defer.inlineCallbacks
-    def act(self, owner_id: int, request_id: int, changes: dict):
+    async def act(self, owner_id: int, request_id: int, changes: dict[str, Any]) -> Row:
         """changes: any of approved/rejected/read (bools). The updated request row."""
-        result = yield self.store.update(request_id, owner_id, changes, _check, chat_slug, self.clock.seconds())
+        result = await self.store.update(request_id, owner_id, changes, _check, chat_slug, self.clock.seconds())
         if result[0] == "forbidden":
             raise NotPermitted("only the meeting's owner answers its requests")
         if result[0] == "invalid":
             raise Invalid(result[1])
-        return result[1]
+        updated: Row = result[1]
+        return updated

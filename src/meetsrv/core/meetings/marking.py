@@ -11,12 +11,15 @@ Frames are rendered by the door (`frames`: user_joined(id), user_left(id), was_m
 
 from __future__ import annotations
 
-from twisted.internet import defer
+from typing import Protocol
+
 from twisted.logger import Logger
 
+from meetsrv.bus import Bus, Ephemeral
 from meetsrv.core.chats.service import envelope
+from meetsrv.core.clock import Clock
 from meetsrv.core.errors import DomainError, NotPermitted
-from meetsrv.core.meetings.campus import CampusEventService, EventNotFound
+from meetsrv.core.meetings.campus import CampusEventService, EventNotFound, EventView
 from meetsrv.store.meetings.markings import MarkingStore
 
 log = Logger()
@@ -44,6 +47,16 @@ class MarkingError(DomainError):
         self.code = code
 
 
+class Frames(Protocol):
+    """The door's frames of marking news."""
+
+    def user_joined(self, user_id: int) -> str: ...
+
+    def user_left(self, user_id: int) -> str: ...
+
+    def was_marked(self, user_id: int) -> str: ...
+
+
 def event_channel(event_uuid: str) -> str:
     return f"campus:event:{event_uuid}"
 
@@ -61,15 +74,14 @@ def _asked_key(event_uuid: str) -> str:
 
 
 class MarkingService:
-    def __init__(self, ephemeral, bus, store: MarkingStore, events: CampusEventService, clock):
+    def __init__(self, ephemeral: Ephemeral, bus: Bus, store: MarkingStore, events: CampusEventService, clock: Clock):
         self.ephemeral = ephemeral
         self.bus = bus
         self.store = store
         self.events = events
         self.clock = clock
 
-    @defer.inlineCallbacks
-    def check_open(self, kind: str, raw_event_ids: list, user_id: int | None):
+    async def check_open(self, kind: str, raw_event_ids: list[str], user_id: int | None) -> EventView:
         """The event a socket of `kind` may open for user_id; MarkingRefused otherwise. Any
         signed-in user may open either socket, member of the event or not: the MarkAsVisited
         client never joins an event before its student asks to be marked (upstream had no
@@ -77,12 +89,12 @@ class MarkingService:
         if len(raw_event_ids) != 1:
             raise MarkingRefused("no_event")
         try:
-            event = yield self.events.get(raw_event_ids[0])
+            event = await self.events.get(raw_event_ids[0])
         except EventNotFound:
             raise MarkingRefused("invalid_event")
         if user_id is None:
             raise MarkingRefused("not_permitted")
-        asked = yield self.ephemeral.list_items(_asked_key(event["uuid"]))
+        asked = await self.ephemeral.list_items(_asked_key(event["uuid"]))
         if str(user_id) in asked:
             raise MarkingRefused("not_permitted")
         now = self.clock.seconds()
@@ -92,36 +104,33 @@ class MarkingService:
             raise MarkingRefused("not_running")
         return event
 
-    @defer.inlineCallbacks
-    def ask_to_be_marked(self, event: dict, user_id: int, frames):
+    async def ask_to_be_marked(self, event: EventView, user_id: int, frames: Frames) -> None:
         """Put user_id on the event's list and tell the markers. The caller listens on
         user_channel() first, so a quick marking is not missed."""
-        first = yield self.ephemeral.list_push(_asked_key(event["uuid"]), str(user_id))
+        first = await self.ephemeral.list_push(_asked_key(event["uuid"]), str(user_id))
         if not first:
             raise MarkingRefused("not_permitted")  # a second socket raced this one
-        added = yield self.ephemeral.list_push(_waiting_key(event["uuid"]), str(user_id))
+        added = await self.ephemeral.list_push(_waiting_key(event["uuid"]), str(user_id))
         if added:
-            yield self.bus.publish(event_channel(event["uuid"]), envelope(frames.user_joined(user_id)))
+            await self.bus.publish(event_channel(event["uuid"]), envelope(frames.user_joined(user_id)))
 
-    @defer.inlineCallbacks
-    def waiting(self, event: dict) -> list[int]:
-        items = yield self.ephemeral.list_items(_waiting_key(event["uuid"]))
+    async def waiting(self, event: EventView) -> list[int]:
+        items = await self.ephemeral.list_items(_waiting_key(event["uuid"]))
         return [int(i) for i in items if str(i).isdigit()]
 
-    @defer.inlineCallbacks
-    def forget(self, event: dict):
+    async def forget(self, event: EventView) -> None:
         """Drop the marking state of a deleted event."""
-        yield self.ephemeral.delete(_waiting_key(event["uuid"]))
-        yield self.ephemeral.delete(_asked_key(event["uuid"]))
+        await self.ephemeral.delete(_waiting_key(event["uuid"]))
+        await self.ephemeral.delete(_asked_key(event["uuid"]))
 
-    def marker(self, event: dict, user_id: int, conn_id: str, frames) -> Marker:
+    def marker(self, event: EventView, user_id: int, conn_id: str, frames: Frames) -> Marker:
         return Marker(self, event, user_id, conn_id, frames)
 
 
 class Marker:
     """One marking socket: holds at most one prepared user at a time."""
 
-    def __init__(self, service: MarkingService, event: dict, user_id: int, conn_id: str, frames):
+    def __init__(self, service: MarkingService, event: EventView, user_id: int, conn_id: str, frames: Frames):
         self.service = service
         self.event = event
         self.user_id = user_id
@@ -129,54 +138,50 @@ class Marker:
         self.frames = frames
         self.held: int | None = None
 
-    def _publish_others(self, frame: str):
-        return self.service.bus.publish(event_channel(self.event["uuid"]), envelope(frame, self.conn_id))
+    async def _publish_others(self, frame: str) -> None:
+        await self.service.bus.publish(event_channel(self.event["uuid"]), envelope(frame, self.conn_id))
 
-    @defer.inlineCallbacks
-    def prepare(self, user_id: int):
+    async def prepare(self, user_id: int) -> None:
         if self.held is not None:
             raise MarkingError("already_have_user")
         if user_id == self.user_id:
             raise MarkingError("user_taken")  # nobody marks themselves
-        taken = yield self.service.ephemeral.list_remove(_waiting_key(self.event["uuid"]), str(user_id))
+        taken = await self.service.ephemeral.list_remove(_waiting_key(self.event["uuid"]), str(user_id))
         if not taken:
             raise MarkingError("user_taken")
         self.held = user_id
-        yield self._publish_others(self.frames.user_left(user_id))
+        await self._publish_others(self.frames.user_left(user_id))
 
-    @defer.inlineCallbacks
-    def confirm(self):
+    async def confirm(self) -> int:
         """Record the marking, give the marker karma, tell the marked user; the marked id."""
         if self.held is None:
             raise MarkingError("nothing_prepared")
         marked, self.held = self.held, None
         service = self.service
         try:
-            yield service.store.record(self.event["id"], self.user_id, marked, KARMA_PER_MARKING,
+            await service.store.record(self.event["id"], self.user_id, marked, KARMA_PER_MARKING,
                                        service.clock.seconds())
         except Exception:
             self.held = marked  # not recorded: still held, returned to the list if the socket goes
             raise
-        yield service.bus.publish(user_channel(self.event["uuid"], marked),
+        await service.bus.publish(user_channel(self.event["uuid"], marked),
                                   envelope(self.frames.was_marked(self.user_id)))
         return marked
 
-    @defer.inlineCallbacks
-    def refuse(self):
+    async def refuse(self) -> None:
         if self.held is None:
             raise MarkingError("nothing_prepared")
         user_id, self.held = self.held, None
-        yield self._return(user_id)
+        await self._return(user_id)
 
-    @defer.inlineCallbacks
-    def _return(self, user_id: int):
-        added = yield self.service.ephemeral.list_push(_waiting_key(self.event["uuid"]), str(user_id))
+    async def _return(self, user_id: int) -> None:
+        added = await self.service.ephemeral.list_push(_waiting_key(self.event["uuid"]), str(user_id))
         if added:
-            yield self._publish_others(self.frames.user_joined(user_id))
+            await self._publish_others(self.frames.user_joined(user_id))
 
-    def leave(self):
+    async def leave(self) -> None:
         """The socket went away: a held user goes back on the list."""
         if self.held is None:
-            return defer.succeed(None)
+            return
         user_id, self.held = self.held, None
-        return self._return(user_id)
+        await self._return(user_id)

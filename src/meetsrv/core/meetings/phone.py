@@ -14,20 +14,26 @@ invalid_image, self, no_user, not_true, time_range.
 
 from __future__ import annotations
 
-from twisted.internet import defer
+import builtins
+from collections.abc import Iterable
 
-from meetsrv.core.clock import renderable
+from meetsrv.core.clock import Clock, renderable
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted
-from meetsrv.core.people.graph import retry_on_race
+from meetsrv.core.media import MediaFiles
+from meetsrv.core.people.graph import GraphService, retry_on_race
+from meetsrv.store.db import Row
 from meetsrv.store.meetings.phone import PhoneMeetingStore
 
 TITLE_MAX = 255
+# an uploaded image: (bytes, the file name the client gave)
+Upload = tuple[bytes, str | None]
 LOGO_FOLDER = "images"
 
 
-def field_problems(title, description, logo, starts_at=None) -> dict:
+def field_problems(title: str | None, description: str | None, logo: Upload | None,
+                   starts_at: float | None = None) -> dict[str, list[str]]:
     """What is wrong with a new meeting's fields, before its logo is decoded."""
-    problems = {}
+    problems: dict[str, list[str]] = {}
     if starts_at is not None and not renderable(starts_at):
         problems["time"] = ["time_range"]
     if title is None:
@@ -44,75 +50,68 @@ def field_problems(title, description, logo, starts_at=None) -> dict:
 
 
 class PhoneMeetingService:
-    def __init__(self, store: PhoneMeetingStore, graph, media_files, clock):
+    def __init__(self, store: PhoneMeetingStore, graph: GraphService, media_files: MediaFiles, clock: Clock):
         self.store = store
         self.graph = graph
         self.media_files = media_files
         self.clock = clock
 
-    @defer.inlineCallbacks
-    def create(self, creator: int, title, logo, description=None, starts_at=None, user_ids=()):
+    async def create(self, creator: int, title: str | None, logo: Upload | None, description: str | None = None,
+                     starts_at: float | None = None, user_ids: Iterable[int] = ()) -> Row | None:
         """`logo` is (bytes, filename) or None; `title` None when missing."""
         problems = field_problems(title, description, logo, starts_at)
         path = None
         if logo is not None:
             try:
-                path = yield self.media_files.save_image(logo[0], LOGO_FOLDER, logo[1])
+                path = await self.media_files.save_image(logo[0], LOGO_FOLDER, logo[1])
             except Invalid:
                 problems["logo"] = ["invalid_image"]
         if problems:
             self.media_files.remove([p for p in [path] if p])
             raise Invalid("invalid meeting", fields=problems)
-        meeting = yield self.store.create(
+        assert title is not None  # else a "required" problem above
+        meeting = await self.store.create(
             creator, user_ids, self.clock.seconds(), title, description, path, starts_at
         )
         return meeting
 
-    @defer.inlineCallbacks
-    def list(self, user_id: int, include_completed: bool = False):
-        meetings = yield self.store.list_of(user_id, include_completed)
+    async def list(self, user_id: int, include_completed: bool = False) -> builtins.list[Row]:
+        meetings = await self.store.list_of(user_id, include_completed)
         return meetings
 
-    @defer.inlineCallbacks
-    def get(self, user_id: int, meeting_id: int, open_only: bool = False):
+    async def get(self, user_id: int, meeting_id: int, open_only: bool = False) -> Row:
         """The meeting if user_id is a member (and, with open_only, it is not completed)."""
-        meeting = yield self.store.get(meeting_id)
+        meeting = await self.store.get(meeting_id)
         if meeting is None or user_id not in meeting["users"]:
             raise NotFound("Not found.")
         if open_only and meeting["completed"]:
             raise NotFound("Not found.")
         return meeting
 
-    @defer.inlineCallbacks
-    def invite(self, inviter: int, meeting_id: int, user_id: int):
-        yield self.get(inviter, meeting_id, open_only=True)
-        yield self.graph.check_other_user(inviter, user_id)
-        meeting = yield retry_on_race(self.store.invite, meeting_id, inviter, user_id, self.clock.seconds())
+    async def invite(self, inviter: int, meeting_id: int, user_id: int) -> Row | None:
+        await self.get(inviter, meeting_id, open_only=True)
+        await self.graph.check_other_user(inviter, user_id)
+        meeting = await retry_on_race(self.store.invite, meeting_id, inviter, user_id, self.clock.seconds())
         return meeting
 
-    @defer.inlineCallbacks
-    def exclude(self, king: int, meeting_id: int, user_id: int):
-        meeting = yield self.get(king, meeting_id, open_only=True)
-        yield self.graph.check_other_user(king, user_id)
+    async def exclude(self, king: int, meeting_id: int, user_id: int) -> Row | None:
+        meeting = await self.get(king, meeting_id, open_only=True)
+        await self.graph.check_other_user(king, user_id)
         if meeting["king"] != king:
             raise NotPermitted("You do not have permission to perform this action.")
-        meeting = yield self.store.remove(meeting_id, user_id)
-        return meeting
+        return await self.store.remove(meeting_id, user_id)
 
-    @defer.inlineCallbacks
-    def leave(self, user_id: int, meeting_id: int):
-        yield self.get(user_id, meeting_id)
-        yield self.store.remove(meeting_id, user_id)
+    async def leave(self, user_id: int, meeting_id: int) -> None:
+        await self.get(user_id, meeting_id)
+        await self.store.remove(meeting_id, user_id)
 
-    @defer.inlineCallbacks
-    def complete(self, king: int, meeting_id: int, completed=None):
+    async def complete(self, king: int, meeting_id: int, completed: object = None) -> Row | None:
         """`completed` must be True or None (nothing to change); only the king may."""
-        meeting = yield self.get(king, meeting_id, open_only=True)
+        meeting = await self.get(king, meeting_id, open_only=True)
         if meeting["king"] != king:
             raise NotPermitted("You do not have permission to perform this action.")
         if completed is None:
             return meeting
         if completed is not True:
             raise Invalid("completed must be True or not specified.", fields={"completed": ["not_true"]})
-        meeting = yield self.store.complete(meeting_id, self.clock.seconds())
-        return meeting
+        return await self.store.complete(meeting_id, self.clock.seconds())

@@ -46,8 +46,8 @@ class DisplayNameRule:
     def check(self, name: str | None, field: str = "name") -> str:
         """The name, or DisplayNameInvalid."""
         problem = self.problem(name)
-        if problem is not None:
-            raise DisplayNameInvalid(field, problem, self.max_length)
+        if problem is not None or name is None:
+            raise DisplayNameInvalid(field, problem or "required", self.max_length)
         return name
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer
+from typing import Any
 
+from meetsrv.core.clock import Clock
 from meetsrv.core.errors import Invalid, UserNotFound
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.db import Row
 from meetsrv.store.people.profiles import ProfileStore
 
 MAX_BIO = 128  # upstream's CharField(128)
@@ -20,62 +22,60 @@ class NameTooShort(Invalid):
 
 
 class ProfileService:
-    def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock, name_rule: DisplayNameRule):
+    def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock: Clock,
+                 name_rule: DisplayNameRule):
         self.users = users
         self.name_rule = name_rule
         self.store = store
         self.images = images
         self.clock = clock
 
-    @defer.inlineCallbacks
-    def get(self, user_id: int):
-        user = yield self.users.get(user_id)
+    async def get(self, user_id: int) -> Row:
+        user = await self.users.get(user_id)
         if user is None:
             raise UserNotFound("User profile does not exist")
         return user
 
-    def update_info(self, user_id: int, display_name: str | None = None, bio: str | None = None):
-        values = {}
+    async def update_info(self, user_id: int, display_name: str | None = None, bio: str | None = None) -> int:
+        values: dict[str, Any] = {}
         if display_name is not None:
             values["name"] = self.name_rule.check(display_name, "display_name")
         if bio is not None:
             if len(bio) > MAX_BIO:
                 raise Invalid("bio is too long", field="bio")
             values["about"] = bio
-        return self.users.update(user_id, **values)
+        return await self.users.update(user_id, **values)
 
-    @defer.inlineCallbacks
-    def set_picture(self, user_id: int, data: bytes):
-        before = yield self.users.get(user_id)
-        path = yield self.images.save_image(data, "avatars", str(user_id))
-        yield self.users.update(user_id, avatar=path)
-        old = (before or {}).get("avatar") or ""
+    async def set_picture(self, user_id: int, data: bytes) -> str:
+        before = await self.users.get(user_id)
+        path = await self.images.save_image(data, "avatars", str(user_id))
+        await self.users.update(user_id, avatar=path)
+        old: str = (before or {}).get("avatar") or ""
         if old.startswith(f"avatars/{user_id}_"):
-            yield self.images.remove([old])  # only this door's own avatar files
+            await self.images.remove([old])  # only this door's own avatar files
         return path
 
-    @defer.inlineCallbacks
-    def upload_confirmation(self, user_id: int, data: bytes):
+    async def upload_confirmation(self, user_id: int, data: bytes) -> str:
         """Store the scan for staff; the user is not confirmed until they approve it."""
-        path = yield self.images.save_image(data, "confirmations", str(user_id))
-        old = yield self.store.replace_confirmation(user_id, path, self.clock.seconds())
+        path = await self.images.save_image(data, "confirmations", str(user_id))
+        old = await self.store.replace_confirmation(user_id, path, self.clock.seconds())
         if old:
-            yield self.images.remove(old)
+            await self.images.remove(old)
         return path
 
-    def review_confirmation(self, user_id: int, approved: bool):
+    async def review_confirmation(self, user_id: int, approved: bool) -> bool:
         """For staff (the admin pages): approve or reject the waiting scan; False if none waits."""
-        return self.store.review_confirmation(user_id, approved, self.clock.seconds())
+        return await self.store.review_confirmation(user_id, approved, self.clock.seconds())
 
-    def waiting_confirmations(self, limit: int = 200):
+    async def waiting_confirmations(self, limit: int = 200) -> list[Row]:
         """For staff (the admin pages): the scans waiting for review, oldest first."""
-        return self.store.waiting_confirmations(limit)
+        return await self.store.waiting_confirmations(limit)
 
-    def find_by_name(self, part: str | None):
+    async def find_by_name(self, part: str | None) -> list[Row]:
         """Users whose display name contains `part` (case-insensitive, Cyrillic too); every
         user (up to a limit) when part is None."""
         if part is None:
-            return self.store.all_names(SEARCH_LIMIT)
+            return await self.store.all_names(SEARCH_LIMIT)
         if len(part) < MIN_NAME_PART:
             raise NameTooShort("Name part is too short")
-        return self.users.search_name(part, SEARCH_LIMIT)
+        return await self.users.search_name(part, SEARCH_LIMIT)

@@ -216,13 +216,13 @@ class MarkingSocket(CampusSocket):
             if not isinstance(user_id, int) or isinstance(user_id, bool):
                 self.send_json(error(ERRORS["missing_user"]))
                 return None
-            d = self.marker.prepare(user_id).addCallback(lambda _: {"result": "ok", "message": "prepared"})
+            d = defer.ensureDeferred(self.marker.prepare(user_id)).addCallback(lambda _: {"result": "ok", "message": "prepared"})
         elif message == "confirm_marking":
-            d = self.marker.confirm().addCallback(lambda _: {
+            d = defer.ensureDeferred(self.marker.confirm()).addCallback(lambda _: {
                 "result": "ok", "message": "marked", "params": {"display_msg": random.choice(DISPLAY_MESSAGES)}
             })
         else:
-            d = self.marker.refuse().addCallback(lambda _: {"result": "ok", "message": "refused"})
+            d = defer.ensureDeferred(self.marker.refuse()).addCallback(lambda _: {"result": "ok", "message": "refused"})
         return d.addCallbacks(self.send_json, self._refused)
 
     def _refused(self, failure):
@@ -233,6 +233,6 @@ class MarkingSocket(CampusSocket):
         if self.marker is not None:
             marker = self.marker
             # after whatever this socket was doing: a held user goes back on the list
-            self._chain.addBoth(lambda _: marker.leave()).addErrback(
+            self._chain.addBoth(lambda _: defer.ensureDeferred(marker.leave())).addErrback(
                 lambda f: log.failure("returning a held user failed", f)
             )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
+from twisted.internet.defer import Deferred
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import credentials, users
 
 _lookup = select(credentials.c.user_id, credentials.c.kind, credentials.c.expires).where(
@@ -41,13 +42,14 @@ _kinds_of_user = (
 )
 
 
-def insert_credential_txn(t: Txn, token_hash, user_id, kind, created, expires=None, single=False) -> list[str] | None:
+def insert_credential_txn(t: Txn, token_hash: str, user_id: int, kind: str, created: float,
+                          expires: float | None = None, single: bool = False) -> list[str] | None:
     """Insert; with `single`, first remove the user's other credentials of that kind.
     Returns the hashes removed (so caches can drop them), or None, inserting nothing, when the
     user is deactivated or gone."""
     if not t.scalar(_user_active, user_id=user_id):
         return None
-    removed = []
+    removed: list[str] = []
     if single:
         removed = [r["token_hash"] for r in t.rows(_hashes_user_kind, user_id=user_id, kind=kind)]
         t.execute(_delete_user_kind, user_id=user_id, kind=kind)
@@ -55,19 +57,19 @@ def insert_credential_txn(t: Txn, token_hash, user_id, kind, created, expires=No
     return removed
 
 
-def delete_user_kind_txn(t: Txn, user_id, kind) -> list[str]:
+def delete_user_kind_txn(t: Txn, user_id: int, kind: str) -> list[str]:
     removed = [r["token_hash"] for r in t.rows(_hashes_user_kind, user_id=user_id, kind=kind)]
     t.execute(_delete_user_kind, user_id=user_id, kind=kind)
     return removed
 
 
-def delete_user_txn(t: Txn, user_id) -> list[str]:
+def delete_user_txn(t: Txn, user_id: int) -> list[str]:
     removed = [r["token_hash"] for r in t.rows(_hashes_user, user_id=user_id)]
     t.execute(_delete_user, user_id=user_id)
     return removed
 
 
-def end_all_txn(t: Txn, user_id, now) -> list[str]:
+def end_all_txn(t: Txn, user_id: int, now: float) -> list[str]:
     """Remove every credential of the user and note when (stateless tokens issued until then are
     refused); the hashes removed."""
     removed = delete_user_txn(t, user_id)
@@ -75,7 +77,7 @@ def end_all_txn(t: Txn, user_id, now) -> list[str]:
     return removed
 
 
-def consume_txn(t: Txn, token_hash) -> dict | None:
+def consume_txn(t: Txn, token_hash: str) -> Row | None:
     """Delete a credential and return what it was: the one caller that gets it back wins."""
     row = t.row(_lookup, token_hash=token_hash)
     if row is None:
@@ -89,13 +91,13 @@ class CredentialStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def lookup(self, token_hash: str):
+    def lookup(self, token_hash: str) -> Deferred[Row | None]:
         return self.db.row("accounts.credentials.lookup", _lookup, token_hash=token_hash)
 
-    def lookup_many(self, hashes: list[str], batch: int = 500):
+    def lookup_many(self, hashes: list[str], batch: int = 500) -> Deferred[list[Row]]:
         """(token_hash, expires) of the hashes that are stored."""
-        def run(t: Txn):
-            found = []
+        def run(t: Txn) -> list[Row]:
+            found: list[Row] = []
             for i in range(0, len(hashes), batch):
                 stmt = select(credentials.c.token_hash, credentials.c.expires).where(
                     credentials.c.token_hash.in_(hashes[i:i + batch]))
@@ -104,30 +106,31 @@ class CredentialStore:
 
         return self.db.interact("accounts.credentials.lookup_many", run)
 
-    def insert(self, token_hash, user_id, kind, created, expires=None, single=False):
+    def insert(self, token_hash: str, user_id: int, kind: str, created: float, expires: float | None = None,
+               single: bool = False) -> Deferred[list[str] | None]:
         return self.db.interact("accounts.credentials.insert", insert_credential_txn, token_hash, user_id, kind, created, expires, single)
 
-    def delete_user_kind(self, user_id, kind):
+    def delete_user_kind(self, user_id: int, kind: str) -> Deferred[list[str]]:
         return self.db.interact("accounts.credentials.delete_user_kind", delete_user_kind_txn, user_id, kind)
 
-    def delete_user(self, user_id):
+    def delete_user(self, user_id: int) -> Deferred[list[str]]:
         """Remove every credential of the user; the hashes removed."""
         return self.db.interact("accounts.credentials.delete_user", delete_user_txn, user_id)
 
-    def end_all(self, user_id, now):
+    def end_all(self, user_id: int, now: float) -> Deferred[list[str]]:
         """Remove every credential of the user, noting the time; the hashes removed."""
         return self.db.interact("accounts.credentials.end_all", end_all_txn, user_id, now)
 
-    def recent_ends(self, since: float):
+    def recent_ends(self, since: float) -> Deferred[list[Row]]:
         """(user id, when) of every user whose sessions were all ended after `since`."""
         return self.db.rows("accounts.credentials.recent_ends", _recent_ends, since=since)
 
-    def kinds_of(self, user_id):
+    def kinds_of(self, user_id: int) -> Deferred[list[Row]]:
         """The user's credentials counted by kind (kind, count, newest, expires): no tokens."""
         return self.db.rows("accounts.credentials.kinds_of", _kinds_of_user, user_id=user_id)
 
-    def delete_token(self, token_hash):
+    def delete_token(self, token_hash: str) -> Deferred[int]:
         return self.db.execute("accounts.credentials.delete_token", _delete_token, token_hash=token_hash)
 
-    def consume(self, token_hash):
+    def consume(self, token_hash: str) -> Deferred[Row | None]:
         return self.db.interact("accounts.credentials.consume", consume_txn, token_hash)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.users import insert_user_txn, update_user_txn
-from meetsrv.store.db import Database
+from meetsrv.store.db import Database, Row
 from meetsrv.store.tables import users
 
 _by_email = select(users).where(users.c.email == bindparam("email"))
@@ -16,16 +19,16 @@ class DirectoryAccountStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def by_email(self, email: str):
+    def by_email(self, email: str) -> Deferred[Row | None]:
         return self.db.row("accounts.email.by_email", _by_email, email=email)
 
-    def id_by_phone(self, phone: str):
+    def id_by_phone(self, phone: str) -> Deferred[int | None]:
         return self.db.scalar("accounts.email.id_by_phone", _id_by_phone, phone=phone)
 
-    def insert(self, now: float, **values):
+    def insert(self, now: float, **values: Any) -> Deferred[int]:
         # db.compile keeps no None defaults: leave NULL columns out
         values = {k: v for k, v in values.items() if v is not None}
         return self.db.interact("accounts.email.insert", insert_user_txn, now, **values)
 
-    def set_staff(self, user_id: int, password_hash: str):
+    def set_staff(self, user_id: int, password_hash: str) -> Deferred[int]:
         return self.db.interact("accounts.email.set_staff", update_user_txn, user_id, is_staff=True, password_hash=password_hash)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.users import fold
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import contacts, meeting_members, users
 
 _by_phone = select(users).where(users.c.phone == bindparam("phone"))
@@ -42,7 +43,7 @@ _delete_user = delete(users).where(users.c.id == bindparam("id"))
 
 def pass_crown_txn(t: Txn, meeting_id: int, leaving_user: int) -> int | None:
     """Crown a random other member of the meeting (the leaving king's successor); their id."""
-    others = [r["user_id"] for r in t.rows(_others, meeting_id=meeting_id, user_id=leaving_user)]
+    others: list[int] = [r["user_id"] for r in t.rows(_others, meeting_id=meeting_id, user_id=leaving_user)]
     if not others:
         return None
     heir = random.choice(others)
@@ -52,7 +53,7 @@ def pass_crown_txn(t: Txn, meeting_id: int, leaving_user: int) -> int | None:
 
 def sign_up_txn(t: Txn, now: float, phone: str, name: str, avatar: str | None) -> int:
     """A new user with this phone; contacts that name the phone now point at the user."""
-    user_id = t.scalar(_insert_user, phone=phone, name=name, name_folded=fold(name), avatar=avatar, created=now)
+    user_id: int = t.scalar(_insert_user, phone=phone, name=name, name_folded=fold(name), avatar=avatar, created=now)
     t.execute(_link_contacts, c_phone=phone, c_user_id=user_id)
     return user_id
 
@@ -70,11 +71,11 @@ class PhoneAccountStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def by_phone(self, phone: str):
+    def by_phone(self, phone: str) -> Deferred[Row | None]:
         return self.db.row("accounts.phone.by_phone", _by_phone, phone=phone)
 
-    def sign_up(self, now: float, phone: str, name: str, avatar: str | None):
+    def sign_up(self, now: float, phone: str, name: str, avatar: str | None) -> Deferred[int]:
         return self.db.interact("accounts.phone.sign_up", sign_up_txn, now, phone, name, avatar)
 
-    def delete(self, user_id: int):
+    def delete(self, user_id: int) -> Deferred[None]:
         return self.db.interact("accounts.phone.delete", delete_user_txn, user_id)

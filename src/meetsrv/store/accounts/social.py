@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.users import insert_user_txn
 from meetsrv.store.db import Database, Txn
@@ -40,13 +41,14 @@ class SocialStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def user_for(self, provider: str, external_id: str):
+    def user_for(self, provider: str, external_id: str) -> Deferred[int | None]:
         return self.db.scalar("accounts.social.user_for", _identity, provider=provider, external_id=external_id)
 
-    def signup(self, provider, external_id, token, name, username, now, door: str = "social"):
+    def signup(self, provider: str, external_id: str, token: str, name: str, username: str, now: float,
+               door: str = "social") -> Deferred[int]:
         """A new user (who came from `door`) with its social identity; the user id."""
         return self.db.interact("accounts.social.signup", signup_txn, provider, external_id, token, name, username,
                                 now, door)
 
-    def set_token(self, provider, external_id, token):
+    def set_token(self, provider: str, external_id: str, token: str) -> Deferred[int]:
         return self.db.execute("accounts.social.set_token", _set_token, provider=provider, external_id=external_id, token=token)

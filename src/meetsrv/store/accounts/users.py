@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, column, insert, select, table, update
+from collections.abc import Iterable
+from typing import Any
 
-from meetsrv.store.db import USERS_SEARCH_FTS, Database, Txn
+from sqlalchemy import ColumnElement, Select, bindparam, column, insert, select, table, update
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+
+from meetsrv.store.db import USERS_SEARCH_FTS, Database, Row, Txn
 from meetsrv.store.tables import users
 
 _by_id = select(users).where(users.c.id == bindparam("id"))
@@ -30,7 +35,8 @@ _search_name = (
 _fts = table(USERS_SEARCH_FTS, column("rowid"), column("username_folded"), column("name_folded"))
 
 
-def _fts_search(result_column, folded_column, fts_column):
+def _fts_search(result_column: ColumnElement[Any], folded_column: ColumnElement[str],
+                fts_column: ColumnElement[Any]) -> Select[Any]:
     return (
         select(users.c.id, result_column)
         .select_from(_fts.join(users, users.c.id == _fts.c.rowid))
@@ -64,17 +70,18 @@ def like_contains(text: str) -> str:
     return f"%{escaped}%"
 
 
-def insert_user_txn(t: Txn, now: float, **values) -> int:
+def insert_user_txn(t: Txn, /, now: float, **values: Any) -> int:
     """Insert a user; fills the folded search columns. Returns the id."""
     if values.get("username") is not None:
         values["username_folded"] = fold(values["username"])
     values["name_folded"] = fold(values.get("name") or "")
     values.setdefault("name", "")
     stmt = insert(users).values(created=now, **values).returning(users.c.id)
-    return t.scalar(stmt, dynamic=True)
+    user_id: int = t.scalar(stmt, dynamic=True)
+    return user_id
 
 
-def update_user_txn(t: Txn, user_id: int, **values) -> int:
+def update_user_txn(t: Txn, /, user_id: int, **values: Any) -> int:
     if "username" in values and values["username"] is not None:
         values["username_folded"] = fold(values["username"])
     if "name" in values:
@@ -88,30 +95,28 @@ class UserStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, now: float, **values):
+    def insert(self, now: float, **values: Any) -> Deferred[int]:
         return self.db.interact("accounts.users.insert", insert_user_txn, now, **values)
 
-    def update(self, user_id: int, **values):
+    def update(self, user_id: int, **values: Any) -> Deferred[int]:
         return self.db.interact("accounts.users.update", update_user_txn, user_id, **values)
 
-    def get(self, user_id: int):
+    def get(self, user_id: int) -> Deferred[Row | None]:
         return self.db.row("accounts.users.get", _by_id, id=user_id)
 
-    def get_by_username(self, username: str):
+    def get_by_username(self, username: str) -> Deferred[Row | None]:
         return self.db.row("accounts.users.get_by_username", _by_username, username=username)
 
-    def id_by_username(self, username: str):
+    def id_by_username(self, username: str) -> Deferred[int | None]:
         return self.db.scalar("accounts.users.id_by_username", _id_by_username, username=username)
 
-    def get_many(self, ids):
-        ids = sorted(set(int(i) for i in ids))
-        if not ids:
-            from twisted.internet import defer
-
+    def get_many(self, ids: Iterable[int]) -> Deferred[list[Row]]:
+        wanted = sorted(set(int(i) for i in ids))
+        if not wanted:
             return defer.succeed([])
-        return self.db.rows("accounts.users.get_many", select(users).where(users.c.id.in_(ids)).order_by(users.c.id), dynamic=True)
+        return self.db.rows("accounts.users.get_many", select(users).where(users.c.id.in_(wanted)).order_by(users.c.id), dynamic=True)
 
-    def _search(self, scan, fts, query: str, limit: int):
+    def _search(self, scan: Select[Any], fts: Select[Any], query: str, limit: int) -> Deferred[list[Row]]:
         """Users whose folded column contains the folded query, by id, up to limit. Through the
         SQLite trigram table when it exists and can answer; else LIKE (on PostgreSQL the
         pg_trgm GIN indexes serve that LIKE)."""
@@ -120,8 +125,8 @@ class UserStore:
             return self.db.rows("accounts.users._search", fts, fts_pattern=f"%{term}%", pattern=like_contains(query), limit=limit)
         return self.db.rows("accounts.users._search", scan, pattern=like_contains(query), limit=limit)
 
-    def search_username(self, query: str, limit: int = 100):
+    def search_username(self, query: str, limit: int = 100) -> Deferred[list[Row]]:
         return self._search(_search_username, _fts_search_username, query, limit)
 
-    def search_name(self, query: str, limit: int = 100):
+    def search_name(self, query: str, limit: int = 100) -> Deferred[list[Row]]:
         return self._search(_search_name, _fts_search_name, query, limit)

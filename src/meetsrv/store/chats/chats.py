@@ -4,12 +4,14 @@ Reads return typed records (Chat, Message); doors shape them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Column, Table, and_, bindparam, exists, func, insert, or_, select, update
 from twisted.internet import defer
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import chat_members, chats, messages, users
 
 
@@ -37,11 +39,14 @@ class Message:
     client_id: str | None = None  # the sender's own id for it, when the sender gave one
 
 
-def _columns(table, record) -> list:
+R = TypeVar("R")
+
+
+def _columns(table: Table, record: type[Any]) -> list[Column[Any]]:
     return [table.c[f.name] for f in fields(record)]
 
 
-def _record(record, row: dict | None):
+def _record(record: type[R], row: Row | None) -> R | None:
     return None if row is None else record(**row)
 
 
@@ -168,9 +173,9 @@ _user_chats_with_members = (
 )
 
 
-def create_chat_txn(t: Txn, kind: str, member_ids, now: float, **values) -> int:
+def create_chat_txn(t: Txn, /, kind: str, member_ids: Iterable[int], now: float, **values: Any) -> int:
     stmt = insert(chats).values(kind=kind, created=now, **values).returning(chats.c.id)
-    chat_id = t.scalar(stmt, dynamic=True)
+    chat_id: int = t.scalar(stmt, dynamic=True)
     for user_id in member_ids:
         t.execute(_add_member, chat_id=chat_id, user_id=user_id, joined=now)
     return chat_id
@@ -183,7 +188,7 @@ def add_member_txn(t: Txn, chat_id: int, user_id: int, now: float) -> bool:
     return True
 
 
-def _chat_and_membership(row: dict | None) -> tuple[Chat | None, bool]:
+def _chat_and_membership(row: Row | None) -> tuple[Chat | None, bool]:
     if row is None:
         return None, False
     is_member = bool(row.pop("is_member"))
@@ -199,16 +204,17 @@ class ChatStore:
         self.db = db
 
     # -- chats -----------------------------------------------------------------------------
-    def get_by_slug(self, slug: str) -> defer.Deferred:
+    def get_by_slug(self, slug: str) -> defer.Deferred[Chat | None]:
         return self.db.row("chats.chats.get_by_slug", _chat_by_slug, slug=slug).addCallback(lambda r: _record(Chat, r))
 
-    def by_member_key(self, kind: str, member_key: str):
+    def by_member_key(self, kind: str, member_key: str) -> defer.Deferred[int | None]:
         return self.db.scalar("chats.chats.by_member_key", _chat_by_key, kind=kind, member_key=member_key)
 
-    def create(self, kind: str, member_ids, now: float, **values):
+    def create(self, kind: str, member_ids: Iterable[int], now: float, **values: Any) -> defer.Deferred[int]:
         return self.db.interact("chats.chats.create", create_chat_txn, kind, member_ids, now, **values)
 
-    def chat_for_user(self, user_id: int, chat_id: int | None = None, slug: str | None = None) -> defer.Deferred:
+    def chat_for_user(self, user_id: int, chat_id: int | None = None,
+                      slug: str | None = None) -> defer.Deferred[tuple[Chat | None, bool]]:
         """(Chat or None, whether user_id is one of its members), by id or by slug."""
         if slug is not None:
             d = self.db.row("chats.chats.chat_for_user", _chat_for_user_by_slug, slug=slug, user_id=user_id)
@@ -216,12 +222,12 @@ class ChatStore:
             d = self.db.row("chats.chats.chat_for_user", _chat_for_user, chat_id=chat_id, user_id=user_id)
         return d.addCallback(_chat_and_membership)
 
-    def chats_of_with_members(self, user_id: int, kind: str) -> defer.Deferred:
+    def chats_of_with_members(self, user_id: int, kind: str) -> defer.Deferred[list[tuple[int, list[Row], int]]]:
         """[(chat id, [member rows ordered by id], unread)] for user_id's chats of `kind`, newest
         chat first, in one precompiled statement."""
 
-        def group(rows):
-            out: dict = {}
+        def group(rows: list[Row]) -> list[tuple[int, list[Row], int]]:
+            out: dict[int, tuple[int, list[Row], int]] = {}
             for r in rows:
                 chat_id, unread = r.pop("chat_id"), r.pop("unread")
                 out.setdefault(chat_id, (chat_id, [], unread))[1].append(r)
@@ -231,11 +237,11 @@ class ChatStore:
                          user_id=user_id, kind=kind)
         return d.addCallback(group)
 
-    def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred:
+    def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred[tuple[Chat | None, list[Row]]]:
         """(Chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
         one transaction, one thread hop."""
 
-        def txn(t: Txn):
+        def txn(t: Txn) -> tuple[Chat | None, list[Row]]:
             chat, is_member = _chat_and_membership(t.row(_chat_for_user, chat_id=chat_id, user_id=user_id))
             if not is_member:
                 return None, []
@@ -245,25 +251,25 @@ class ChatStore:
 
     # -- messages --------------------------------------------------------------------------
     def insert_message(self, chat_id: int, user_id: int, text: str, now: float,
-                       client_id: str | None = None) -> defer.Deferred:
+                       client_id: str | None = None) -> defer.Deferred[tuple[int, int]]:
         """(message id, id of the chat's message before it or 0). Conflict when user_id already
         stored a message with this client_id in the chat; ChatGone when the chat is gone."""
 
-        def txn(t: Txn):
+        def txn(t: Txn) -> tuple[int, int]:
             if t.scalar(_lock_chat, chat_id=chat_id) is None:
                 raise ChatGone(chat_id)
-            prev_id = t.scalar(_newest_id, chat_id=chat_id) or 0
-            message_id = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
+            prev_id: int = t.scalar(_newest_id, chat_id=chat_id) or 0
+            message_id: int = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
                                   created=now, client_id=client_id)
             return message_id, prev_id
 
         return self.db.interact("chats.chats.insert_message", txn)
 
-    def by_client_id(self, chat_id: int, user_id: int, client_id: str) -> defer.Deferred:
+    def by_client_id(self, chat_id: int, user_id: int, client_id: str | None) -> defer.Deferred[tuple[Message, int] | None]:
         """(the Message user_id stored in chat_id under client_id, the id of the chat's message
         before it or 0), or None."""
 
-        def txn(t: Txn):
+        def txn(t: Txn) -> tuple[Message, int] | None:
             row = t.row(_by_client_id, chat_id=chat_id, user_id=user_id, client_id=client_id)
             if row is None:
                 return None
@@ -271,17 +277,17 @@ class ChatStore:
 
         return self.db.interact("chats.chats.by_client_id", txn)
 
-    def newest_id(self, chat_id: int) -> defer.Deferred:
+    def newest_id(self, chat_id: int) -> defer.Deferred[int]:
         """The id of the chat's newest message, 0 when it has none."""
-        return self.db.scalar("chats.chats.newest_id", _newest_id, chat_id=chat_id).addCallback(lambda v: v or 0)
+        return self.db.scalar("chats.chats.newest_id", _newest_id, chat_id=chat_id).addCallback(lambda v: int(v or 0))
 
     def history(self, chat_id: int, limit: int, before: int | None = None, after: int | None = None,
-                reader: int | None = None) -> defer.Deferred:
+                reader: int | None = None) -> defer.Deferred[list[Message]]:
         """Messages oldest first: the `limit` newest (before message id `before`), or the `limit`
         oldest after message id `after`. With `reader`, reading the newest page moves that
         member's last read to its newest message (same transaction)."""
 
-        def txn(t: Txn):
+        def txn(t: Txn) -> list[Message]:
             if after is not None:
                 rows = t.rows(_oldest_after, chat_id=chat_id, after=after, limit=limit)
             elif before is not None:
@@ -294,21 +300,21 @@ class ChatStore:
 
         return self.db.interact("chats.chats.history", txn)
 
-    def page(self, chat_id: int, limit: int, offset: int) -> defer.Deferred:
+    def page(self, chat_id: int, limit: int, offset: int) -> defer.Deferred[tuple[int, list[Message]]]:
         """(count, messages newest first from `offset`): the newest-first reader with an offset."""
 
-        def txn(t: Txn):
+        def txn(t: Txn) -> tuple[int, list[Message]]:
             rows = t.rows(_newest, chat_id=chat_id, limit=limit, offset=offset)
             return t.scalar(_count, chat_id=chat_id), [Message(**r) for r in rows]
 
         return self.db.interact("chats.chats.page", txn)
 
     # -- read state ------------------------------------------------------------------------
-    def mark_read(self, chat_id: int, user_id: int, message_id: int) -> defer.Deferred:
+    def mark_read(self, chat_id: int, user_id: int, message_id: int) -> defer.Deferred[bool]:
         """Move user_id's last read in chat_id forward to message_id; False if that message is
         not one of the chat's."""
 
-        def txn(t: Txn):
+        def txn(t: Txn) -> bool:
             if not t.scalar(_in_chat, chat_id=chat_id, message_id=message_id):
                 return False
             _mark_read_txn(t, chat_id, user_id, message_id)
@@ -316,7 +322,7 @@ class ChatStore:
 
         return self.db.interact("chats.chats.mark_read", txn)
 
-    def unread_counts(self, user_id: int, kind: str) -> defer.Deferred:
+    def unread_counts(self, user_id: int, kind: str) -> defer.Deferred[dict[int, int]]:
         """{chat id: messages of others after user_id's last read}, for chats with any."""
         d = self.db.rows("chats.chats.unread_counts", _unread, user_id=user_id, kind=kind)
         return d.addCallback(lambda rows: {r["chat_id"]: r["unread"] for r in rows})

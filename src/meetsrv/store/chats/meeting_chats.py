@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import bindparam, func, select
 from twisted.internet import defer
 
 from meetsrv.store.chats.chats import CHAT_COLUMNS, MESSAGE_COLUMNS, Chat, Message
-from meetsrv.store.db import Database
+from meetsrv.store.db import Database, Row
 from meetsrv.store.tables import chat_members, chats, messages
 
 CHAT_KIND = "meeting"
@@ -23,12 +25,12 @@ class SocialChatStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def of_member(self, user_id: int) -> defer.Deferred:
+    def of_member(self, user_id: int) -> defer.Deferred[list[Chat]]:
         """The user's meeting chats, newest first."""
         d = self.db.rows("chats.meeting_chats.of_member", _of_member, user_id=user_id)
         return d.addCallback(lambda rows: [Chat(**r) for r in rows])
 
-    def member_ids(self, chat_ids) -> defer.Deferred:
+    def member_ids(self, chat_ids: Iterable[int]) -> defer.Deferred[dict[int, list[int]]]:
         """{chat_id: [user ids in joining order]}."""
         ids = sorted(set(chat_ids))
         if not ids:
@@ -39,15 +41,15 @@ class SocialChatStore:
             .order_by(chat_members.c.chat_id, chat_members.c.joined, chat_members.c.user_id)
         )
 
-        def group(rows):
-            out = {i: [] for i in ids}
+        def group(rows: list[Row]) -> dict[int, list[int]]:
+            out: dict[int, list[int]] = {i: [] for i in ids}
             for r in rows:
                 out[r["chat_id"]].append(r["user_id"])
             return out
 
         return self.db.rows("chats.meeting_chats.member_ids", stmt, dynamic=True).addCallback(group)
 
-    def last_messages(self, chat_ids) -> defer.Deferred:
+    def last_messages(self, chat_ids: Iterable[int]) -> defer.Deferred[dict[int, Message]]:
         """{chat_id: newest Message} for the chats that have one."""
         ids = sorted(set(chat_ids))
         if not ids:

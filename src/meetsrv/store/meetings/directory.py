@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import bindparam, false, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, insert, literal_column, select
 from twisted.internet import defer
 
 from meetsrv.store.accounts.users import like_contains
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import meeting_organizations, meetings, organizations, users
 
 KIND = "directory"
@@ -21,7 +23,7 @@ _org_exists = select(organizations.c.id).where(organizations.c.id == bindparam("
 _user_exists = select(users.c.id).where(users.c.id == bindparam("id"))
 
 
-def insert_event_txn(t: Txn, now: float, event: dict) -> int:
+def insert_event_txn(t: Txn, now: float, event: dict[str, Any]) -> int:
     """Insert a directory event (a validated payload) and link its organizations that still exist."""
     creator_id = event.get("creator_id")
     if creator_id is not None and t.scalar(_user_exists, id=creator_id) is None:
@@ -39,7 +41,7 @@ def insert_event_txn(t: Txn, now: float, event: dict) -> int:
     )
     # db.compile keeps no None defaults: leave NULL columns out
     stmt = insert(meetings).values(**{k: v for k, v in values.items() if v is not None}).returning(meetings.c.id)
-    meeting_id = t.scalar(stmt, dynamic=True)
+    meeting_id: int = t.scalar(stmt, dynamic=True)
     for org_id in sorted(set(event.get("organizations") or ())):
         if t.scalar(_org_exists, id=org_id) is not None:
             t.execute(_link, meeting_id=meeting_id, organization_id=org_id)
@@ -53,7 +55,7 @@ DATE_FILTERS = frozenset({"date", "date_gte", "date_lte"})
 _PAGE_LIMIT_MAX = 100
 
 
-def _conditions(present: frozenset):
+def _conditions(present: frozenset[str]) -> list[ColumnElement[bool]]:
     conds = [meetings.c.kind == KIND]
     if present & DATE_FILTERS:
         # implied by any date filter; said, so the ordered index's second column is an equality
@@ -70,7 +72,7 @@ def _conditions(present: frozenset):
     return conds
 
 
-def _ordering(ordering: str | None, dated_only: bool):
+def _ordering(ordering: str | None, dated_only: bool) -> list[Any]:
     """Events without a date come last either way; same day: by time (date-only first), then id.
     Each order is an index's (tables.py: ix_meetings_kind_by_date[_desc], ix_meetings_kind_id);
     with only dated events, "undated last" is no key and either index serves both directions."""
@@ -84,7 +86,7 @@ def _ordering(ordering: str | None, dated_only: bool):
 
 
 @functools.cache
-def _page_statements(present: frozenset, ordering: str | None):
+def _page_statements(present: frozenset[str], ordering: str | None) -> tuple[Select[Any], Select[Any]]:
     conds = _conditions(present)
     dated_only = bool(present & DATE_FILTERS)
     count = select(func.count()).select_from(meetings).where(*conds)
@@ -96,7 +98,7 @@ def _page_statements(present: frozenset, ordering: str | None):
 
 
 @functools.cache
-def _organizations_of(n: int):
+def _organizations_of(n: int) -> Select[Any]:
     """Organizations of n meetings (one statement per n, so each is compiled once)."""
     return (
         select(meeting_organizations.c.meeting_id, organizations)
@@ -106,13 +108,13 @@ def _organizations_of(n: int):
     )
 
 
-def organizations_of_txn(t: Txn, meeting_ids) -> dict[int, list[dict]]:
+def organizations_of_txn(t: Txn, meeting_ids: Iterable[int]) -> dict[int, list[Row]]:
     """{meeting id: [organization rows by title, id]}."""
-    meeting_ids = sorted(set(meeting_ids))
-    out: dict[int, list[dict]] = {mid: [] for mid in meeting_ids}
-    for start in range(0, len(meeting_ids), _PAGE_LIMIT_MAX):
-        chunk = meeting_ids[start:start + _PAGE_LIMIT_MAX]
-        params = {f"m{i}": mid for i, mid in enumerate(chunk)}
+    ids = sorted(set(meeting_ids))
+    out: dict[int, list[Row]] = {mid: [] for mid in ids}
+    for start in range(0, len(ids), _PAGE_LIMIT_MAX):
+        chunk = ids[start:start + _PAGE_LIMIT_MAX]
+        params: dict[str, Any] = {f"m{i}": mid for i, mid in enumerate(chunk)}
         for r in t.rows(_organizations_of(len(chunk)), **params):
             out[r.pop("meeting_id")].append(r)
     return out
@@ -122,10 +124,11 @@ class DirectoryEventStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def get(self, event_id: int):
+    def get(self, event_id: int) -> defer.Deferred[Row | None]:
         return self.db.row("meetings.directory.get", _get, id=event_id)
 
-    def page(self, limit: int, offset: int, ordering: str | None = None, **filters):
+    def page(self, limit: int, offset: int, ordering: str | None = None,
+             **filters: Any) -> defer.Deferred[tuple[int, list[Row]]]:
         """(count, rows) of directory events matching filters (search, date, date_gte, date_lte),
         each row with its "organizations": one transaction, statements compiled once."""
         values = {k: v for k, v in filters.items() if k in FILTERS and v is not None and v != ""}
@@ -133,7 +136,7 @@ class DirectoryEventStore:
             values["search"] = like_contains(values["search"])
         count, rows = _page_statements(frozenset(values), ordering if ordering in ("date", "-date") else None)
 
-        def run(t):
+        def run(t: Txn) -> tuple[int, list[Row]]:
             found = t.rows(rows, limit=limit, offset=offset, **values)
             orgs = organizations_of_txn(t, [r["id"] for r in found])
             for r in found:
@@ -142,7 +145,7 @@ class DirectoryEventStore:
 
         return self.db.interact("meetings.directory.page", run)
 
-    def organizations_of(self, meeting_ids) -> defer.Deferred:
+    def organizations_of(self, meeting_ids: list[int]) -> defer.Deferred[dict[int, list[Row]]]:
         """{meeting id: [organization rows by title, id]}."""
         if not meeting_ids:
             return defer.succeed({})

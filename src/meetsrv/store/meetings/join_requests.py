@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import bindparam, func, insert, select, update
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.chats.chats import add_member_txn, create_chat_txn
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import chat_members, chats, join_requests, meetings
 
 KIND = "social"
@@ -61,6 +65,10 @@ _member_meeting_chat = (
 )
 
 
+# (the request as it was, as it would be) -> why not, or None
+RequestCheck = Callable[[Row, Row], str | None]
+
+
 def create_txn(t: Txn, meeting_id: int, user_id: int, now: float) -> str:
     """"ok", or why not, checked in upstream's order: "missing", "duplicate", "own"."""
     meeting = t.row(_meeting, id=meeting_id)
@@ -74,7 +82,7 @@ def create_txn(t: Txn, meeting_id: int, user_id: int, now: float) -> str:
     return "ok"
 
 
-def pending_for_owner_txn(t: Txn, owner_id: int) -> list[dict]:
+def pending_for_owner_txn(t: Txn, owner_id: int) -> list[Row]:
     """The open requests on the owner's meetings; they are marked read (upstream)."""
     rows = t.rows(_pending_for_owner, owner_id=owner_id)
     ids = [r["id"] for r in rows]
@@ -83,13 +91,13 @@ def pending_for_owner_txn(t: Txn, owner_id: int) -> list[dict]:
     return rows
 
 
-def _ensure_chat(t: Txn, meeting: dict, user_id: int, slug: str, now: float) -> int:
+def _ensure_chat(t: Txn, meeting: Row, user_id: int, slug: str, now: float) -> int:
     """The approved user's chat for the meeting: joined (group), found, or made."""
-    found = t.scalar(_member_meeting_chat, meeting_id=meeting["id"], user_id=user_id)
+    found: int | None = t.scalar(_member_meeting_chat, meeting_id=meeting["id"], user_id=user_id)
     if found is not None:
         return found
     if meeting["group_type"] == 1:
-        existing = t.scalar(_meeting_chats, meeting_id=meeting["id"])
+        existing: int | None = t.scalar(_meeting_chats, meeting_id=meeting["id"])
         if existing is not None:
             add_member_txn(t, existing, user_id, now)
             return existing
@@ -100,7 +108,8 @@ def _ensure_chat(t: Txn, meeting: dict, user_id: int, slug: str, now: float) -> 
     )
 
 
-def update_txn(t: Txn, request_id: int, owner_id: int, changes: dict, check, make_slug, now: float):
+def update_txn(t: Txn, request_id: int, owner_id: int, changes: dict[str, Any], check: RequestCheck,
+               make_slug: Callable[[int, int], str], now: float) -> tuple[Any, ...]:
     """Apply changes (approved/rejected/read) to a request on one of owner_id's meetings.
 
     Returns ("forbidden", None) when it is not the owner's (or does not exist), ("invalid", msg)
@@ -113,6 +122,7 @@ def update_txn(t: Txn, request_id: int, owner_id: int, changes: dict, check, mak
     if meeting is None or meeting["creator_id"] != owner_id:
         return ("forbidden", None)
     row = t.row(_get, id=request_id)
+    assert row is not None  # read above, and the meeting's lock keeps it
     new = dict(row, **changes)
     problem = check(row, new)
     if problem:
@@ -132,17 +142,18 @@ class JoinRequestStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, meeting_id: int, user_id: int, now: float):
+    def create(self, meeting_id: int, user_id: int, now: float) -> Deferred[str]:
         return self.db.interact("meetings.join_requests.create", create_txn, meeting_id, user_id, now)
 
-    def get(self, request_id: int):
+    def get(self, request_id: int) -> Deferred[Row | None]:
         return self.db.row("meetings.join_requests.get", _get, id=request_id)
 
-    def pending_for_owner(self, owner_id: int):
+    def pending_for_owner(self, owner_id: int) -> Deferred[list[Row]]:
         return self.db.interact("meetings.join_requests.pending_for_owner", pending_for_owner_txn, owner_id)
 
-    def unread_count(self, owner_id: int):
+    def unread_count(self, owner_id: int) -> Deferred[int]:
         return self.db.scalar("meetings.join_requests.unread_count", _unread_count, owner_id=owner_id)
 
-    def update(self, request_id, owner_id, changes, check, make_slug, now):
+    def update(self, request_id: int, owner_id: int, changes: dict[str, Any], check: RequestCheck,
+               make_slug: Callable[[int, int], str], now: float) -> Deferred[tuple[Any, ...]]:
         return self.db.interact("meetings.join_requests.update", update_txn, request_id, owner_id, changes, check, make_slug, now)

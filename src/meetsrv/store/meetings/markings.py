@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
+from twisted.internet.defer import Deferred
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import markings, users
 
 _insert = insert(markings).values(
@@ -29,9 +30,9 @@ class MarkingStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def record(self, meeting_id: int, marker_id: int, marked_id: int, points: int, now: float):
+    def record(self, meeting_id: int, marker_id: int, marked_id: int, points: int, now: float) -> Deferred[None]:
         """Store the marking and give the marker `points` karma, in one transaction."""
         return self.db.interact("meetings.markings.record", _record_txn, meeting_id, marker_id, marked_id, points, now)
 
-    def of_meeting(self, meeting_id: int):
+    def of_meeting(self, meeting_id: int) -> Deferred[list[Row]]:
         return self.db.rows("meetings.markings.of_meeting", _of_meeting, meeting_id=meeting_id)

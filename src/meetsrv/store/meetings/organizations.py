@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, func, insert, select
 from twisted.internet import defer
 
 from meetsrv.store.accounts.users import like_contains
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import organization_members, organizations, users
 
 _get = select(organizations).where(organizations.c.id == bindparam("id"))
@@ -16,15 +19,15 @@ _add_member = insert(organization_members).values(
 _member_columns = (users.c.id, users.c.email, users.c.phone)
 
 
-def create_organization_txn(t: Txn, now: float, values: dict, user_ids) -> int:
+def create_organization_txn(t: Txn, now: float, values: dict[str, Any], user_ids: Iterable[int]) -> int:
     stmt = insert(organizations).values(created=now, **values).returning(organizations.c.id)
-    org_id = t.scalar(stmt, dynamic=True)
+    org_id: int = t.scalar(stmt, dynamic=True)
     for user_id in sorted(set(user_ids)):
         t.execute(_add_member, organization_id=org_id, user_id=user_id)
     return org_id
 
 
-def _filters(query: str | None):
+def _filters(query: str | None) -> list[ColumnElement[bool]]:
     if not query:
         return []
     return [func.lower(organizations.c.title).like(like_contains(query), escape="\\")]
@@ -34,13 +37,13 @@ class OrganizationStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, now: float, values: dict, user_ids):
+    def create(self, now: float, values: dict[str, Any], user_ids: Iterable[int]) -> defer.Deferred[int]:
         return self.db.interact("meetings.organizations.create", create_organization_txn, now, values, user_ids)
 
-    def get(self, org_id: int):
+    def get(self, org_id: int) -> defer.Deferred[Row | None]:
         return self.db.row("meetings.organizations.get", _get, id=org_id)
 
-    def page(self, limit: int, offset: int, query: str | None = None):
+    def page(self, limit: int, offset: int, query: str | None = None) -> defer.Deferred[tuple[int, list[Row]]]:
         """(count, rows) ordered by title, then id."""
         conds = _filters(query)
         count = select(func.count()).select_from(organizations).where(*conds)
@@ -49,39 +52,39 @@ class OrganizationStore:
             .order_by(organizations.c.title, organizations.c.id).limit(limit).offset(offset)
         )
 
-        def run(t):
+        def run(t: Txn) -> tuple[int, list[Row]]:
             return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
 
         return self.db.interact("meetings.organizations.page", run)
 
-    def existing_ids(self, ids) -> defer.Deferred:
-        ids = sorted(set(ids))
-        if not ids:
+    def existing_ids(self, ids: Iterable[int]) -> defer.Deferred[set[int]]:
+        wanted = sorted(set(ids))
+        if not wanted:
             return defer.succeed(set())
-        stmt = select(organizations.c.id).where(organizations.c.id.in_(ids))
+        stmt = select(organizations.c.id).where(organizations.c.id.in_(wanted))
         return self.db.rows("meetings.organizations.existing_ids", stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
 
-    def existing_user_ids(self, ids) -> defer.Deferred:
-        ids = sorted(set(ids))
-        if not ids:
+    def existing_user_ids(self, ids: Iterable[int]) -> defer.Deferred[set[int]]:
+        wanted = sorted(set(ids))
+        if not wanted:
             return defer.succeed(set())
-        stmt = select(users.c.id).where(users.c.id.in_(ids))
+        stmt = select(users.c.id).where(users.c.id.in_(wanted))
         return self.db.rows("meetings.organizations.existing_user_ids", stmt, dynamic=True).addCallback(lambda rows: {r["id"] for r in rows})
 
-    def members_of(self, org_ids) -> defer.Deferred:
+    def members_of(self, org_ids: Iterable[int]) -> defer.Deferred[dict[int, list[Row]]]:
         """{organization id: [user rows (id, email, phone) by id]} in one query."""
-        org_ids = sorted(set(org_ids))
-        if not org_ids:
+        wanted = sorted(set(org_ids))
+        if not wanted:
             return defer.succeed({})
         stmt = (
             select(organization_members.c.organization_id, *_member_columns)
             .join(users, users.c.id == organization_members.c.user_id)
-            .where(organization_members.c.organization_id.in_(org_ids))
+            .where(organization_members.c.organization_id.in_(wanted))
             .order_by(organization_members.c.organization_id, users.c.id)
         )
 
-        def group(rows):
-            out = {oid: [] for oid in org_ids}
+        def group(rows: list[Row]) -> dict[int, list[Row]]:
+            out: dict[int, list[Row]] = {oid: [] for oid in wanted}
             for r in rows:
                 out[r.pop("organization_id")].append(r)
             return out

@@ -11,10 +11,12 @@ by another process, with a conditional UPDATE too (one taker per lease).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
+from twisted.internet.defer import Deferred
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.meetings.directory import insert_event_txn
 from meetsrv.store.tables import pending_events
 
@@ -63,10 +65,10 @@ _set_meeting = (
 )
 
 
-def take_free_txn(t: Txn, owner: str, now: float, until: float) -> list[dict]:
+def take_free_txn(t: Txn, owner: str, now: float, until: float) -> list[Row]:
     """Take the lease of every unsaved row whose lease is free (ran out, released, never held);
     the rows taken, {id, due_at}."""
-    taken = []
+    taken: list[Row] = []
     for row in t.rows(_free, now=now):
         if t.execute(_take, pid=row["id"], now=now, owner=owner, until=until) == 1:
             taken.append(row)
@@ -78,6 +80,7 @@ def claim_and_save_txn(t: Txn, pending_id: int, now: float) -> int | None:
     if t.execute(_claim, pid=pending_id, now=now) != 1:
         return None
     row = t.row(_get, id=pending_id)
+    assert row is not None  # claimed above
     event = json.loads(row["payload"])
     meeting_id = insert_event_txn(t, now, event)
     t.execute(_set_meeting, pid=pending_id, meeting_id=meeting_id)
@@ -88,29 +91,29 @@ class PendingEventStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, creator_id: int | None, payload: dict, due_at: float, now: float,
-               owner: str | None = None, until: float | None = None):
+    def insert(self, creator_id: int | None, payload: dict[str, Any], due_at: float, now: float,
+               owner: str | None = None, until: float | None = None) -> Deferred[int]:
         """A new pending row; `owner` holds its lease until `until`."""
         return self.db.scalar("meetings.pending_events.insert",
             _insert, creator_id=creator_id, payload=json.dumps(payload, ensure_ascii=False),
             due_at=due_at, created=now, owner=owner, until=until,
         )
 
-    def take_free(self, owner: str, now: float, until: float):
+    def take_free(self, owner: str, now: float, until: float) -> Deferred[list[Row]]:
         return self.db.interact("meetings.pending_events.take_free", take_free_txn, owner, now, until)
 
-    def renew(self, owner: str, until: float):
+    def renew(self, owner: str, until: float) -> Deferred[int]:
         return self.db.execute("meetings.pending_events.renew", _renew, owner=owner, until=until)
 
-    def release(self, owner: str):
+    def release(self, owner: str) -> Deferred[int]:
         """Give up this owner's leases (a clean stop): another process takes the rows at once."""
         return self.db.execute("meetings.pending_events.release", _release, owner=owner)
 
-    def get(self, pending_id: int):
+    def get(self, pending_id: int) -> Deferred[Row | None]:
         return self.db.row("meetings.pending_events.get", _get, id=pending_id)
 
-    def unsaved(self):
+    def unsaved(self) -> Deferred[list[Row]]:
         return self.db.rows("meetings.pending_events.unsaved", _unsaved)
 
-    def claim_and_save(self, pending_id: int, now: float):
+    def claim_and_save(self, pending_id: int, now: float) -> Deferred[int | None]:
         return self.db.interact("meetings.pending_events.claim_and_save", claim_and_save_txn, pending_id, now)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import bindparam, delete, exists, insert, select, update
+from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.phone import pass_crown_txn
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import blocks, meeting_members, meetings, users
 
 KIND = "phone"
@@ -52,7 +55,7 @@ _mine = (
 _mine_open = _mine.where(meetings.c.completed == False)  # noqa: E712
 
 
-def _with_members(t: Txn, meeting: dict | None) -> dict | None:
+def _with_members(t: Txn, meeting: Row | None) -> Row | None:
     if meeting is None:
         return None
     members = t.rows(_members, meeting_id=meeting["id"])
@@ -62,7 +65,8 @@ def _with_members(t: Txn, meeting: dict | None) -> dict | None:
     return meeting
 
 
-def create_txn(t: Txn, creator: int, user_ids, now: float, title, description, image, starts_at) -> dict:
+def create_txn(t: Txn, creator: int, user_ids: Iterable[int], now: float, title: str, description: str | None,
+               image: str | None, starts_at: float | None) -> Row | None:
     """Members: the creator (king) and those of user_ids who exist and have not blocked them."""
     meeting_id = t.scalar(
         _insert_meeting, kind=KIND, title=title, description=description, image=image,
@@ -78,7 +82,7 @@ def create_txn(t: Txn, creator: int, user_ids, now: float, title, description, i
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def invite_txn(t: Txn, meeting_id: int, inviter: int, user_id: int, now: float) -> dict:
+def invite_txn(t: Txn, meeting_id: int, inviter: int, user_id: int, now: float) -> Row | None:
     """Add user_id unless they are a member already or have blocked the inviter."""
     if t.row(_member, meeting_id=meeting_id, user_id=user_id) is None and not t.scalar(
         _has_blocked, user_id=user_id, blocked_id=inviter
@@ -87,7 +91,7 @@ def invite_txn(t: Txn, meeting_id: int, inviter: int, user_id: int, now: float) 
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def remove_txn(t: Txn, meeting_id: int, user_id: int) -> dict:
+def remove_txn(t: Txn, meeting_id: int, user_id: int) -> Row | None:
     """Remove a member; a king's crown passes to a random remaining member."""
     row = t.row(_member, meeting_id=meeting_id, user_id=user_id)
     if row is not None:
@@ -97,16 +101,16 @@ def remove_txn(t: Txn, meeting_id: int, user_id: int) -> dict:
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def complete_txn(t: Txn, meeting_id: int, now: float) -> dict:
+def complete_txn(t: Txn, meeting_id: int, now: float) -> Row | None:
     t.execute(_complete, m_id=meeting_id, m_modified=now)
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def get_txn(t: Txn, meeting_id: int) -> dict | None:
+def get_txn(t: Txn, meeting_id: int) -> Row | None:
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def list_txn(t: Txn, user_id: int, include_completed: bool) -> list[dict]:
+def list_txn(t: Txn, user_id: int, include_completed: bool) -> list[Row]:
     """The user's meetings with their members, in two queries."""
     rows = t.rows(_mine if include_completed else _mine_open, user_id=user_id)
     if not rows:
@@ -131,20 +135,21 @@ class PhoneMeetingStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, creator, user_ids, now, title, description, image, starts_at):
+    def create(self, creator: int, user_ids: Iterable[int], now: float, title: str, description: str | None,
+               image: str | None, starts_at: float | None) -> Deferred[Row | None]:
         return self.db.interact("meetings.phone.create", create_txn, creator, list(user_ids), now, title, description, image, starts_at)
 
-    def get(self, meeting_id: int):
+    def get(self, meeting_id: int) -> Deferred[Row | None]:
         return self.db.interact("meetings.phone.get", get_txn, meeting_id)
 
-    def list_of(self, user_id: int, include_completed: bool):
+    def list_of(self, user_id: int, include_completed: bool) -> Deferred[list[Row]]:
         return self.db.interact("meetings.phone.list_of", list_txn, user_id, include_completed)
 
-    def invite(self, meeting_id, inviter, user_id, now):
+    def invite(self, meeting_id: int, inviter: int, user_id: int, now: float) -> Deferred[Row | None]:
         return self.db.interact("meetings.phone.invite", invite_txn, meeting_id, inviter, user_id, now)
 
-    def remove(self, meeting_id, user_id):
+    def remove(self, meeting_id: int, user_id: int) -> Deferred[Row | None]:
         return self.db.interact("meetings.phone.remove", remove_txn, meeting_id, user_id)
 
-    def complete(self, meeting_id, now):
+    def complete(self, meeting_id: int, now: float) -> Deferred[Row | None]:
         return self.db.interact("meetings.phone.complete", complete_txn, meeting_id, now)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from collections.abc import Iterable
+from typing import Any
 
-from meetsrv.store.db import Database, Txn
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, select, update
+from twisted.internet import defer
+
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import join_requests, meetings, users
 
 KIND = "social"
+
+# (lat_min, lat_max, lng_min, lng_max); lng bounds None when every longitude is in
+Box = tuple[float, float, float | None, float | None]
 
 _lock_user = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 _get = select(meetings).where((meetings.c.id == bindparam("id")) & (meetings.c.kind == KIND))
@@ -21,7 +28,7 @@ _approved = select(join_requests.c.meeting_id).where(
 )
 
 
-def create_txn(t: Txn, user_id: int, values: dict, since: float, limit: int, now: float):
+def create_txn(t: Txn, user_id: int, values: dict[str, Any], since: float, limit: int, now: float) -> int | None:
     """Insert a meeting unless the user already made `limit` since `since`: its id, or None."""
     t.rows(_lock_user, user_id=user_id)  # one creation at a time per user (PostgreSQL)
     if t.scalar(_created_since, user_id=user_id, since=since) >= limit:
@@ -31,20 +38,22 @@ def create_txn(t: Txn, user_id: int, values: dict, since: float, limit: int, now
         .values(kind=KIND, creator_id=user_id, created=now, modified=now, **values)
         .returning(meetings.c.id)
     )
-    return t.scalar(stmt, dynamic=True)
+    meeting_id: int = t.scalar(stmt, dynamic=True)
+    return meeting_id
 
 
 class SocialMeetingStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, user_id: int, values: dict, since: float, limit: int, now: float):
+    def create(self, user_id: int, values: dict[str, Any], since: float, limit: int,
+               now: float) -> defer.Deferred[int | None]:
         return self.db.interact("meetings.social.create", create_txn, user_id, values, since, limit, now)
 
-    def get(self, meeting_id: int):
+    def get(self, meeting_id: int) -> defer.Deferred[Row | None]:
         return self.db.row("meetings.social.get", _get, id=meeting_id)
 
-    def update(self, meeting_id: int, values: dict, now: float):
+    def update(self, meeting_id: int, values: dict[str, Any], now: float) -> defer.Deferred[int]:
         stmt = (
             update(meetings)
             .where((meetings.c.id == meeting_id) & (meetings.c.kind == KIND))
@@ -52,15 +61,16 @@ class SocialMeetingStore:
         )
         return self.db.execute("meetings.social.update", stmt, dynamic=True)
 
-    def search(self, box=None, category=None, owner_gender=None):
+    def search(self, box: Box | None = None, category: int | None = None,
+               owner_gender: int | None = None) -> defer.Deferred[list[Row]]:
         """Social meetings in id order; `box` = (lat_min, lat_max, lng_min, lng_max) with
         lng bounds None when the box spans every longitude."""
-        where = [meetings.c.kind == KIND]
+        where: list[ColumnElement[bool]] = [meetings.c.kind == KIND]
         stmt = select(meetings)
         if box is not None:
             lat_min, lat_max, lng_min, lng_max = box
             where.append(meetings.c.lat.between(lat_min, lat_max))
-            if lng_min is not None:
+            if lng_min is not None and lng_max is not None:
                 if lng_min <= lng_max:
                     where.append(meetings.c.lng.between(lng_min, lng_max))
                 else:  # the box crosses the antimeridian
@@ -72,15 +82,13 @@ class SocialMeetingStore:
             where.append(users.c.gender == owner_gender)
         return self.db.rows("meetings.social.search", stmt.where(and_(*where)).order_by(meetings.c.id), dynamic=True)
 
-    def approved_for(self, user_id: int):
+    def approved_for(self, user_id: int) -> defer.Deferred[set[int]]:
         """Ids of the meetings user_id has an approved join request for."""
         return self.db.rows("meetings.social.approved_for", _approved, user_id=user_id).addCallback(lambda rows: {r["meeting_id"] for r in rows})
 
-    def get_many(self, ids):
-        ids = sorted(set(int(i) for i in ids))
-        if not ids:
-            from twisted.internet import defer
-
+    def get_many(self, ids: Iterable[int]) -> defer.Deferred[list[Row]]:
+        wanted = sorted(set(int(i) for i in ids))
+        if not wanted:
             return defer.succeed([])
-        stmt = select(meetings).where(meetings.c.id.in_(ids) & (meetings.c.kind == KIND)).order_by(meetings.c.id)
+        stmt = select(meetings).where(meetings.c.id.in_(wanted) & (meetings.c.kind == KIND)).order_by(meetings.c.id)
         return self.db.rows("meetings.social.get_many", stmt, dynamic=True)

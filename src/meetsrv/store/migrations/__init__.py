@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -45,13 +46,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     # the search indexes of 0001 (SQL that a Table cannot express) are not in tables.py
     search_index = name is not None and (name.startswith("users_search") or name.endswith("_trgm"))
     return not (reflected and compare_to is None and search_index)
 
 
-def compare_options(dialect_name: str) -> dict:
+def compare_options(dialect_name: str) -> dict[str, Any]:
     """How autogenerate compares a database with tables.py (env.py and the tests use it)."""
     return {
         "target_metadata": metadata,
@@ -62,7 +63,10 @@ def compare_options(dialect_name: str) -> dict:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    current = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current is None:
+        raise MigrationError("no migration revisions")
+    return current
 
 
 def search_index_statements(dialect_name: str) -> list[str]:
@@ -90,11 +94,11 @@ def engine_for(url: str) -> Engine:
         # pysqlite starts transactions only before DML, so DDL would run outside one; take the
         # write lock at BEGIN instead, so a migration is all or nothing and processes queue.
         @event.listens_for(engine, "connect")
-        def _no_implicit_transactions(dbapi_connection, record):
+        def _no_implicit_transactions(dbapi_connection: Any, record: object) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection):
+        def _begin_immediate(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -132,7 +136,7 @@ def _state(connection: Connection) -> SchemaState:
             "(was it upgraded by a newer meetsrv?)"
         )
     legacy = current is None and inspect(connection).has_table("users")
-    return SchemaState(current, script.get_current_head(), legacy)
+    return SchemaState(current, head(), legacy)
 
 
 def state(url: str) -> SchemaState:

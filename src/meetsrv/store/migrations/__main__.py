@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m meetsrv.store.migrations", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     rev = sub.add_parser("revision", help="write a new revision file in versions/")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from twisted.internet.defer import Deferred
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import friendships, users
 
 _pair = select(friendships.c.id, friendships.c.accepted).where(
@@ -67,7 +68,7 @@ def _remove_txn(t: Txn, a: int, b: int) -> bool:
     return t.execute(_remove_pair, a=a, b=b) > 0
 
 
-def _friends_txn(t: Txn, user_id: int) -> list[dict]:
+def _friends_txn(t: Txn, user_id: int) -> list[Row]:
     rows = t.rows(_sent, user_id=user_id) + t.rows(_received_accepted, user_id=user_id)
     return sorted(rows, key=lambda r: r["id"])
 
@@ -76,17 +77,17 @@ class FriendStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def send(self, from_user: int, to_user: int, now: float):
+    def send(self, from_user: int, to_user: int, now: float) -> Deferred[str]:
         """One of SENT, ACCEPTED (the other side had asked first), ALREADY_SENT, ALREADY_FRIENDS."""
         return self.db.interact("people.friends.send", _send_txn, from_user, to_user, now)
 
-    def remove(self, user_id: int, other: int):
+    def remove(self, user_id: int, other: int) -> Deferred[bool]:
         """Drop the friendship or request between the two, either direction; True if one existed."""
         return self.db.interact("people.friends.remove", _remove_txn, user_id, other)
 
-    def friends(self, user_id: int):
+    def friends(self, user_id: int) -> Deferred[list[Row]]:
         """[{id, name, accepted}]: friends, and requests the user sent that wait (accepted False)."""
         return self.db.interact("people.friends.friends", _friends_txn, user_id)
 
-    def incoming(self, user_id: int):
+    def incoming(self, user_id: int) -> Deferred[list[Row]]:
         return self.db.rows("people.friends.incoming", _incoming, user_id=user_id).addCallback(lambda rows: [r["from_user"] for r in rows])

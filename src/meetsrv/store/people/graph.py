@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from twisted.internet import defer
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import blocks, contacts, users
 
 _blocked_users = (
@@ -43,7 +45,7 @@ def block_txn(t: Txn, user_id: int, blocked_id: int) -> bool:
     return True
 
 
-def import_contacts_txn(t: Txn, owner_id: int, pairs) -> list[int]:
+def import_contacts_txn(t: Txn, owner_id: int, pairs: list[tuple[str, str]]) -> list[int]:
     """Add or rename the owner's contacts [(name, phone)]; the ids of the users among them."""
     found = []
     for name, phone in pairs:
@@ -63,16 +65,16 @@ class GraphStore:
         self.db = db
 
     # -- blocks ------------------------------------------------------------------------------
-    def blocked_users(self, user_id: int):
+    def blocked_users(self, user_id: int) -> defer.Deferred[list[Row]]:
         return self.db.rows("people.graph.blocked_users", _blocked_users, user_id=user_id)
 
-    def block(self, user_id: int, blocked_id: int):
+    def block(self, user_id: int, blocked_id: int) -> defer.Deferred[bool]:
         return self.db.interact("people.graph.block", block_txn, user_id, blocked_id)
 
-    def unblock(self, user_id: int, blocked_id: int):
+    def unblock(self, user_id: int, blocked_id: int) -> defer.Deferred[int]:
         return self.db.execute("people.graph.unblock", _unblock, user_id=user_id, blocked_id=blocked_id)
 
-    def blockers_of(self, viewer: int, user_ids) -> defer.Deferred:
+    def blockers_of(self, viewer: int, user_ids: Iterable[int]) -> defer.Deferred[set[int]]:
         """The ids among user_ids of users who have blocked viewer."""
         ids = sorted(set(user_ids))
         if not ids:
@@ -81,10 +83,10 @@ class GraphStore:
         return self.db.rows("people.graph.blockers_of", stmt, dynamic=True).addCallback(lambda rows: {r["user_id"] for r in rows})
 
     # -- contacts ----------------------------------------------------------------------------
-    def contact_users(self, owner_id: int):
+    def contact_users(self, owner_id: int) -> defer.Deferred[list[Row]]:
         return self.db.rows("people.graph.contact_users", _contact_users, owner_id=owner_id)
 
-    def contact_names(self, owner_id: int, user_ids) -> defer.Deferred:
+    def contact_names(self, owner_id: int, user_ids: Iterable[int]) -> defer.Deferred[dict[int, str | None]]:
         """{user_id: contact name} for the users among user_ids in owner's contacts."""
         ids = sorted(set(user_ids))
         if not ids:
@@ -96,12 +98,12 @@ class GraphStore:
             lambda rows: {r["contact_user_id"]: r["name"] for r in rows}
         )
 
-    def import_contacts(self, owner_id: int, pairs):
+    def import_contacts(self, owner_id: int, pairs: Iterable[tuple[str, str]]) -> defer.Deferred[list[int]]:
         return self.db.interact("people.graph.import_contacts", import_contacts_txn, owner_id, list(pairs))
 
-    def delete_contacts(self, owner_id: int, phones):
-        phones = sorted(set(phones))
-        if not phones:
+    def delete_contacts(self, owner_id: int, phones: Iterable[str]) -> defer.Deferred[int]:
+        wanted = sorted(set(phones))
+        if not wanted:
             return defer.succeed(0)
-        stmt = delete(contacts).where(and_(contacts.c.owner_id == owner_id, contacts.c.phone.in_(phones)))
+        stmt = delete(contacts).where(and_(contacts.c.owner_id == owner_id, contacts.c.phone.in_(wanted)))
         return self.db.execute("people.graph.delete_contacts", stmt, dynamic=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import bindparam, delete, insert, select, update
 from twisted.internet import defer
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import photos, users
 
 _lock_user = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
@@ -38,7 +40,7 @@ def _sync_user_avatar(t: Txn, user_id: int) -> None:
     t.execute(_set_user_avatar, user_id=user_id, avatar=first["path"] if first else None)
 
 
-def add_txn(t: Txn, user_id: int, path: str, now: float) -> dict:
+def add_txn(t: Txn, user_id: int, path: str, now: float) -> Row:
     """Add a photo; the user's first photo (no avatar yet) becomes the avatar."""
     t.rows(_lock_user, user_id=user_id)
     is_avatar = t.scalar(_has_avatar, user_id=user_id) is None
@@ -59,7 +61,7 @@ def set_avatar_txn(t: Txn, user_id: int, photo_id: int) -> bool:
     return True
 
 
-def delete_txn(t: Txn, user_id: int, photo_id: int):
+def delete_txn(t: Txn, user_id: int, photo_id: int) -> str | None:
     """Delete the user's photo; its path, or None if it is not the user's photo."""
     t.rows(_lock_user, user_id=user_id)
     photo = t.row(_get, id=photo_id)
@@ -67,29 +69,30 @@ def delete_txn(t: Txn, user_id: int, photo_id: int):
         return None
     t.execute(_delete, id=photo_id)
     _sync_user_avatar(t, user_id)
-    return photo["path"]
+    path: str = photo["path"]
+    return path
 
 
 class PhotoStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def add(self, user_id: int, path: str, now: float):
+    def add(self, user_id: int, path: str, now: float) -> defer.Deferred[Row]:
         return self.db.interact("people.photos.add", add_txn, user_id, path, now)
 
-    def set_avatar(self, user_id: int, photo_id: int):
+    def set_avatar(self, user_id: int, photo_id: int) -> defer.Deferred[bool]:
         return self.db.interact("people.photos.set_avatar", set_avatar_txn, user_id, photo_id)
 
-    def delete(self, user_id: int, photo_id: int):
+    def delete(self, user_id: int, photo_id: int) -> defer.Deferred[str | None]:
         return self.db.interact("people.photos.delete", delete_txn, user_id, photo_id)
 
-    def get(self, photo_id: int):
+    def get(self, photo_id: int) -> defer.Deferred[Row | None]:
         return self.db.row("people.photos.get", _get, id=photo_id)
 
-    def of_user(self, user_id: int):
+    def of_user(self, user_id: int) -> defer.Deferred[list[Row]]:
         return self.db.rows("people.photos.of_user", _of_user, user_id=user_id)
 
-    def of_users(self, user_ids) -> defer.Deferred:
+    def of_users(self, user_ids: Iterable[int]) -> defer.Deferred[dict[int, list[Row]]]:
         """{user_id: [photos, avatar first]} for several users in one query."""
         ids = sorted(set(int(i) for i in user_ids))
         if not ids:
@@ -100,8 +103,8 @@ class PhotoStore:
             .order_by(photos.c.user_id, photos.c.is_avatar.desc(), photos.c.id)
         )
 
-        def group(rows):
-            out = {i: [] for i in ids}
+        def group(rows: list[Row]) -> dict[int, list[Row]]:
+            out: dict[int, list[Row]] = {i: [] for i in ids}
             for r in rows:
                 out[r["user_id"]].append(r)
             return out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from twisted.internet.defer import Deferred
 
-from meetsrv.store.db import Database, Txn
+from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import confirmations, users
 
 _old_scans = select(confirmations.c.path).where(confirmations.c.user_id == bindparam("user_id"))
@@ -50,21 +51,21 @@ class ProfileStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def replace_confirmation(self, user_id: int, path: str, now: float):
+    def replace_confirmation(self, user_id: int, path: str, now: float) -> Deferred[list[str]]:
         """The new scan replaces the old ones and the user is unconfirmed until staff review it.
         Returns the paths of the replaced scans."""
         return self.db.interact("people.profiles.replace_confirmation", _replace_scan_txn, user_id, path, now)
 
-    def review_confirmation(self, user_id: int, approved: bool, now: float):
+    def review_confirmation(self, user_id: int, approved: bool, now: float) -> Deferred[bool]:
         """Staff decision on the user's waiting scan; False when none waits."""
         return self.db.interact("people.profiles.review_confirmation", _review_txn, user_id, approved, now)
 
-    def confirmations(self, user_id: int):
+    def confirmations(self, user_id: int) -> Deferred[list[Row]]:
         return self.db.rows("people.profiles.confirmations", _pending, user_id=user_id)
 
-    def waiting_confirmations(self, limit: int):
+    def waiting_confirmations(self, limit: int) -> Deferred[list[Row]]:
         """Scans no staff member has reviewed yet, oldest first, with the user's name."""
         return self.db.rows("people.profiles.waiting_confirmations", _waiting, limit=limit)
 
-    def all_names(self, limit: int):
+    def all_names(self, limit: int) -> Deferred[list[Row]]:
         return self.db.rows("people.profiles.all_names", _all_users, limit=limit)

@@ -26,7 +26,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def create_table(name: str, *columns) -> None:
+def create_table(name: str, *columns: sa.schema.SchemaItem) -> None:
     """CREATE TABLE IF NOT EXISTS, then ADD COLUMN for each column an existing table lacks: a
     database of the create_schema era (CREATE TABLE IF NOT EXISTS at every start) has the tables
     of the release that made it, without the columns added to them later."""
@@ -156,7 +156,7 @@ def upgrade() -> None:
     op.create_index('ix_meetings_kind_date', 'meetings', ['kind', 'date', 'id'], unique=False, if_not_exists=True)
     op.create_index('ix_meetings_kind_id', 'meetings', ['kind', 'id'], unique=False, if_not_exists=True)
     # expression indexes (autogenerate leaves them out): the directory's ?ordering=date and -date
-    date, starts_at = sa.column('date'), sa.column('starts_at')
+    date, starts_at = sa.column('date', sa.String), sa.column('starts_at', sa.Double)
     op.create_index('ix_meetings_kind_by_date', 'meetings',
                     [sa.column('kind'), date.is_(None), date, sa.func.coalesce(starts_at, 0), sa.column('id')],
                     unique=False, if_not_exists=True)
@@ -362,7 +362,8 @@ def downgrade() -> None:
 # without (searches scan, lists sort in the column's own order). (name, statements, fill: run
 # when the group was not there before, exists: query for that, without: what happens instead)
 SCANS = "searches scan the table instead"
-SEARCH_INDEXES = {
+# dialect -> [(name, statements, fill statements, query saying it exists or None, what happens without it)]
+SEARCH_INDEXES: dict[str, list[tuple[str, list[str], list[str], str | None, str]]] = {
     # pg_trgm GIN indexes: LIKE '%term%' (term of 3+ characters) on the folded columns uses them
     "postgresql": [(
         "users_trgm",
