@@ -233,6 +233,6 @@ class MarkingSocket(CampusSocket):
         if self.marker is not None:
             marker = self.marker
             # after whatever this socket was doing: a held user goes back on the list
-            self._chain.addBoth(lambda _: marker.leave()).addErrback(
+            self.when_idle().addCallback(lambda _: marker.leave()).addErrback(
                 lambda f: log.failure("returning a held user failed", f)
             )
