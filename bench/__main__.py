@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only rest,fanout,chat,conns,growth,faults] [--out DIR]
+"""python -m bench [--quick] [--only rest,fanout,chat,conns,workers,growth,faults] [--out DIR]
 
 Runs the scenarios one after another (never two loads at once) and writes report.json,
 report.md and PNG plots to bench/results/<quick|full>/ (or --out)."""
@@ -23,6 +23,7 @@ PARAMS = {
         "fanout_sizes": [1000], "fanout_rounds": 5,
         "chat_rooms": 100, "chat_room_size": 10, "chat_rate": 500, "chat_seconds": 4, "chat_rounds": 1,
         "idle_connections": 3000,
+        "workers_rounds": 2,
         "growth_sizes": [1000, 100_000], "growth_seconds": 2, "growth_postgres": False,
     },
     "full": {
@@ -30,6 +31,7 @@ PARAMS = {
         "fanout_sizes": [1000, 5000], "fanout_rounds": 7,
         "chat_rooms": 100, "chat_room_size": 10, "chat_rate": 500, "chat_seconds": 10, "chat_rounds": 2,
         "idle_connections": 15000,
+        "workers_rounds": 3,
         "growth_sizes": [1000, 100_000, 1_000_000], "growth_seconds": 3, "growth_postgres": False,
     },
 }

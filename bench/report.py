@@ -41,7 +41,10 @@ def targets(data: dict) -> list[dict]:
         else:
             add(f"idle WebSockets held by one process (of {m['wanted']:,})", m["connected"], "15,000 (full run)",
                 lambda v: v >= m["wanted"], "this run tried fewer")
-        add("resident memory per idle WebSocket (KiB)", m["kib_per_connection"], "< 20", lambda v: v < 20)
+        add("resident memory per idle WebSocket (KiB)", m["kib_per_connection"], "<= 13", lambda v: v <= 13)
+        b = conns.get("bare_autobahn") or {}
+        add("resident memory per idle WebSocket / bare Autobahn", conns.get("ratio_memory"), "report",
+            lambda v: True, f"bare Autobahn {_f(b.get('kib_per_connection'), '{:.1f}')} KiB")
     chat = (sc.get("chat") or {}).get("ratios") or {}
     for key in ("sqlite: redis bus / in-process bus (capacity)", "postgresql: redis bus / in-process bus (capacity)"):
         if chat.get(key) is not None:
@@ -51,6 +54,10 @@ def targets(data: dict) -> list[dict]:
                 "postgresql+redis: 1 process / 2 processes (p99 latency)"):
         if chat.get(key) is not None:
             add(f"chat, {key}", chat[key], "report", lambda v: True)
+    workers = (sc.get("workers") or {}).get("ratios") or {}
+    for key, v in workers.items():
+        if v is not None:
+            add(f"PostgreSQL + Redis, 2 processes / 1 process: {key}", v, "report", lambda v: True)
     for backend, g in (sc.get("growth") or {}).items():
         if not isinstance(g, dict) or "growth_p50" not in g:
             continue
@@ -122,13 +129,37 @@ def markdown(data: dict) -> str:
     conns = sc.get("conns")
     if conns and "meetsrv" in conns:
         out += ["## Idle WebSocket connections", "",
-                "| server | connected | seconds to connect | RSS before KiB | RSS after KiB | KiB per connection | alive at end |",
-                "|---|---|---|---|---|---|---|"]
+                "| server | connected | seconds to connect | RSS before KiB | RSS after KiB | KiB per connection "
+                "| server CPU ms per connection | alive at end |",
+                "|---|---|---|---|---|---|---|---|"]
         for name in ("meetsrv", "bare_autobahn"):
             r = conns.get(name)
             if r:
                 out.append(f"| {name} | {r['connected']:,}/{r['wanted']:,} | {r['connect_s']:.1f} | {r['rss_before_kib']:,} "
-                           f"| {r['rss_after_kib']:,} | {_f(r['kib_per_connection'], '{:.1f}')} | {r['alive_at_end']} |")
+                           f"| {r['rss_after_kib']:,} | {_f(r['kib_per_connection'], '{:.1f}')} "
+                           f"| {_f(r.get('cpu_ms_per_connection'))} | {r['alive_at_end']} |")
+        out.append("")
+    workers = sc.get("workers")
+    if workers and "results" in workers:
+        out += [f"## Workers: 1 process and --workers 2 on PostgreSQL + Redis ({workers['cores']} cores; medians of "
+                f"{workers['rounds']} rounds)", "",
+                f"Chat: {workers['rooms']} rooms x {workers['room_size']} members, closed loop (one message in flight "
+                f"per room, sent with a client_id, the next once acknowledged), {workers['chat_seconds']} s. REST: "
+                f"{workers['rest_path']} under wrk, {workers['http_connections']} connections, {workers['rest_seconds']} s. "
+                "CPU is every server process's (the supervisor of --workers included).", "",
+                "| configuration | chat msgs/s | deliveries/s | msgs per CPU-s | ack p99 ms | delivery p99 ms "
+                "| REST req/s | req per CPU-s | REST p99 ms | connected | errors |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, r in workers["results"].items():
+            out.append(f"| {name} | {_f(r['chat_msgs_per_s'], '{:.0f}')} | {_f(r['chat_deliveries_per_s'], '{:.0f}')} "
+                       f"| {_f(r['chat_msgs_per_cpu_s'], '{:.0f}')} | {_f(r['chat_ack_p99_ms'], '{:.1f}')} "
+                       f"| {_f(r['chat_p99_ms'], '{:.1f}')} | {_f(r['rest_rps'], '{:.0f}')} "
+                       f"| {_f(r['rest_requests_per_cpu_s'], '{:.0f}')} | {_f(r['rest_p99_ms'], '{:.1f}')} "
+                       f"| {r['chat_connected']}/{r['chat_wanted']} | {r['chat_error_frames'] + r['rest_non_2xx']} "
+                       f"error frames/non-2xx, {r['chat_undelivered']} undelivered |")
+        out += ["", "| 2 processes / 1 process | value |", "|---|---|"]
+        for k, v in workers["ratios"].items():
+            out.append(f"| {k} | {_f(v)} |")
         out.append("")
     growth = sc.get("growth")
     if growth and "error" not in growth:
@@ -217,7 +248,7 @@ def plots(data: dict, out: Path) -> list[str]:
         names = [n for n in ("meetsrv", "bare_autobahn") if conns.get(n)]
         vals = [conns[n]["kib_per_connection"] or 0 for n in names]
         ax.barh(names, vals, color=["#2a7", "#888"][:len(names)])
-        ax.axvline(20, color="red", ls="--", label="target 20 KiB")
+        ax.axvline(13, color="red", ls="--", label="target 13 KiB")
         ax.set_xlabel(f"KiB resident memory per idle WebSocket ({conns['meetsrv']['connected']:,} connections)")
         ax.legend()
         fig.tight_layout()

@@ -83,3 +83,26 @@ async def test_stopping_the_server_finishes_received_messages_then_closes_socket
     r = await http.get(again.url + room_path.replace("/chat", "/messages"), headers={"X-Session-Id": a})
     texts = [m["text"] for m in r.json]
     assert r.code == 200 and texts == [f"m{i}" for i in range(len(texts))] and len(texts) >= 1, texts
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_open_socket_keeps_neither_its_http_channel_nor_its_handshake(start_server, http, ws):
+    """A socket lives for hours: what only its handshake needed (the HTTP channel and request,
+    the parsed headers) is let go once it is open, and it still works as before."""
+    server = await start_server()
+    url, a, b = await _room(http, server)
+    sender = await ws(f"{url}?session_id={a}")
+    listener = await ws(f"{url}?session_id={b}")
+    # the channels that became sockets are no longer listed by the site (drain, busy) ...
+    assert all(channel.transport is not None for channel in server.site.channels)
+    opened = list(server.services.hub._open.values())
+    assert len(opened) == 2
+    for sock in opened:
+        # ... nor kept as the producer of the connection they handed over
+        assert sock.transport.producer is None
+        assert not {"http_headers", "http_request_data", "query", "maxMessagePayloadSize"} & set(vars(sock))
+        assert sock.peer.startswith("tcp4:127.0.0.1:") and sock.is_open.called
+    sender.send_json({"text": "still here"})
+    assert (await listener.next_json())["text"] == "still here"
+    listener.send_json({"text": "и обратно"})  # a text frame: the UTF-8 validator is made when needed
+    assert (await sender.next_json())["text"] == "и обратно"

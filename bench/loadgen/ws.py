@@ -9,6 +9,10 @@ Spec: {"mode": "fanout" | "chat" | "idle", "host": "127.0.0.1", "conns": [[port,
 - chat: conns are grouped in `room_size`; `rate` messages a second in all (open loop), rooms in
   turn, sent in turn by their members. Reports messages per second in and delivered (frames), and
   delivery latency percentiles, over `duration`.
+- chat_acked: closed loop, as much as the server takes: conns are grouped in `room_size`; each
+  room keeps one message in flight, sent with a client_id by its members in turn, the next
+  once the server acknowledges it (the rooms door's {"ack": ...}). Reports messages
+  acknowledged per second, deliveries, and the latency of acks and deliveries, over `duration`.
 - idle: connect, print {"event": "connected"}, wait for a line on stdin, close.
 
 Frames are parsed by hand (server frames are not masked); pings are answered with pongs.
@@ -258,6 +262,92 @@ async def chat(spec) -> dict:
             "client_cpu_s": time.process_time()}
 
 
+async def chat_acked(spec) -> dict:
+    """Closed loop: every room has one message in flight (sent with a client_id, the next sent
+    when the server acknowledges it), so the load is as much as the server takes. Prints
+    measure_start / measure_end events like chat()."""
+    conns, info = await connect_all(spec)
+    size = spec["room_size"]
+    duration = spec["duration"]
+    warmup = spec.get("warmup", 1.0)
+    rooms = [conns[i:i + size] for i in range(0, len(conns), size)]
+    rooms = [r for r in rooms if all(r)]
+    sent_at: dict[str, float] = {}
+    remaining: dict[str, int] = {}
+    ack_lat: list[float] = []
+    lat: list[float] = []
+    counters = {"acked": 0, "deliveries": 0, "errors": 0}
+    state = {"measuring": False, "sending": True}
+    turn = [0] * len(rooms)
+    # client_ids are stored once per (user, chat, client_id): a run repeating an earlier run's
+    # ids would be answered as repeats, and nothing delivered
+    run = os.urandom(4).hex()
+
+    def send_next(room: int) -> None:
+        members = rooms[room]
+        turn[room] += 1
+        tag = f"{room}:{turn[room]}:{run}"
+        sent_at[tag] = time.perf_counter()
+        remaining[tag] = len(members) - 1
+        members[turn[room] % len(members)].send(json.dumps({"text": tag, "client_id": tag}))
+
+    def on_message(c, data):
+        now = time.perf_counter()
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return
+        if "ack" in value:
+            tag = value["ack"]
+            t = sent_at.get(tag)
+            if t is None:
+                return
+            if state["measuring"]:
+                counters["acked"] += 1
+                ack_lat.append((now - t) * 1000)
+            if state["sending"]:
+                send_next(int(tag.split(":")[0]))
+            return
+        if "error" in value:
+            counters["errors"] += 1
+            return
+        tag = value.get("text")
+        t = sent_at.get(tag)
+        if t is None:
+            return
+        if state["measuring"]:
+            lat.append((now - t) * 1000)
+            counters["deliveries"] += 1
+        remaining[tag] -= 1
+        if remaining[tag] == 0:
+            del remaining[tag], sent_at[tag]
+
+    for r in rooms:
+        for c in r:
+            c.on_message = on_message
+    await asyncio.sleep(0.5)
+    for room in range(len(rooms)):
+        send_next(room)
+    await asyncio.sleep(warmup)
+    state["measuring"] = True
+    print(json.dumps({"event": "measure_start"}), flush=True)
+    t0 = time.perf_counter()
+    await asyncio.sleep(duration)
+    state["measuring"] = False
+    elapsed = time.perf_counter() - t0
+    print(json.dumps({"event": "measure_end"}), flush=True)
+    state["sending"] = False
+    await asyncio.sleep(1.0)
+    for c in conns:
+        if c:
+            c.close()
+    return {**info, "rooms": len(rooms), "room_size": size, "duration_s": elapsed,
+            "acked_per_s": counters["acked"] / elapsed, "deliveries_per_s": counters["deliveries"] / elapsed,
+            "error_frames": counters["errors"], "undelivered_after_1s": sum(remaining.values()),
+            "ack_p50_ms": percentile(ack_lat, 50), "ack_p99_ms": percentile(ack_lat, 99),
+            "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "client_cpu_s": time.process_time()}
+
+
 async def idle(spec) -> dict:
     conns, info = await connect_all(spec)
     print(json.dumps({"event": "connected", **info}), flush=True)
@@ -272,7 +362,7 @@ async def idle(spec) -> dict:
 
 
 async def main(spec) -> dict:
-    return await {"fanout": fanout, "chat": chat, "idle": idle}[spec["mode"]](spec)
+    return await {"fanout": fanout, "chat": chat, "chat_acked": chat_acked, "idle": idle}[spec["mode"]](spec)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 run only when named (--only)."""
 
 from bench import faults
-from bench.scenarios import chat, conns, fanout, growth, rest
+from bench.scenarios import chat, conns, fanout, growth, rest, workers
 
 SCENARIOS = {
     "rest": rest.run,
     "fanout": fanout.run,
     "chat": chat.run,
     "conns": conns.run,
+    "workers": workers.run,
     "growth": growth.run,
     "faults": faults.run,
 }

@@ -37,16 +37,21 @@ def _measure(ctx, server, warm, conns):
     _release(p)
     time.sleep(1.0)
     before = server.rss_kib()
+    cpu = server.cpu()
     p, info = _hold(conns)
+    cpu = server.cpu() - cpu
     time.sleep(2.0)
     after = server.rss_kib()
     end = _release(p)
     n = info["connected"]
     row = {"wanted": len(conns), "connected": n, "connect_s": info["connect_s"], "errors": info["errors"],
            "alive_at_end": end.get("alive_at_end"), "rss_before_kib": before, "rss_after_kib": after,
-           "kib_per_connection": (after - before) / n if n else None}
+           "kib_per_connection": (after - before) / n if n else None,
+           # the server's CPU time while the sockets connected (their handshakes)
+           "cpu_ms_per_connection": cpu * 1000 / n if n else None}
     ctx.log(f"  {server.name}: {n}/{len(conns)} connected in {info['connect_s']:.1f} s, "
-            f"{row['kib_per_connection']:.1f} KiB each (RSS {before} -> {after} KiB), alive at end {row['alive_at_end']}")
+            f"{row['kib_per_connection']:.1f} KiB each (RSS {before} -> {after} KiB), "
+            f"server CPU {row['cpu_ms_per_connection']:.2f} ms each, alive at end {row['alive_at_end']}")
     return row
 
 

@@ -47,13 +47,10 @@ def message_id_arg(value) -> int | None:
 
 
 class ChatSocket(DoorSocket):
-    chat_id: int | None = None
-
-    def __init__(self):
-        super().__init__()
-        self.cursor = 0  # the id of the last chat message sent on this socket
-        self.backlog: list | None = None  # the feed's frames held until open / resumed
-        self.resuming = False
+    chat_id: int | None = None  # the chat followed (its feed's channel is not in `channels`)
+    cursor = 0  # the id of the last chat message sent on this socket
+    backlog: list | None = None  # the feed's frames held until open / resumed
+    resuming = False
 
     @property
     def services(self):
@@ -72,8 +69,12 @@ class ChatSocket(DoorSocket):
         self.chat_id = chat_id
         # frames are held until the socket is open (and has sent what it resumes)
         self.backlog = []
-        self.channels.append(chat_channel(chat_id))
         await self.factory.hub.join_chat(self.services.chats, chat_id, self)
+
+    def onClose(self, wasClean, code, reason):
+        if self.chat_id is not None:
+            self.factory.hub.leave(chat_channel(self.chat_id), self)
+        super().onClose(wasClean, code, reason)
 
     def opened(self):
         if self.resuming:

@@ -8,10 +8,36 @@ from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory
 
 
+class DoorFactory(WebSocketServerFactory):
+    """A server factory whose sockets read their options from their class.
+
+    Autobahn copies some thirty options (limits, timeouts, origin lists, ...) from the factory
+    into every socket's __dict__ when it connects, unless the socket already has them: here
+    they are class attributes of a subclass of `protocol` made for this factory (again after
+    each setProtocolOptions), so an idle socket does not carry them."""
+
+    _socket_class = None
+
+    def setProtocolOptions(self, **options) -> None:
+        super().setProtocolOptions(**options)
+        self._socket_class = None
+
+    def buildProtocol(self, addr):
+        cls = self._socket_class
+        if cls is None or cls.__bases__[0] is not self.protocol:
+            base = self.protocol
+            options = {name: getattr(self, name) for name in base.CONFIG_ATTRS}
+            cls = self._socket_class = type(base.__name__, (base,), {
+                "__module__": base.__module__, "__qualname__": base.__qualname__, **options})
+        proto = cls()
+        proto.factory = self
+        return proto
+
+
 def make_factory(settings, protocol, **attrs) -> WebSocketServerFactory:
     """A server factory for `protocol`; `attrs` (services, hub, ...) are set on the factory."""
     # no Server banner (Autobahn names itself and its version by default)
-    factory = WebSocketServerFactory(server=None)
+    factory = DoorFactory(server=None)
     factory.protocol = protocol
     factory.setProtocolOptions(
         # a plain GET is answered by the door (websocket_resource), never by Autobahn's HTML
@@ -87,7 +113,24 @@ class DoorWebSocketResource(WebSocketResource):
             request.setResponseCode(426)
             request.setHeader(b"content-type", b"application/json")
             return b'{"detail":"Upgrade Required"}'
-        return super().render(request)
+        channel = request.channel
+        rendered = super().render(request)
+        if channel.transport is None:
+            _forget_channel(channel)
+        return rendered
+
+
+def _forget_channel(channel) -> None:
+    """The socket has taken the connection over from the HTTP channel: nothing keeps the channel
+    (and its request, headers and route state) any more. Twisted's channel registered itself as
+    the transport's producer, and the site lists it among its open channels (http/site.py);
+    its request is never finished, so neither would let go of it."""
+    transport = getattr(channel, "_networkProducer", None)
+    if transport is not None and getattr(transport, "producer", None) is channel:
+        transport.unregisterProducer()
+    site = getattr(channel, "site", None)
+    if site is not None and hasattr(site, "channel_closed"):
+        site.channel_closed(channel)
 
 
 def _asks_for_websocket(request) -> bool:

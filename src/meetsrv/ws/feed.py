@@ -29,6 +29,9 @@ SAME = object()  # expect_own: the sender gets the frame everyone gets
 
 
 class ChatFeed:
+    __slots__ = ("hub", "chats", "chat_id", "channel", "clock", "sockets", "last", "pending", "own",
+                 "_timer", "_filling", "_fill_again", "_closed", "_ready", "subscription")
+
     def __init__(self, hub, chats, chat_id: int, clock):
         self.hub = hub
         self.chats = chats  # the ChatService: the newest id, history after an id

@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections import deque
 
+from autobahn.twisted.util import peer2str
 from autobahn.twisted.websocket import WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
+from autobahn.websocket.utf8validator import Utf8Validator
 from twisted.internet import defer
 from twisted.logger import Logger
 
@@ -58,6 +61,8 @@ def json_frame(text):
 class TokenBucket:
     """`rate` per second, bursts of `burst`, on the injected clock."""
 
+    __slots__ = ("clock", "rate", "burst", "tokens", "stamp")
+
     def __init__(self, clock, rate: float, burst: float):
         self.clock, self.rate, self.burst = clock, rate, burst
         self.tokens = burst
@@ -73,11 +78,65 @@ class TokenBucket:
         return False
 
 
+# A deque that is never appended to: the send queue of every socket that has not sent in chunks
+# (DoorSocket.sendData gives a socket its own before Autobahn queues anything).
+_NO_SEND_QUEUE: deque = deque()
+
+# What an open socket no longer needs: the handshake as Autobahn parsed it (the door read it in
+# `authorize`), and the transport details it copied the peer from.
+_HANDSHAKE_ONLY = (
+    "http_headers", "http_request_data", "http_response_data", "http_status_line", "http_request_uri",
+    "http_request_path", "http_request_params", "http_request_host", "websocket_origin",
+    "websocket_protocols", "websocket_extensions", "_wskey", "_transport_details",
+    "query", "route_args",
+)
+
+# The values Autobahn gives each socket's flags, counters and timers until something happens:
+# class attributes of DoorSocket too, so an open socket whose value is still the default drops
+# its own copy (DoorSocket._compact). Immutable values only.
+_DEFAULTS = {
+    "_perMessageCompress": None, "trackedTimings": None, "send_state": 0, "triggered": False,
+    "data": b"", "inside_message": False, "current_frame": None, "websocket_version": 13,
+    "websocket_protocol_in_use": None, "websocket_extensions_in_use": (),
+    "wasMaxFramePayloadSizeExceeded": False, "wasMaxMessagePayloadSizeExceeded": False,
+    "closedByMe": False, "failedByMe": False, "droppedByMe": False, "wasClean": False,
+    "wasNotCleanReason": None, "wasServerConnectionDropTimeout": False,
+    "wasOpenHandshakeTimeout": False, "wasCloseHandshakeTimeout": False,
+    "wasServingFlashSocketPolicyFile": False, "localCloseCode": None, "localCloseReason": None,
+    "remoteCloseCode": None, "remoteCloseReason": None, "openHandshakeTimeoutCall": None,
+    "closeHandshakeTimeoutCall": None, "autoPingTimeoutCall": None, "autoPingPending": None,
+    "autoPingPendingSeq": 0, "autoPingPendingSent": None,
+}
+
+
+class _OnFirstUse:
+    """A per-socket value made when it is first read, then kept on the socket (a non-data
+    descriptor: the instance's own value hides it)."""
+
+    def __init__(self, make):
+        self.make = make
+        self.name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.make()
+        return value
+
+
 class DoorSocket(WebSocketServerProtocol):
     """Subclasses implement `authorize(request)` (may return a Deferred; raise ConnectionDeny to
     refuse), `opened()` and `received(payload_text)`. Messages are handled one at a time, in order.
 
-    The factory carries `hub`, `clock` and the services the door needs."""
+    The factory carries `hub`, `clock` and the services the door needs.
+
+    Memory: an idle open socket keeps only what differs from its class. Options live on the
+    factory's socket class (ws/factory.py), flags at their default on DoorSocket (_DEFAULTS), the
+    handshake is dropped once the socket is open, and the send queue, the UTF-8 validator and
+    the chain of received messages are made when first needed."""
 
     route_args: dict = {}
     # for the socket's close line (hub.closed): when it opened, and the close code
@@ -86,18 +145,89 @@ class DoorSocket(WebSocketServerProtocol):
     # at least 20 a second with bursts of 100 (CONTRACT.md); more than that closes the socket
     message_rate = 50.0
     message_burst = 200.0
+    _bucket: TokenBucket | None = None
+    channels: list[str] | tuple = ()  # the hub channels joined (a list once there is one)
+    user_id: int | None = None
+    credential_hash: str | None = None
+    _closed = False
+    _chain: defer.Deferred | None = None  # the messages being handled; None when idle
+    _busy = 0  # how many of them
+    send_queue = _NO_SEND_QUEUE
+    utf8validator = _OnFirstUse(Utf8Validator)
+    _transport_details = None  # dropped once open (Autobahn reads it while connecting)
+    # and every name of _DEFAULTS, set after the class
 
     def __init__(self):
         super().__init__()
         self.conn_id = f"{_process}:{next(_ids)}"
-        self.user_id = None
-        self.channels: list[str] = []
-        self._chain = defer.succeed(None)
-        self._bucket = None
-        self._closed = False
-        # the credential the socket was opened with (ws/registry.py closes it on revocation)
-        self.credential_hash = None
-        self.credential_revocable = False
+
+    # -- the per-socket state Autobahn makes -------------------------------------------------
+    def _connectionMade(self) -> None:
+        super()._connectionMade()
+        # both are made for a socket when it needs them (sendData, _OnFirstUse)
+        del self.send_queue
+        del self.utf8validator
+
+    def succeedHandshake(self, res):
+        super().succeedHandshake(res)
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self._compact()
+
+    def _compact(self) -> None:
+        """The socket is open: drop the handshake, what can be read again elsewhere, and every
+        value still at its class's, into a __dict__ no larger than what is left needs (a dict
+        never shrinks as keys are removed)."""
+        own = self.__dict__
+        for name in _HANDSHAKE_ONLY:
+            own.pop(name, None)
+        opening = own.get("is_open")
+        if opening is not None and opening.called and opening.result is None:
+            del own["is_open"]  # fired: is_open reads as fired from now on
+        if self._listeners is None:
+            own.pop("_valid_events", None)
+            own.pop("_results", None)
+        if not own.get("websocket_extensions_in_use", True):
+            del own["websocket_extensions_in_use"]
+        if own.get("peer") is not None and own["peer"] == self._transport_peer():
+            del own["peer"]
+        cls = type(self)
+        self.__dict__ = {name: value for name, value in own.items()
+                         if not _same(value, getattr(cls, name, _MISSING))}
+
+    @property
+    def is_open(self) -> defer.Deferred:
+        # Autobahn's Deferred until the socket opens; then a fired one (the socket has opened)
+        opening = self.__dict__.get("is_open")
+        return opening if opening is not None else defer.succeed(None)
+
+    @is_open.setter
+    def is_open(self, value) -> None:
+        self.__dict__["is_open"] = value
+
+    @property
+    def peer(self) -> str | None:
+        # "tcp4:<host>:<port>" as Autobahn names the peer in its log lines; an open socket
+        # reads it from its transport again
+        named = self.__dict__.get("peer")
+        return named if named is not None else self._transport_peer()
+
+    @peer.setter
+    def peer(self, value) -> None:
+        self.__dict__["peer"] = value
+
+    def _transport_peer(self) -> str | None:
+        return peer2str(self.transport) if self.transport is not None else None
+
+    def on(self, event, handler):
+        if self._results is None:  # dropped by _compact while there was no listener
+            self.set_valid_events(["message"])
+        return super().on(event, handler)
+
+    @property
+    def credential_revocable(self) -> bool:
+        """The socket was counted under a credential that the database can revoke (a door whose
+        tokens are signed, not stored, cannot have them looked up again)."""
+        return self.credential_hash is not None and not getattr(self.factory.door, "signed_credentials", False)
 
     # -- handshake ---------------------------------------------------------------------------
     def onConnect(self, request):
@@ -110,7 +240,6 @@ class DoorSocket(WebSocketServerProtocol):
             # a socket hears its chat through the bus: refused at once, not after a wait
             raise ConnectionDeny(503, "service temporarily unavailable")
         self.query = {k: v[0] for k, v in request.params.items() if v}
-        self.request_headers = request.headers
         handshake = SocketHandshake.of(request)
         d = defer.maybeDeferred(self.authorize, handshake)
         return d.addCallback(lambda _: self._admit(handshake)).addErrback(self._deny)
@@ -121,8 +250,6 @@ class DoorSocket(WebSocketServerProtocol):
         if self.user_id is None or handshake.credential is None or registry is None:
             return None
         self.credential_hash = token_hash(handshake.credential.token)
-        # a door whose tokens are signed, not stored, cannot have them looked up again
-        self.credential_revocable = not getattr(self.factory.door, "signed_credentials", False)
         if not registry.admit(self):
             self.credential_hash = None
             raise ConnectionDeny(429, "too many sockets for this credential")
@@ -147,7 +274,7 @@ class DoorSocket(WebSocketServerProtocol):
         if self._revoke_on_open:  # revoked while the handshake was finishing
             self.credential_revoked()
             return
-        self._chain.addCallback(lambda _: self.opened()).addErrback(self._failed)
+        self.then(self.opened)
 
     def opened(self):
         return None
@@ -185,10 +312,25 @@ class DoorSocket(WebSocketServerProtocol):
         if text is not None and unstorable(text):
             text = None  # a NUL: no door stores it (Autobahn has checked the UTF-8 of text frames)
         # onMessage is synchronous: chain the work so messages keep their order
-        self._chain.addCallback(lambda _: self.received(text)).addErrback(self._failed)
+        self.then(self.received, text)
 
     def received(self, text):
         return None
+
+    def then(self, work, *args) -> None:
+        """Run work(*args) once what this socket was given before is handled (in order); its
+        failure is logged and closes the socket. An idle socket keeps no chain."""
+        chain = self._chain
+        if chain is None:
+            chain = self._chain = defer.succeed(None)
+        self._busy += 1
+        chain.addCallback(lambda _: work(*args)).addErrback(self._failed).addCallback(self._handled)
+
+    def _handled(self, result):
+        self._busy -= 1
+        if not self._busy:  # idle: the class defaults (no chain, 0) say so
+            del self._chain, self._busy
+        return result
 
     def _failed(self, failure):
         log.failure("WebSocket message handling failed", failure)
@@ -205,6 +347,8 @@ class DoorSocket(WebSocketServerProtocol):
         """Every frame goes out through here: a client that does not read while its unsent
         data passes `ws_max_buffer` is closed with 1008 (what it does not read, the server would
         keep)."""
+        if (sync or chopsize) and self.send_queue is _NO_SEND_QUEUE:
+            self.send_queue = deque()  # Autobahn queues these: a queue of this socket's own
         super().sendData(data, sync, chopsize)
         limit = getattr(self.factory, "max_buffer", None)
         if limit and not self._closed and unsent_bytes(self.transport) > limit:
@@ -233,6 +377,8 @@ class DoorSocket(WebSocketServerProtocol):
     # -- hub ---------------------------------------------------------------------------------
     def join(self, channel: str):
         """Receive what is published on channel; fires when the subscription is live."""
+        if not self.channels:
+            self.channels = []
         self.channels.append(channel)
         return self.factory.hub.join(channel, self)
 
@@ -257,6 +403,9 @@ class DoorSocket(WebSocketServerProtocol):
 
     def when_idle(self) -> defer.Deferred:
         """Fires once the messages received so far have been handled."""
+        chain = self._chain
+        if chain is None:
+            return defer.succeed(None)
         d = defer.Deferred()
 
         def done(result):
@@ -264,8 +413,23 @@ class DoorSocket(WebSocketServerProtocol):
                 d.callback(None)
             return result
 
-        self._chain.addBoth(done)
+        chain.addBoth(done)
         return d
 
     def closed(self):
         return None
+
+
+for _name, _value in _DEFAULTS.items():
+    setattr(DoorSocket, _name, _value)
+
+
+_MISSING = object()
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple)
+
+
+def _same(value, default) -> bool:
+    """value is the (immutable) default: the same object, or an equal one of the same type."""
+    if value is default:
+        return True
+    return type(value) is type(default) and isinstance(value, _IMMUTABLE) and value == default

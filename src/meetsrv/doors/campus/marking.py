@@ -65,13 +65,11 @@ def error(message: str) -> dict:
 
 class CampusSocket(DoorSocket):
     kind = ""
-
-    def __init__(self):
-        super().__init__()
-        self.refusal = None
-        self.event = None
-        self._live = False
-        self._held_frames = []
+    # class defaults: a socket holds its own values only once they are set (ws/protocol.py)
+    refusal: str | None = None
+    event: dict | None = None
+    _live = False
+    _held_frames: list | tuple = ()  # frames from the hub held until the socket is live
 
     def caller(self, request):
         """The user of the door's credential (a Token header, or the session cookie from a page
@@ -116,13 +114,15 @@ class CampusSocket(DoorSocket):
     # frames from the hub wait until this socket has said what it must say first
     def sendPreparedMessage(self, prepared):
         if not self._live:
+            if not self._held_frames:
+                self._held_frames = []
             self._held_frames.append(prepared)
             return
         super().sendPreparedMessage(prepared)
 
     def go_live(self):
         self._live = True
-        held, self._held_frames = self._held_frames, []
+        held, self._held_frames = self._held_frames, ()
         for prepared in held:
             if not self._closed:
                 self.sendPreparedMessage(prepared)
@@ -233,6 +233,6 @@ class MarkingSocket(CampusSocket):
         if self.marker is not None:
             marker = self.marker
             # after whatever this socket was doing: a held user goes back on the list
-            self._chain.addBoth(lambda _: defer.ensureDeferred(marker.leave())).addErrback(
+            self.when_idle().addCallback(lambda _: defer.ensureDeferred(marker.leave())).addErrback(
                 lambda f: log.failure("returning a held user failed", f)
             )

@@ -29,6 +29,10 @@ def _error(code: str, client_id: str | None = None) -> dict:
 class RoomChatSocket(ChatSocket):
     credentials = (Query("session_id"),)
 
+    @property
+    def room_id(self) -> int | None:
+        return self.chat_id  # a room's chat has the room's id
+
     def authorize(self, request):
         return defer.ensureDeferred(self._authorize(request))
 
@@ -47,7 +51,6 @@ class RoomChatSocket(ChatSocket):
         except RoomNotFound:
             raise ConnectionDeny(422, "room_not_found")
         self.user_id = user_id
-        self.room_id = room.id
         # following the room before the handshake completes, so nothing stored after it is missed
         await self.open_chat(room.id)
 
