@@ -1,26 +1,54 @@
-"""1. REST: authenticated list and details against a bare twisted.web resource and a bare Klein
-route returning a constant. Rounds alternate the three servers (one at a time); medians."""
+"""1. REST: each door's authenticated details and the lists against a bare twisted.web resource
+and a bare Klein route returning a constant. One meetsrv serves every door (each door's data
+seeded in one database, bench/doors/*.py); rounds alternate the three servers (one at a time,
+every target of every door in each meetsrv round); medians of rounds."""
 
 from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
 
 from bench.common import HOST, median, ratio, start_baseline, start_meetsrv
 from bench.loadgen.http import measure
 from bench.seed import Seeder
 
+DOORS = ("rooms", "directory", "social", "phone", "campus")
+
+
+def wait_ready(port: int, timeout: float = 30.0) -> None:
+    """Until /healthz/ready answers 200 (a door answers 503 while the server is starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz/ready", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (OSError, urllib.error.HTTPError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"meetsrv on {port} not ready after {timeout}s")
+        time.sleep(0.1)
+
 
 def run(ctx) -> dict:
     p = ctx.params
-    door = ctx.profile("rooms")
     folder = ctx.work.new("rest")
     db = f"sqlite:///{folder}/rest.sqlite3"
     s = Seeder(db)
     s.create_schema()
-    fx = door.rest_fixture(s)
+    # (key, label, path, kind, headers) of every door's targets; key = "<door>.<target>"
+    targets = []
+    for name in DOORS:
+        door = ctx.profile(name)
+        fx = door.rest_fixture(s)
+        headers = door.headers(fx["token"])
+        for key, label, path, kind in door.rest_targets(fx):
+            targets.append((f"{name}.{key}", f"{name}: {label}", path, kind, headers))
     s.close()
-    headers = door.headers(fx["token"])
-    targets = door.rest_targets(fx)
     samples: dict[str, list] = {}
     labels = {"bare_web": "bare twisted.web resource, constant", "bare_klein": "bare Klein route, constant"}
+    kinds = {}
 
     def bench(key, url, hdrs):
         measure(url, hdrs, 1, p["http_connections"])  # warm-up
@@ -35,14 +63,16 @@ def run(ctx) -> dict:
             with start_baseline(folder, module, key) as proc:
                 bench(key, f"http://{HOST}:{proc.port}/v1/info", {})
         with start_meetsrv(folder, db) as proc:
-            for key, label, path in targets:
-                labels[key] = label
+            wait_ready(proc.port)
+            for key, label, path, kind, headers in targets:
+                labels[key], kinds[key] = label, kind
                 bench(key, f"http://{HOST}:{proc.port}{path}", headers)
 
     summary = {}
     for key, rs in samples.items():
         summary[key] = {
             "label": labels[key],
+            "kind": kinds.get(key, "baseline"),
             "rps": median([r["rps"] for r in rs]),
             "p50_ms": median([r["p50_ms"] for r in rs]),
             "p99_ms": median([r["p99_ms"] for r in rs]),
@@ -51,7 +81,7 @@ def run(ctx) -> dict:
             "tool": rs[0].get("tool"),
         }
     ratios = {}
-    for key, _, _ in targets:
+    for key, *_ in targets:
         ratios[f"{key}/bare_klein"] = ratio(summary[key]["rps"], summary["bare_klein"]["rps"])
         ratios[f"{key}/bare_web"] = ratio(summary[key]["rps"], summary["bare_web"]["rps"])
     ratios["bare_klein/bare_web"] = ratio(summary["bare_klein"]["rps"], summary["bare_web"]["rps"])
