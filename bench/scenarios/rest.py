@@ -1,7 +1,11 @@
 """1. REST: each door's authenticated details and the lists against a bare twisted.web resource
 and a bare Klein route returning a constant. One meetsrv serves every door (each door's data
 seeded in one database, bench/doors/*.py); rounds alternate the three servers (one at a time,
-every target of every door in each meetsrv round); medians of rounds."""
+every target of every door in each meetsrv round); medians of rounds.
+
+Besides requests per second, each server's CPU time (/proc, all its threads) over the measured
+seconds, per request: its inverse is what one core serves. The machine is shared, so a round's
+req/s moves with what else runs; CPU per request moves much less."""
 
 from __future__ import annotations
 
@@ -50,23 +54,26 @@ def run(ctx) -> dict:
     labels = {"bare_web": "bare twisted.web resource, constant", "bare_klein": "bare Klein route, constant"}
     kinds = {}
 
-    def bench(key, url, hdrs):
+    def bench(key, url, hdrs, proc):
         measure(url, hdrs, 1, p["http_connections"])  # warm-up
+        cpu = proc.cpu()
         r = measure(url, hdrs, p["rest_seconds"], p["http_connections"])
+        cpu = proc.cpu() - cpu
+        r["cpu_us_per_req"] = cpu * 1e6 / r["requests"] if r.get("requests") else None
         ctx.log(f"  {key}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms"
-                f" non-2xx {r.get('non_2xx')}")
+                f" non-2xx {r.get('non_2xx')} server CPU {r['cpu_us_per_req'] or 0:.0f} us/request")
         samples.setdefault(key, []).append(r)
 
     for rnd in range(p["rest_rounds"]):
         ctx.log(f" round {rnd + 1}/{p['rest_rounds']}")
         for module, key in (("bare_web", "bare_web"), ("bare_klein", "bare_klein")):
             with start_baseline(folder, module, key) as proc:
-                bench(key, f"http://{HOST}:{proc.port}/v1/info", {})
+                bench(key, f"http://{HOST}:{proc.port}/v1/info", {}, proc)
         with start_meetsrv(folder, db) as proc:
             wait_ready(proc.port)
             for key, label, path, kind, headers in targets:
                 labels[key], kinds[key] = label, kind
-                bench(key, f"http://{HOST}:{proc.port}{path}", headers)
+                bench(key, f"http://{HOST}:{proc.port}{path}", headers, proc)
 
     summary = {}
     for key, rs in samples.items():
@@ -77,6 +84,7 @@ def run(ctx) -> dict:
             "p50_ms": median([r["p50_ms"] for r in rs]),
             "p99_ms": median([r["p99_ms"] for r in rs]),
             "non_2xx": sum(r.get("non_2xx") or 0 for r in rs),
+            "cpu_us_per_req": median([r["cpu_us_per_req"] for r in rs if r.get("cpu_us_per_req")]),
             "rounds_rps": [round(r["rps"]) for r in rs],
             "tool": rs[0].get("tool"),
         }
@@ -84,6 +92,8 @@ def run(ctx) -> dict:
     for key, *_ in targets:
         ratios[f"{key}/bare_klein"] = ratio(summary[key]["rps"], summary["bare_klein"]["rps"])
         ratios[f"{key}/bare_web"] = ratio(summary[key]["rps"], summary["bare_web"]["rps"])
+        # requests per server CPU-second against bare Klein's
+        ratios[f"{key}/bare_klein cpu"] = ratio(summary["bare_klein"]["cpu_us_per_req"], summary[key]["cpu_us_per_req"])
     ratios["bare_klein/bare_web"] = ratio(summary["bare_klein"]["rps"], summary["bare_web"]["rps"])
     return {"connections": p["http_connections"], "seconds": p["rest_seconds"], "rounds": p["rest_rounds"],
             "results": summary, "ratios": ratios}
