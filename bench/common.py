@@ -22,6 +22,8 @@ ROOT = BENCH.parent
 SRC = ROOT / "src"
 PYTHON = sys.executable
 HOST = "127.0.0.1"
+# the signing key meetsrv runs with in the bench (bench/seed.py signs directory tokens with it)
+SECRET = "bench-secret"
 TWISTD = "import sys; sys.argv[0] = 'twistd'; from twisted.scripts.twistd import run; run()"
 
 
@@ -163,7 +165,7 @@ def start_meetsrv(folder: Path, db: str, redis: str | None = None, redis_prefix:
         "--port", f"tcp:{port}:interface={HOST}:backlog=4096",
         "--db", db,
         "--media", str(folder / "media"),
-        "--secret", "bench-secret",
+        "--secret", SECRET,
     ]
     if redis:
         args += ["--redis", redis, "--redis-prefix", redis_prefix or f"bench:{uuid.uuid4().hex[:8]}:"]

@@ -30,6 +30,17 @@ def username(i: int) -> str:
     return f"u{i:08d}"
 
 
+def jwt_access(user_id: int, secret: str, lifetime: float = 24 * 3600.0) -> str:
+    """A directory access token as meetsrv signs them (core/accounts/jwt.py), living `lifetime`
+    seconds: a bench outlives the 5 minutes of the tokens meetsrv hands out."""
+    import jwt
+
+    now = int(time.time())
+    claims = {"token_type": "access", "user_id": user_id, "iat": now, "exp": now + int(lifetime),
+              "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
 class Seeder:
     def __init__(self, url: str):
         self.url = url
@@ -79,7 +90,8 @@ class Seeder:
 
     def commit(self):
         if self.pg:
-            for table in ("users", "chats", "messages", "credentials"):
+            for table in ("users", "chats", "messages", "credentials", "organizations", "meetings", "photos",
+                          "join_requests"):
                 self.sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                          f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))")
         self.conn.commit()
@@ -147,6 +159,59 @@ class Seeder:
                  f"SELECT {x}, {chat_id}, {user_id}, 'message ' || {x}, {self.now} + x * 0.001 "
                  f"FROM ({self.series(n)}) AS s")
         return base + 1, base + n
+
+    def emails(self, user_ids, domain: str = "bench.example") -> dict[int, str]:
+        """Give users an email (and a phone: the directory shows both); returns their emails."""
+        found = {uid: f"{username(uid)}@{domain}" for uid in user_ids}
+        for uid, email in found.items():
+            self.sql("UPDATE users SET email = ?, phone = ? WHERE id = ?".replace("?", "%s" if self.pg else "?"),
+                     (email, f"+1555{uid:07d}", uid))
+        return found
+
+    def organizations(self, member_groups) -> list[int]:
+        """An organization per group of member ids (title, address, postcode); returns their ids."""
+        base = self.max_id("organizations")
+        ids = list(range(base + 1, base + len(member_groups) + 1))
+        self.many("INSERT INTO organizations (id, title, description, address, postcode, created) VALUES (?)",
+                  [(oid, f"Organization {oid}", f"What organization {oid} does", f"{oid} Main Street",
+                    f"{10000 + oid}", self.now) for oid in ids])
+        self.many("INSERT INTO organization_members (organization_id, user_id) VALUES (?)",
+                  [(oid, uid) for oid, g in zip(ids, member_groups) for uid in sorted(set(g))])
+        return ids
+
+    def meetings(self, kind: str, rows: list[dict]) -> list[int]:
+        """Meetings of one kind (columns of `meetings` per row; title, created and modified are
+        filled in); returns their ids."""
+        base = self.max_id("meetings")
+        ids = list(range(base + 1, base + len(rows) + 1))
+        for mid, row in zip(ids, rows):
+            values = {"id": mid, "kind": kind, "title": f"{kind} meeting {mid}", "created": self.now,
+                      "modified": self.now, **row}
+            names = ", ".join(values)
+            marks = ", ".join(["%s" if self.pg else "?"] * len(values))
+            self.sql(f"INSERT INTO meetings ({names}) VALUES ({marks})", tuple(values.values()))
+        return ids
+
+    def meeting_members(self, meeting_id: int, user_ids, king: int | None = None) -> None:
+        self.many("INSERT INTO meeting_members (meeting_id, user_id, king, joined) VALUES (?)",
+                  [(meeting_id, uid, uid == king, self.now) for uid in user_ids])
+
+    def meeting_organizations(self, meeting_id: int, org_ids) -> None:
+        self.many("INSERT INTO meeting_organizations (meeting_id, organization_id) VALUES (?)",
+                  [(meeting_id, oid) for oid in org_ids])
+
+    def join_requests(self, meeting_id: int, user_ids, approved: bool = True) -> None:
+        self.many("INSERT INTO join_requests (meeting_id, user_id, approved, rejected, read, created, modified) "
+                  "VALUES (?)", [(meeting_id, uid, approved, False, False, self.now, self.now) for uid in user_ids])
+
+    def photos(self, user_id: int, n: int) -> None:
+        """n photos of a user, the first the avatar (mirrored into users.avatar, as meetsrv does)."""
+        paths = [f"user-photos/{username(user_id)}_{i}.jpg" for i in range(n)]
+        self.many("INSERT INTO photos (user_id, path, is_avatar, created) VALUES (?)",
+                  [(user_id, path, i == 0, self.now) for i, path in enumerate(paths)])
+        if paths:
+            self.sql("UPDATE users SET avatar = ? WHERE id = ?".replace("?", "%s" if self.pg else "?"),
+                     (paths[0], user_id))
 
     def analyze(self):
         self.sql("ANALYZE")

@@ -5,6 +5,11 @@ listing it in PROFILES; the scenarios in bench/scenarios/ loop over the profiles
 what they measure (rest_targets, ws_path, growth_targets).
 """
 
+from bench.doors.campus import CampusProfile
+from bench.doors.directory import DirectoryProfile
+from bench.doors.phone import PhoneProfile
 from bench.doors.rooms import RoomsProfile
+from bench.doors.social import SocialProfile
 
-PROFILES = {"rooms": RoomsProfile()}
+PROFILES = {"rooms": RoomsProfile(), "directory": DirectoryProfile(), "social": SocialProfile(),
+            "phone": PhoneProfile(), "campus": CampusProfile()}

@@ -24,12 +24,13 @@ class RoomsProfile:
         tokens = s.sessions([me], self.session_kind)
         return {"user": me, "token": tokens[me], "room": rooms[0]}
 
-    def rest_targets(self, fx: dict) -> list[tuple[str, str, str]]:
-        """(key, label, path): the list, and the details."""
+    def rest_targets(self, fx: dict) -> list[tuple[str, str, str, str]]:
+        """(key, label, path, kind): the list, and the details ("detail" or "list": the targets'
+        table holds each door's details against >= 0.5 of bare Klein)."""
         return [
-            ("list", "rooms list GET /v1/rooms (10 rooms)", "/v1/rooms"),
-            ("detail_info", "detail GET /v1/info", "/v1/info"),
-            ("detail_room", "detail GET /v1/rooms/<id>", f"/v1/rooms/{fx['room']}"),
+            ("list", "rooms list GET /v1/rooms (10 rooms)", "/v1/rooms", "list"),
+            ("detail_info", "detail GET /v1/info", "/v1/info", "detail"),
+            ("detail_room", "detail GET /v1/rooms/<id>", f"/v1/rooms/{fx['room']}", "detail"),
         ]
 
     # -- WebSockets ----------------------------------------------------------------------------

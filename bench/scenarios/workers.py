@@ -168,7 +168,7 @@ def run(ctx) -> dict:
         rooms = door.ws_rooms(s, p["chat_rooms"], p["chat_room_size"])
         fx = door.rest_fixture(s)
         s.close()
-        _, label, room_path = next(t for t in door.rest_targets(fx) if t[0] == "detail_room")
+        _, label, room_path, _ = next(t for t in door.rest_targets(fx) if t[0] == "detail_room")
         headers = door.headers(fx["token"])
         for rnd in range(p["workers_rounds"]):
             ctx.log(f" round {rnd + 1}/{p['workers_rounds']}")

@@ -44,6 +44,7 @@ from meetsrv.store.accounts.email import DirectoryAccountStore
 from meetsrv.store.accounts.phone import PhoneAccountStore
 from meetsrv.store.accounts.social import SocialStore
 from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.cache import ReadCache
 from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.chats.meeting_chats import SocialChatStore
 from meetsrv.store.idempotency import IdempotencyStore
@@ -96,6 +97,10 @@ class Services:
         self.hub = SocketHub(bus, make_factory(settings, DoorSocket), clock, self.metrics, settings.access_log)
 
         # -- stores ---------------------------------------------------------------------------
+        # hot detail reads kept in this process, dropped when a table they read is written here
+        # or (through the bus) in another process; trusted as long as cached credentials
+        self.read_cache = ReadCache(bus, clock, ttl=settings.credential_cache_ttl)
+        self.read_cache.attach(db)
         self.user_store = UserStore(db)
         self.chat_store = ChatStore(db)
         self.directory_account_store = DirectoryAccountStore(db)
@@ -182,6 +187,7 @@ class Services:
     def start(self):
         """Start what needs starting (subscriptions, re-armed jobs); returns a Deferred."""
         d = defer.ensureDeferred(self.credentials.start())
+        d.addCallback(lambda _: self.read_cache.start())
         d.addCallback(lambda _: self.credential_sockets.start())
         d.addCallback(lambda _: self.idempotency.start())
         d.addCallback(lambda _: defer.ensureDeferred(self.event_jobs.start()))
@@ -191,5 +197,6 @@ class Services:
         self.credential_sockets.stop()
         self.idempotency.stop()
         self.credentials.stop()
+        self.read_cache.stop()
         self.chats.stop()
         return self.event_jobs.stop()

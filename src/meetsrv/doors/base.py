@@ -14,10 +14,47 @@ class AsciiIntegerConverter(IntegerConverter):
     regex = r"[0-9]+"
 
 
+class RememberingMatcher:
+    """Werkzeug's URL matcher, remembering the rule and values of the paths it matched before.
+
+    Klein matches every request's path against its door's rules again (web.DoorsResource has
+    picked the door); a path with a variable (`/api/events/7/`) costs a walk of the rules with
+    a regular expression per variable part. The same paths come again and again, so a path
+    matched once is answered from here (what did not match is never remembered: it raises)."""
+
+    SIZE = 4096
+
+    def __init__(self, matcher):
+        self._matcher = matcher
+        self._seen: dict[tuple, tuple] = {}
+
+    def match(self, domain, path, method, websocket):
+        key = (domain, path, method, websocket)
+        seen = self._seen.get(key)
+        if seen is not None:
+            return seen[0], dict(seen[1])
+        rule, values = self._matcher.match(domain, path, method, websocket)
+        if len(path) <= 256:
+            if len(self._seen) >= self.SIZE:
+                self._seen.clear()
+            self._seen[key] = (rule, dict(values))
+        return rule, values
+
+    def add(self, rule) -> None:
+        self._seen.clear()
+        self._matcher.add(rule)
+
+    def __getattr__(self, name):
+        return getattr(self._matcher, name)
+
+
 def door_app() -> Klein:
     """A door's Klein app (its routes are declared on it, so its converters are set first)."""
     app = Klein()
     app.url_map.converters["int"] = AsciiIntegerConverter
+    url_map = app.url_map
+    if hasattr(url_map, "_matcher"):  # werkzeug's Map keeps its matcher there (2.2 and later)
+        url_map._matcher = RememberingMatcher(url_map._matcher)
     return app
 
 

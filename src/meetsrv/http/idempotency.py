@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -61,18 +62,26 @@ async def _release(services, claim) -> None:
         log.warn("releasing an idempotency key failed: {error}", error=e)
 
 
+async def _answered(route, *args, **kwargs):
+    """The route's answer: it may give it at once (http/at_once.py) or as a Deferred or coroutine."""
+    answer = route(*args, **kwargs)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return answer
+
+
 def idempotent(route):
     @functools.wraps(route)
     async def answer(door, request, *args, **kwargs):
         key = header(request, HEADER)
         if key is None:
-            return await route(door, request, *args, **kwargs)
+            return await _answered(route, door, request, *args, **kwargs)
         if not _valid_key(key):
             return door.problem(request, 400, "invalid_idempotency_key",
                                 f"Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters.")
         user_id = await door.caller(request)
         if user_id is None:
-            return await route(door, request, *args, **kwargs)
+            return await _answered(route, door, request, *args, **kwargs)
         services = door.services
         fingerprint = await _request_fingerprint(request, services.reactor)
         what = f"{request.method.decode('ascii', 'replace')} {request.path.decode('utf-8', 'replace')}"
@@ -90,7 +99,7 @@ def idempotent(route):
             return door.problem(request, 409, "idempotency_key_in_use",
                                 "A request with this Idempotency-Key is still being answered.")
         try:
-            body = await route(door, request, *args, **kwargs)
+            body = await _answered(route, door, request, *args, **kwargs)
         except BaseException:
             await _release(services, claim)
             raise

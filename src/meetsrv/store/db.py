@@ -11,10 +11,10 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar, Union, cast
 from urllib.parse import urlparse
 
 from sqlalchemy import Boolean
@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Delete, UpdateBase
+from sqlalchemy.sql.util import find_tables
 from twisted.enterprise import adbapi
 from twisted.internet import defer
 from twisted.python.failure import Failure
@@ -30,10 +32,15 @@ from twisted.python.failure import Failure
 from meetsrv.config import ConfigError
 from meetsrv.store.tables import metadata
 
+if TYPE_CHECKING:
+    from meetsrv.store.cache import ReadCache
+
 # a row as the cursor gives it: column name -> value (Boolean columns already bool)
 Row: TypeAlias = dict[str, Any]
 T = TypeVar("T")
 P = ParamSpec("P")
+# a value at once (a kept read, a cached credential) or, when it must be fetched, a Deferred
+NowOrLater: TypeAlias = Union[T, "defer.Deferred[T]"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,10 @@ class Compiled:
     defaults: dict[str, Any]
     # (index, converter) for result columns that need converting, e.g. Boolean -> bool
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    # the tables the statement changes (with those a DELETE changes through ON DELETE), and
+    # those it reads: what store/cache.py drops kept reads for, and keeps them by
+    writes: frozenset[str] = frozenset()
+    reads: frozenset[str] = frozenset()
 
 
 class Conflict(Exception):
@@ -96,15 +107,59 @@ def _converters(stmt: ClauseElement) -> tuple[tuple[int, Callable[[Any], Any]], 
     return tuple(out)
 
 
-class Txn:
-    """The cursor side of one interaction; runs on a pool thread."""
+def _deleting_changes(table_name: str) -> frozenset[str]:
+    """The tables a DELETE from `table_name` changes: itself and, through ON DELETE CASCADE /
+    SET NULL, the tables referencing it (transitively)."""
+    found: set[str] = set()
+    todo = [table_name]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for table in metadata.tables.values():
+            for fk in table.foreign_keys:
+                if fk.column.table.name == name and (fk.ondelete or "").upper() in ("CASCADE", "SET NULL"):
+                    todo.append(table.name)
+    return frozenset(found)
 
-    def __init__(self, db: Database, cursor: Any):
+
+_DELETE_CHANGES = {name: _deleting_changes(name) for name in metadata.tables}
+
+# execution options of a statement that writes only what no kept read shows (a chat's read
+# mark): its writes are not announced to the read caches (store/cache.py)
+UNSEEN_BY_READ_CACHE = {"meetsrv_unseen_by_read_cache": True}
+
+
+def tables_written(stmt: ClauseElement) -> frozenset[str]:
+    if not isinstance(stmt, UpdateBase) or stmt.get_execution_options().get("meetsrv_unseen_by_read_cache"):
+        return frozenset()
+    name = str(getattr(stmt.table, "name", ""))
+    if isinstance(stmt, Delete):
+        return _DELETE_CHANGES.get(name, frozenset({name}))
+    return frozenset({name})
+
+
+def tables_read(stmt: ClauseElement) -> frozenset[str]:
+    return frozenset(t.name for t in find_tables(stmt, include_joins=True) if isinstance(getattr(t, "name", None), str))
+
+
+class Txn:
+    """The cursor side of one interaction; runs on a pool thread. It notes the tables its
+    statements change (`written`) and, when asked to (`read` is a set), those they read."""
+
+    def __init__(self, db: Database, cursor: Any, read: set[str] | None = None):
         self.db = db
         self.cursor = cursor  # the DB-API cursor (sqlite3 or psycopg2)
+        self.written: set[str] = set()
+        self.read = read
 
     def _run(self, stmt: ClauseElement, params: dict[str, Any], dynamic: bool) -> Compiled:
         compiled = self.db.compile(stmt, dynamic)
+        if compiled.writes:
+            self.written |= compiled.writes
+        if self.read is not None:
+            self.read |= compiled.reads if not dynamic else tables_read(stmt)
         if compiled.defaults:
             values = dict(compiled.defaults)
             values.update(params)
@@ -218,6 +273,10 @@ class Database:
         self._cache: dict[int, tuple[Any, Compiled]] = {}
         self._observers: list[Callable[[str, float, float], None]] = []
         self._statement_observers: list[Callable[[str], None]] = []
+        # the read cache of `cached` reads (store/cache.py), and what is told of the tables each
+        # transaction changed; both set by store/cache.py, None when there is none (the CLI)
+        self.read_cache: ReadCache | None = None
+        self.on_written: Callable[[frozenset[str]], defer.Deferred[None] | None] | None = None
         if parsed.scheme == "sqlite":
             path = sqlite_path(url)
             self.name = "sqlite"
@@ -271,7 +330,8 @@ class Database:
             bind = c.binds.get(name)
             if bind is None or not bind.required:
                 defaults[name] = value
-        compiled = Compiled(c.string, defaults, _converters(stmt))
+        compiled = Compiled(c.string, defaults, _converters(stmt), tables_written(stmt),
+                            frozenset() if dynamic else tables_read(stmt))
         if not dynamic:
             self._cache[id(stmt)] = (stmt, compiled)
         return compiled
@@ -291,29 +351,77 @@ class Database:
                  **kwargs: P.kwargs) -> defer.Deferred[T]:
         """Run fn(txn, *args) in one transaction on a pool thread. `desc` names the transaction
         (`<domain>.<module>.<method>`) for logs and metrics, as Synapse's runInteraction does."""
-        d: defer.Deferred[T]
-        if not self._observers:
-            d = self.pool.runInteraction(  # type: ignore[no-untyped-call]
-                lambda cursor: fn(Txn(self, cursor), *args, **kwargs))
-            return d.addErrback(_as_conflict, desc)
-        queued = time.perf_counter()
-        times: list[float] = []
+        return self._interact(desc, None, lambda t: fn(t, *args, **kwargs))
+
+    def cached(self, desc: str, key: Hashable, fn: Callable[Concatenate[Txn, P], T], *args: P.args,
+               **kwargs: P.kwargs) -> NowOrLater[T]:
+        """A read kept in the read cache (store/cache.py) under (desc, key): its value at once
+        when kept and still valid (no Deferred), else a Deferred of fn(txn, *args) run as
+        `interact` does, kept for the next callers unless a table it read was written meanwhile.
+
+        fn must run its statements through the Txn (t.rows, t.row, t.scalar), never the raw
+        cursor: the tables it reads are what the kept value depends on. The value is shared by
+        every caller until it is dropped: no caller may change it. Without a read cache:
+        `interact`."""
+        cache = self.read_cache
+        if cache is None:
+            return self._interact(desc, None, lambda t: fn(t, *args, **kwargs))
+        full_key = (desc, key)
+        hit = cache.get(full_key)
+        if hit is not cache.MISS:
+            return cast(T, hit)
+        started = cache.serial
+        read: set[str] = set()
+
+        def kept(value: T) -> T:
+            cache.put(full_key, value, started, read)
+            return value
+
+        return self._interact(desc, read, lambda t: fn(t, *args, **kwargs)).addCallback(kept)
+
+    def _interact(self, desc: str, read: set[str] | None, fn: Callable[[Txn], T]) -> defer.Deferred[T]:
+        txns: list[Txn] = []
 
         def run(cursor: Any) -> T:
-            times.append(time.perf_counter())
-            try:
-                return fn(Txn(self, cursor), *args, **kwargs)
-            finally:
+            t = Txn(self, cursor, read)
+            txns.append(t)
+            return fn(t)
+
+        d: defer.Deferred[T]
+        if not self._observers:
+            d = self.pool.runInteraction(run)  # type: ignore[no-untyped-call]
+        else:
+            queued = time.perf_counter()
+            times: list[float] = []
+
+            def timed(cursor: Any) -> T:
                 times.append(time.perf_counter())
+                try:
+                    return run(cursor)
+                finally:
+                    times.append(time.perf_counter())
 
-        def observed(result: T | Failure) -> T | Failure:
-            if len(times) == 2:
-                for observer in self._observers:
-                    observer(desc, times[0] - queued, times[1] - times[0])
+            def observed(result: T | Failure) -> T | Failure:
+                if len(times) == 2:
+                    for observer in self._observers:
+                        observer(desc, times[0] - queued, times[1] - times[0])
+                return result
+
+            d = self.pool.runInteraction(timed).addBoth(observed)  # type: ignore[no-untyped-call]
+        if self.on_written is not None:
+            d.addBoth(self._written, txns)
+        return d.addErrback(_as_conflict, desc)
+
+    def _written(self, result: T | Failure, txns: list[Txn]) -> T | Failure | defer.Deferred[T | Failure]:
+        """After a transaction that changed tables (committed, or maybe not when it failed):
+        `on_written(tables)`; what it returns (a Deferred: the other processes being told) is
+        waited for before the transaction's result goes on."""
+        if not txns or not txns[0].written or self.on_written is None:
             return result
-
-        d = self.pool.runInteraction(run)  # type: ignore[no-untyped-call]
-        return d.addBoth(observed).addErrback(_as_conflict, desc)
+        told = self.on_written(frozenset(txns[0].written))
+        if told is None:
+            return result
+        return told.addBoth(lambda _: result)
 
     # `dynamic=True` among the params compiles the statement every time (IN lists)
     def rows(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[list[Row]]:

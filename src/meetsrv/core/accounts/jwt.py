@@ -7,7 +7,8 @@ the one given, so a refresh token works once.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 
 ALGORITHM = "HS256"
 REFRESH_KIND = "refresh"
+# what a token says: (token_type, user_id, exp, iat); for a token whose signature or claims
+# were refused, _REFUSED (kept too, so a repeated bad token costs no HMAC)
+Claims = tuple[Any, int | None, float, Any]
+_REFUSED: Claims = (None, None, 0.0, None)
 
 
 class JwtTokens:
@@ -25,10 +30,15 @@ class JwtTokens:
     access_ttl = 5 * 60.0
     refresh_ttl = 24 * 3600.0
 
-    def __init__(self, secret: str, clock: Clock, credentials: CredentialService):
+    def __init__(self, secret: str, clock: Clock, credentials: CredentialService, cache_size: int = 10_000):
         self.secret = secret
         self.clock = clock
         self.credentials = credentials
+        # token -> what it says, once its signature is verified (or _REFUSED): that never
+        # changes, so a token is verified once; expiry and the endings of sessions are checked
+        # on every use (`decode`). The least recently used go first.
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, Claims] = OrderedDict()
 
     def _encode(self, user_id: int, kind: str, ttl: float) -> str:
         now = int(self.clock.seconds())
@@ -37,27 +47,45 @@ class JwtTokens:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def decode(self, token: str | None, kind: str) -> int | None:
-        """The user id of a valid, unexpired token of `kind`; else None."""
+        """The user id of a valid, unexpired token of `kind`; else None. The signature of a
+        token is verified once (kept in a bounded cache); its expiry is read each time."""
         if not token or len(token) > 2048:
             return None
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            self._verified[token] = claims
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(token)
+        token_type, user_id, exp, iat = claims
+        if token_type != kind or user_id is None:
+            return None
+        if exp <= self.clock.seconds():
+            self._verified.pop(token, None)  # never valid again
+            return None
+        # staff ended the user's sessions (or deactivated the account) after this token was made
+        if self.credentials.sessions_ended(user_id, iat):
+            return None
+        return user_id
+
+    def _verify(self, token: str) -> Claims:
+        """What a token signed with our secret says, when its claims have the right types;
+        else _REFUSED."""
         try:
             claims = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM],
-                # exp is checked below against the injected clock, not the wall clock
+                # exp is checked by `decode` against the injected clock, not the wall clock
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                          "require": ["exp", "user_id", "token_type"]},
             )
         except jwt.InvalidTokenError:
-            return None
+            return _REFUSED
         user_id, exp = claims.get("user_id"), claims.get("exp")
-        if claims.get("token_type") != kind or not isinstance(user_id, int) or isinstance(user_id, bool):
-            return None
-        if not isinstance(exp, (int, float)) or exp <= self.clock.seconds():
-            return None
-        # staff ended the user's sessions (or deactivated the account) after this token was made
-        if self.credentials.sessions_ended(user_id, claims.get("iat")):
-            return None
-        return user_id
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or not isinstance(exp, (int, float)):
+            return _REFUSED
+        return claims.get("token_type"), user_id, exp, claims.get("iat")
 
     async def pair(self, user_id: int) -> dict[str, str]:
         access = self._encode(user_id, "access", self.access_ttl)

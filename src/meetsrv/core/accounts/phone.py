@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import defer
-
 from meetsrv.core.accounts.credentials import CredentialService
 from meetsrv.core.accounts.sms import InvalidPhone, PhoneCodes, is_valid_phone
 from meetsrv.core.clock import Clock
@@ -18,7 +16,7 @@ from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.accounts.phone import PhoneAccountStore
 from meetsrv.store.accounts.users import UserStore
-from meetsrv.store.db import Conflict, Row
+from meetsrv.store.db import Conflict, NowOrLater, Row
 
 TOKEN_KIND = "phone"
 AVATAR_FOLDER = "images"
@@ -107,8 +105,9 @@ class PhoneAccountService:
             return None
         return path
 
-    def authenticate(self, token: str | None) -> defer.Deferred[int | None]:
-        return self.credentials.authenticate(token, (TOKEN_KIND,))
+    def authenticate(self, token: str | None) -> NowOrLater[int | None]:
+        """The user id of a phone token: at once when cached (or refused unread), else a Deferred."""
+        return self.credentials.user_of(token, (TOKEN_KIND,))
 
     # -- the account -------------------------------------------------------------------------
     async def get(self, user_id: int) -> Row | None:

@@ -10,7 +10,7 @@ from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.clock import Clock
 from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
 from meetsrv.store.accounts.users import UserStore
-from meetsrv.store.db import Conflict, Row
+from meetsrv.store.db import Conflict, NowOrLater, Row
 
 
 def username_account(username: str) -> str:
@@ -55,6 +55,11 @@ class AccountService:
 
     async def get(self, user_id: int) -> Row | None:
         return await self.users.get(user_id)
+
+    def shown(self, user_id: int) -> NowOrLater[Row | None]:
+        """The user row to show, or None: at once when the read cache has it, else a Deferred;
+        shared, not to be changed."""
+        return self.users.get_cached(user_id)
 
     async def get_many(self, ids: Iterable[int]) -> list[Row]:
         return await self.users.get_many(ids)

@@ -8,12 +8,14 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from twisted.internet import defer
+
 from meetsrv.core.chats.service import ChatNotFound, ChatService, NotAMember, require_member
 from meetsrv.core.clock import Clock
 from meetsrv.core.errors import NotFound, UserNotFound
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.chats.chats import Chat, Message
-from meetsrv.store.db import Conflict
+from meetsrv.store.db import Conflict, NowOrLater, Row
 
 KIND = "room"
 HISTORY_PAGE = 50
@@ -51,14 +53,22 @@ class RoomService:
                 room_id = await self.store.by_member_key(KIND, key)  # another request made it first
         return {"id": room_id, "users": found}
 
-    async def get(self, caller: int, room_id: int) -> dict[str, Any]:
-        """The room and its members (one transaction), if the caller is one of them."""
-        chat, members = await self.store.member_chat_with_members(room_id, caller)
-        try:
-            require_member(chat, chat is not None, KIND)
-        except (ChatNotFound, NotAMember):
-            raise RoomNotFound("room not found")
-        return {"id": room_id, "users": members}
+    def get(self, caller: int, room_id: int) -> NowOrLater[dict[str, Any]]:
+        """The room and its members (one transaction), if the caller is one of them: at once
+        when the read cache has it, else a Deferred; the members are shared, not to be changed."""
+
+        def found(result: tuple[Chat | None, list[Row]]) -> dict[str, Any]:
+            chat, members = result
+            try:
+                require_member(chat, chat is not None, KIND)
+            except (ChatNotFound, NotAMember):
+                raise RoomNotFound("room not found")
+            return {"id": room_id, "users": members}
+
+        kept = self.store.member_chat_with_members_kept(room_id, caller)
+        if isinstance(kept, defer.Deferred):
+            return kept.addCallback(found)
+        return found(kept)
 
     async def list(self, caller: int) -> list[dict[str, Any]]:
         """The caller's rooms, newest first, with their members and the caller's unread count

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet import defer
+
 from meetsrv.core.clock import Clock, renderable
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.jobs import DelayedSaveService
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.meetings.organizations import OrganizationService
-from meetsrv.store.db import Row
+from meetsrv.store.db import NowOrLater, Row
 from meetsrv.store.meetings.directory import DirectoryEventStore
 from meetsrv.store.meetings.organizations import OrganizationStore
 from meetsrv.store.meetings.pending_events import PendingEventStore
+
+
+def _found(row: Row | None) -> Row:
+    if row is None:
+        raise NotFound("event not found")
+    return row
 
 
 class DirectoryEventService:
@@ -62,17 +70,13 @@ class DirectoryEventService:
         """(count, events with their organizations)."""
         return await self.store.page(limit, offset, ordering, **filters)
 
-    async def get(self, event_id: int, with_members: bool = True) -> Row:
-        row = await self.store.get(event_id)
-        if row is None:
-            raise NotFound("event not found")
-        orgs = (await self.store.organizations_of([event_id]))[event_id]
-        if with_members:
-            members = await self.org_store.members_of([o["id"] for o in orgs])
-            for o in orgs:
-                o["users"] = members[o["id"]]
-        row["organizations"] = orgs
-        return row
+    def get(self, event_id: int) -> NowOrLater[Row]:
+        """The event with its organizations, each with its members; NotFound. The value at once
+        when the read cache has it, else a Deferred; shared, not to be changed."""
+        found = self.store.detail(event_id)
+        if isinstance(found, defer.Deferred):
+            return found.addCallback(_found)
+        return _found(found)
 
     async def pending_event(self, pending_id: int) -> Row | None:
         return await self.pending.get(pending_id)

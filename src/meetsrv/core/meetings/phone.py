@@ -17,11 +17,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 
+from twisted.internet import defer
+
 from meetsrv.core.clock import Clock, renderable
 from meetsrv.core.errors import Invalid, NotFound, NotPermitted
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.graph import GraphService, retry_on_race
-from meetsrv.store.db import Row
+from meetsrv.store.db import NowOrLater, Row
 from meetsrv.store.meetings.phone import PhoneMeetingStore
 
 TITLE_MAX = 255
@@ -47,6 +49,12 @@ def field_problems(title: str | None, description: str | None, logo: Upload | No
     if logo is None:
         problems["logo"] = ["no_file"]
     return problems
+
+
+def _member_sees(meeting: Row | None, user_id: int) -> Row:
+    if meeting is None or user_id not in meeting["users"]:
+        raise NotFound("Not found.")
+    return meeting
 
 
 class PhoneMeetingService:
@@ -87,6 +95,14 @@ class PhoneMeetingService:
         if open_only and meeting["completed"]:
             raise NotFound("Not found.")
         return meeting
+
+    def shown(self, user_id: int, meeting_id: int) -> NowOrLater[Row]:
+        """The meeting to show, if user_id is a member; NotFound. At once when the read cache
+        has it, else a Deferred; shared, not to be changed."""
+        found = self.store.get_cached(meeting_id)
+        if isinstance(found, defer.Deferred):
+            return found.addCallback(_member_sees, user_id)
+        return _member_sees(found, user_id)
 
     async def invite(self, inviter: int, meeting_id: int, user_id: int) -> Row | None:
         await self.get(inviter, meeting_id, open_only=True)

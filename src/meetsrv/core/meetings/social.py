@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from twisted.internet import defer
+
 from meetsrv.core.clock import Clock
 from meetsrv.core.errors import NotFound, NotPermitted, RateLimited
 from meetsrv.core.people.photos import PhotoService
 from meetsrv.store.accounts.users import UserStore
-from meetsrv.store.db import Row
+from meetsrv.store.db import NowOrLater, Row
 from meetsrv.store.meetings.social import Box, SocialMeetingStore
 
 MAX_MEETINGS = 3  # a day per user
@@ -59,6 +61,12 @@ def age_on(birth_date: str | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def _found(item: dict[str, Any] | None) -> dict[str, Any]:
+    if item is None:
+        raise NotFound("meeting does not exist")
+    return item
+
+
 class MeetingService:
     def __init__(self, store: SocialMeetingStore, users: UserStore, photos: PhotoService, clock: Clock):
         self.store = store
@@ -83,6 +91,14 @@ class MeetingService:
         if row is None:
             raise NotFound("meeting does not exist")
         return row
+
+    def detail(self, viewer: int, meeting_id: int) -> NowOrLater[dict[str, Any]]:
+        """The meeting as `describe` shows it to viewer; NotFound. At once when the read cache
+        has it, else a Deferred; shared, not to be changed."""
+        found = self.store.detail(meeting_id, viewer)
+        if isinstance(found, defer.Deferred):
+            return found.addCallback(_found)
+        return _found(found)
 
     async def check_owner(self, user_id: int, meeting_id: int) -> Row:
         row = await self.store.get(meeting_id)

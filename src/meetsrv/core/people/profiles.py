@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet import defer
+
 from meetsrv.core.clock import Clock
 from meetsrv.core.errors import Invalid, UserNotFound
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.accounts.users import UserStore
-from meetsrv.store.db import Row
+from meetsrv.store.db import NowOrLater, Row
 from meetsrv.store.people.profiles import ProfileStore
 
 MAX_BIO = 128  # upstream's CharField(128)
@@ -21,6 +23,12 @@ class NameTooShort(Invalid):
     code = "name_too_short"
 
 
+def _profile(user: Row | None) -> Row:
+    if user is None:
+        raise UserNotFound("User profile does not exist")
+    return user
+
+
 class ProfileService:
     def __init__(self, users: UserStore, store: ProfileStore, images: MediaFiles, clock: Clock,
                  name_rule: DisplayNameRule):
@@ -30,11 +38,13 @@ class ProfileService:
         self.images = images
         self.clock = clock
 
-    async def get(self, user_id: int) -> Row:
-        user = await self.users.get(user_id)
-        if user is None:
-            raise UserNotFound("User profile does not exist")
-        return user
+    def get(self, user_id: int) -> NowOrLater[Row]:
+        """The user row of a profile; UserNotFound. At once when the read cache has it, else a
+        Deferred; shared, not to be changed."""
+        found = self.users.get_cached(user_id)
+        if isinstance(found, defer.Deferred):
+            return found.addCallback(_profile)
+        return _profile(found)
 
     async def update_info(self, user_id: int, display_name: str | None = None, bio: str | None = None) -> int:
         values: dict[str, Any] = {}

@@ -78,7 +78,7 @@ class CampusSocket(DoorSocket):
         credential = read(request, door.credentials)
         if credential is None or (credential.source == "cookie" and not self.same_site(request)):
             return defer.succeed(None)
-        return door.check(credential)
+        return defer.maybeDeferred(door.check, credential)
 
     def same_site(self, request) -> bool:
         """A browser sends the session cookie with a socket that any page opens; without an

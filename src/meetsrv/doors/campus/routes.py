@@ -35,6 +35,7 @@ from meetsrv.doors.campus.shapes import (
     UNKNOWN_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
 )
+from meetsrv.http.at_once import settle
 from meetsrv.http.body import (
     BodyError,
     UnsupportedMediaType,
@@ -152,7 +153,8 @@ def endpoint(method: str, arguments: type[models.Arguments] = models.NoArguments
     def wrap(fn):
         @functools.wraps(fn)
         def route(self, request):
-            return defer.ensureDeferred(self.run(request, fn, method.encode(), arguments, login, content))
+            # the answer at once when nothing it awaits has to wait (a cached session, a kept read)
+            return settle(self.run(request, fn, method.encode(), arguments, login, content))
 
         return operation(summary, {200: answers.envelope(answer)}, method=method,
                          body=reads if in_body else None, query=None if in_body else reads,
@@ -205,7 +207,8 @@ class CampusDoor(Door):
 
     def check(self, credential):
         kinds = (SESSION_KIND,) if credential.source == "cookie" else TOKEN_KINDS
-        return self.services.credentials.authenticate(credential.token, kinds)
+        # the user id at once when the credential is cached, else a Deferred
+        return self.services.credentials.user_of(credential.token, kinds)
 
     def caller(self, request):
         """The user id, or None (http/idempotency.py asks this)."""
@@ -461,7 +464,9 @@ class CampusDoor(Door):
     @app.route("/api/profile/GetProfile")
     @endpoint("GET", models.UserId, summary="A user's profile", answer=answers.Profile)
     async def get_profile(self, request, caller, params):
-        user = await self.services.profiles.get(user_id_arg(params.user_id))
+        user = self.services.profiles.get(user_id_arg(params.user_id))
+        if isinstance(user, defer.Deferred):
+            user = await user
         return shapes.profile(user, self.services.base_url)
 
     @app.route("/api/profile/UpdateProfilePicture")

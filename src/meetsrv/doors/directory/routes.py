@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
+
 from meetsrv.core.clock import utc_iso_micro
 from meetsrv.core.errors import AlreadyExists, DomainError, Invalid, NotFound, RateLimited, WrongCredentials
 from meetsrv.core.media import BadImage
 from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.directory import answers, models, shapes
 from meetsrv.doors.directory.chat import LobbySocket
-from meetsrv.http.answers import json_answer
+from meetsrv.http.answers import KeptAnswers, json_answer
+from meetsrv.http.at_once import at_once
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, fields
 from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, authenticate
 from meetsrv.http.idempotency import idempotent
@@ -70,6 +73,8 @@ class DirectoryDoor(Door):
     def __init__(self, services):
         super().__init__(services)
         self.ws_factory = make_factory(self.settings, LobbySocket, door=self, hub=services.hub, clock=services.clock)
+        # the event detail rendered once per kept read
+        self.kept_answers = KeptAnswers()
 
     @property
     def base_url(self) -> str:
@@ -224,10 +229,16 @@ class DirectoryDoor(Door):
 
     @app.route("/api/events/<int:event_id>/", methods=["GET"], strict_slashes=False)
     @operation("An event, with its organizations' members", {200: answers.EventDetail, 404: answers.Detail})
+    @at_once
     async def event(self, request, event_id):
         await self.caller(request)
-        row = await self.services.directory_events.get(_int_id(event_id))
-        return json_answer(request, shapes.event(row, self.base_url, with_members=True))
+        row = self.services.directory_events.get(_int_id(event_id))
+        if isinstance(row, Deferred):
+            row = await row
+        return self.kept_answers.answer(request, row, self._event_detail)
+
+    def _event_detail(self, row) -> dict:
+        return shapes.event(row, self.base_url, with_members=True)
 
     # -- chat --------------------------------------------------------------------------------
     @app.route("/api/chat/messages/", methods=["GET"], strict_slashes=False)

@@ -6,11 +6,14 @@ Order of checks as upstream DRF: authentication, then the object (404), then per
 
 from __future__ import annotations
 
+from twisted.internet import defer
+
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
 from meetsrv.core.meetings.phone import field_problems
 from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.phone import answers, models, shapes
 from meetsrv.http.answers import client_host, empty_answer, json_answer
+from meetsrv.http.at_once import at_once
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
 from meetsrv.http.idempotency import idempotent
@@ -242,9 +245,13 @@ class PhoneDoor(Door):
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["GET"], strict_slashes=False)
     @operation("A meeting of the user's", {200: answers.Meeting, 404: answers.Detail})
+    @at_once
     async def get_meeting(self, request, meeting_id):
         user_id = await self.caller(request)
-        return json_answer(request, self._meeting(await self.meetings.get(user_id, object_id(meeting_id))))
+        meeting = self.meetings.shown(user_id, object_id(meeting_id))
+        if isinstance(meeting, defer.Deferred):
+            meeting = await meeting
+        return json_answer(request, self._meeting(meeting))
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["DELETE"], strict_slashes=False)
     @operation("Leave a meeting", {204: None, 404: answers.Detail})

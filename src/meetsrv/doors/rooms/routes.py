@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from twisted.internet.defer import Deferred
+
 from meetsrv.core.accounts.limiter import LoginLimited
 from meetsrv.core.chats.rooms import RoomNotFound
 from meetsrv.core.errors import AlreadyExists, DomainError, UserNotFound
@@ -11,6 +13,7 @@ from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.rooms import answers, models, shapes
 from meetsrv.doors.rooms.chat import RoomChatSocket
 from meetsrv.http.answers import json_answer
+from meetsrv.http.at_once import at_once
 from meetsrv.http.body import BodyError, json_object
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Header, authenticate
 from meetsrv.http.idempotency import idempotent
@@ -61,7 +64,8 @@ class RoomsDoor(Door):
 
     # -- credential --------------------------------------------------------------------------
     def check(self, credential):
-        return self.services.credentials.authenticate(credential.token, (SESSION_KIND,))
+        # the user id at once when the credential is cached, else a Deferred
+        return self.services.credentials.user_of(credential.token, (SESSION_KIND,))
 
     def caller(self, request):
         return authenticate(request, self.credentials, self.check)
@@ -124,9 +128,13 @@ class RoomsDoor(Door):
 
     @app.route("/v1/info/", methods=["GET"], strict_slashes=False)
     @operation("The signed-in user", {200: answers.User})
+    @at_once
     async def info(self, request):
         user_id = await self.caller(request)
-        return json_answer(request, shapes.user(await self.services.accounts.get(user_id)))
+        user = self.services.accounts.shown(user_id)
+        if isinstance(user, Deferred):
+            user = await user
+        return json_answer(request, shapes.user(user))
 
     @app.route("/v1/users/", methods=["GET"], strict_slashes=False)
     @operation("Find users by login", {200: list[answers.User]}, query=models.UserSearch)
@@ -157,9 +165,12 @@ class RoomsDoor(Door):
 
     @app.route("/v1/rooms/<room_id>/", methods=["GET"], strict_slashes=False)
     @operation("A room of the user", {200: answers.Room, 422: answers.Error}, variables={"room_id": ROOM_ID})
+    @at_once
     async def room(self, request, room_id):
         user_id = await self.caller(request)
-        room = await self.services.rooms.get(user_id, _room_id(room_id))
+        room = self.services.rooms.get(user_id, _room_id(room_id))
+        if isinstance(room, Deferred):
+            room = await room
         return json_answer(request, shapes.room(room))
 
     @app.route("/v1/rooms/<room_id>/messages/", methods=["GET"], strict_slashes=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from twisted.internet import defer
 from twisted.logger import Logger
 from werkzeug.exceptions import HTTPException
 
@@ -20,7 +21,8 @@ from meetsrv.core.people.photos import NoFile
 from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.social import answers, models, shapes
 from meetsrv.doors.social.chat import SocialChatSocket
-from meetsrv.http.answers import json_answer
+from meetsrv.http.answers import KeptAnswers, json_answer
+from meetsrv.http.at_once import at_once
 from meetsrv.http.body import BodyError, NotAnObject, UnsupportedMediaType, content_type, fields, raw_body, read_body
 from meetsrv.http.credentials import CredentialMissing, CredentialRefused, TokenHeader, authenticate
 from meetsrv.http.idempotency import idempotent
@@ -83,6 +85,8 @@ class SocialDoor(Door):
     def __init__(self, services):
         super().__init__(services)
         self.urls = shapes.Urls(services)
+        # the meeting detail rendered once per kept read
+        self.kept_answers = KeptAnswers()
         self.ws_factory = make_factory(
             self.settings, SocialChatSocket, door=self, hub=services.hub, clock=services.clock
         )
@@ -90,7 +94,8 @@ class SocialDoor(Door):
 
     # -- credential --------------------------------------------------------------------------
     def check(self, credential):
-        return self.services.credentials.authenticate(credential.token, (TOKEN_KIND,))
+        # the user id at once when the credential is cached, else a Deferred
+        return self.services.credentials.user_of(credential.token, (TOKEN_KIND,))
 
     def caller(self, request, required: bool = True):
         return authenticate(request, self.credentials, self.check, required=required)
@@ -263,12 +268,16 @@ class SocialDoor(Door):
 
     @app.route("/meeting-detail/<int:pk>/", methods=["GET"], strict_slashes=False)
     @operation("A meeting (an unknown one: an envelope)", {200: answers.Meeting | answers.Envelope, 404: answers.Detail})
+    @at_once
     async def meeting(self, request, pk):
         user_id = await self.caller(request)
-        meetings = self.services.social_meetings
-        row = await meetings.get(pk if _id(pk) else 0)
-        items = await meetings.describe(user_id, [row])
-        return json_answer(request, shapes.meeting(self.urls, items[0]))
+        item = self.services.social_meetings.detail(user_id, pk if _id(pk) else 0)
+        if isinstance(item, defer.Deferred):
+            item = await item
+        return self.kept_answers.answer(request, item, self._meeting_detail)
+
+    def _meeting_detail(self, item) -> dict:
+        return shapes.meeting(self.urls, item)
 
     @app.route("/meeting-detail/<int:pk>/", methods=["PUT"], strict_slashes=False)
     @operation("Change a meeting of the user's (the fields given)",

@@ -9,10 +9,15 @@ from sqlalchemy import ColumnElement, Select, bindparam, column, insert, select,
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
-from meetsrv.store.db import USERS_SEARCH_FTS, Database, Row, Txn
+from meetsrv.store.db import USERS_SEARCH_FTS, Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import users
 
 _by_id = select(users).where(users.c.id == bindparam("id"))
+
+
+def _get_txn(t: Txn, user_id: int) -> Row | None:
+    return t.row(_by_id, id=user_id)
+
 _by_username = select(users).where(users.c.username == bindparam("username"))
 _id_by_username = select(users.c.id).where(users.c.username == bindparam("username"))
 _search_username = (
@@ -103,6 +108,11 @@ class UserStore:
 
     def get(self, user_id: int) -> Deferred[Row | None]:
         return self.db.row("accounts.users.get", _by_id, id=user_id)
+
+    def get_cached(self, user_id: int) -> NowOrLater[Row | None]:
+        """The user row, or None: from the read cache when kept (the value at once, shared: not
+        to be changed), else a Deferred. For answers that only show the row."""
+        return self.db.cached("accounts.users.get", user_id, _get_txn, user_id)
 
     def get_by_username(self, username: str) -> Deferred[Row | None]:
         return self.db.row("accounts.users.get_by_username", _by_username, username=username)

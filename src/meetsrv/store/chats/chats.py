@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, Table, and_, bindparam, exists, func, insert, or_, select, update
 from twisted.internet import defer
 
-from meetsrv.store.db import Database, Row, Txn
+from meetsrv.store.db import UNSEEN_BY_READ_CACHE, Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import chat_members, chats, messages, users
 
 
@@ -132,6 +132,8 @@ _mark_read = (
               chat_members.c.last_read_message_id < bindparam("message_id"))
     )
     .values(last_read_message_id=bindparam("message_id"))
+    # a read mark changes nothing a kept read shows: not announced to the read caches
+    .execution_options(**UNSEEN_BY_READ_CACHE)
 )
 # {chat id: messages of others after the user's last read} for the user's chats of one kind
 _unread = (
@@ -199,6 +201,13 @@ def _mark_read_txn(t: Txn, chat_id: int, user_id: int, message_id: int) -> None:
     t.execute(_mark_read, chat_id=chat_id, user_id=user_id, message_id=message_id)
 
 
+def _member_chat_txn(t: Txn, chat_id: int, user_id: int) -> tuple[Chat | None, list[Row]]:
+    chat, is_member = _chat_and_membership(t.row(_chat_for_user, chat_id=chat_id, user_id=user_id))
+    if not is_member:
+        return None, []
+    return chat, t.rows(_members, chat_id=chat_id)
+
+
 class ChatStore:
     def __init__(self, db: Database):
         self.db = db
@@ -240,14 +249,13 @@ class ChatStore:
     def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred[tuple[Chat | None, list[Row]]]:
         """(Chat, members ordered by id) if user_id is a member of chat_id, else (None, []);
         one transaction, one thread hop."""
+        return self.db.interact("chats.chats.member_chat_with_members", _member_chat_txn, chat_id, user_id)
 
-        def txn(t: Txn) -> tuple[Chat | None, list[Row]]:
-            chat, is_member = _chat_and_membership(t.row(_chat_for_user, chat_id=chat_id, user_id=user_id))
-            if not is_member:
-                return None, []
-            return chat, t.rows(_members, chat_id=chat_id)
-
-        return self.db.interact("chats.chats.member_chat_with_members", txn)
+    def member_chat_with_members_kept(self, chat_id: int, user_id: int) -> NowOrLater[tuple[Chat | None, list[Row]]]:
+        """As member_chat_with_members, from the read cache when kept (at once, shared: not to
+        be changed), else a Deferred."""
+        return self.db.cached("chats.chats.member_chat_with_members", (chat_id, user_id), _member_chat_txn,
+                              chat_id, user_id)
 
     # -- messages --------------------------------------------------------------------------
     def insert_message(self, chat_id: int, user_id: int, text: str, now: float,

@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, Select, bindparam, false, func, insert, li
 from twisted.internet import defer
 
 from meetsrv.store.accounts.users import like_contains
-from meetsrv.store.db import Database, Row, Txn
-from meetsrv.store.tables import meeting_organizations, meetings, organizations, users
+from meetsrv.store.db import Database, NowOrLater, Row, Txn
+from meetsrv.store.tables import meeting_organizations, meetings, organization_members, organizations, users
 
 KIND = "directory"
 
@@ -21,6 +21,37 @@ _link = insert(meeting_organizations).values(
 )
 _org_exists = select(organizations.c.id).where(organizations.c.id == bindparam("id"))
 _user_exists = select(users.c.id).where(users.c.id == bindparam("id"))
+# the detail: the event's organizations by title, then id; their members (id, email, phone) by id
+_detail_organizations = (
+    select(organizations)
+    .join(meeting_organizations, meeting_organizations.c.organization_id == organizations.c.id)
+    .where(meeting_organizations.c.meeting_id == bindparam("id"))
+    .order_by(organizations.c.title, organizations.c.id)
+)
+_detail_members = (
+    select(organization_members.c.organization_id, users.c.id, users.c.email, users.c.phone)
+    .join(users, users.c.id == organization_members.c.user_id)
+    .join(meeting_organizations, meeting_organizations.c.organization_id == organization_members.c.organization_id)
+    .where(meeting_organizations.c.meeting_id == bindparam("id"))
+    .order_by(organization_members.c.organization_id, users.c.id)
+)
+
+
+def detail_txn(t: Txn, event_id: int) -> Row | None:
+    """The event with its organizations, each with its members ("users"): three statements
+    compiled once, one transaction."""
+    row = t.row(_get, id=event_id)
+    if row is None:
+        return None
+    orgs = t.rows(_detail_organizations, id=event_id)
+    members: dict[int, list[Row]] = {o["id"]: [] for o in orgs}
+    if orgs:
+        for m in t.rows(_detail_members, id=event_id):
+            members[m.pop("organization_id")].append(m)
+    for o in orgs:
+        o["users"] = members[o["id"]]
+    row["organizations"] = orgs
+    return row
 
 
 def insert_event_txn(t: Txn, now: float, event: dict[str, Any]) -> int:
@@ -126,6 +157,11 @@ class DirectoryEventStore:
 
     def get(self, event_id: int) -> defer.Deferred[Row | None]:
         return self.db.row("meetings.directory.get", _get, id=event_id)
+
+    def detail(self, event_id: int) -> NowOrLater[Row | None]:
+        """The event with its organizations and their members, or None: from the read cache
+        when kept (the value at once, shared: not to be changed), else a Deferred."""
+        return self.db.cached("meetings.directory.detail", event_id, detail_txn, event_id)
 
     def page(self, limit: int, offset: int, ordering: str | None = None,
              **filters: Any) -> defer.Deferred[tuple[int, list[Row]]]:

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, exists, insert, select, update
 from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.phone import pass_crown_txn
-from meetsrv.store.db import Database, Row, Txn
+from meetsrv.store.db import Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import blocks, meeting_members, meetings, users
 
 KIND = "phone"
@@ -141,6 +141,11 @@ class PhoneMeetingStore:
 
     def get(self, meeting_id: int) -> Deferred[Row | None]:
         return self.db.interact("meetings.phone.get", get_txn, meeting_id)
+
+    def get_cached(self, meeting_id: int) -> NowOrLater[Row | None]:
+        """get_txn's value: from the read cache when kept (at once, shared: not to be changed),
+        else a Deferred. For answers that only show the meeting."""
+        return self.db.cached("meetings.phone.get", meeting_id, get_txn, meeting_id)
 
     def list_of(self, user_id: int, include_completed: bool) -> Deferred[list[Row]]:
         return self.db.interact("meetings.phone.list_of", list_txn, user_id, include_completed)

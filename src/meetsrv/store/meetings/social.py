@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, func, insert, select, update
 from twisted.internet import defer
 
-from meetsrv.store.db import Database, Row, Txn
-from meetsrv.store.tables import join_requests, meetings, users
+from meetsrv.store.db import Database, NowOrLater, Row, Txn
+from meetsrv.store.tables import join_requests, meetings, photos, users
 
 KIND = "social"
 
@@ -26,6 +26,34 @@ _created_since = select(func.count()).select_from(meetings).where(
 _approved = select(join_requests.c.meeting_id).where(
     (join_requests.c.user_id == bindparam("user_id")) & (join_requests.c.approved == True)  # noqa: E712
 )
+# the detail: the owner, the owner's photos (the avatar first, then by id), whether the viewer's
+# request to join was approved
+_owner = select(users).where(users.c.id == bindparam("id"))
+_owner_photos = (
+    select(photos).where(photos.c.user_id == bindparam("user_id")).order_by(photos.c.is_avatar.desc(), photos.c.id)
+)
+_approved_one = select(join_requests.c.id).where(
+    (join_requests.c.user_id == bindparam("user_id")) & (join_requests.c.meeting_id == bindparam("meeting_id"))
+    & (join_requests.c.approved == True)  # noqa: E712
+)
+
+
+def detail_txn(t: Txn, meeting_id: int, viewer: int) -> dict[str, Any] | None:
+    """The meeting as `MeetingService.describe` gives it to `viewer` ({"meeting", "owner",
+    "photos", "color"}), or None: one transaction, statements compiled once."""
+    m = t.row(_get, id=meeting_id)
+    if m is None:
+        return None
+    owner_id = m["creator_id"]
+    owner = t.row(_owner, id=owner_id) if owner_id is not None else None
+    owner_photos = t.rows(_owner_photos, user_id=owner_id) if owner is not None else []
+    if owner_id == viewer:
+        color = "mine"
+    elif t.row(_approved_one, user_id=viewer, meeting_id=meeting_id) is not None:
+        color = "approved"
+    else:
+        color = "disapproved"
+    return {"meeting": m, "owner": owner, "photos": owner_photos, "color": color}
 
 
 def create_txn(t: Txn, user_id: int, values: dict[str, Any], since: float, limit: int, now: float) -> int | None:
@@ -52,6 +80,11 @@ class SocialMeetingStore:
 
     def get(self, meeting_id: int) -> defer.Deferred[Row | None]:
         return self.db.row("meetings.social.get", _get, id=meeting_id)
+
+    def detail(self, meeting_id: int, viewer: int) -> NowOrLater[dict[str, Any] | None]:
+        """detail_txn's value: from the read cache when kept (at once, shared: not to be
+        changed), else a Deferred."""
+        return self.db.cached("meetings.social.detail", (meeting_id, viewer), detail_txn, meeting_id, viewer)
 
     def update(self, meeting_id: int, values: dict[str, Any], now: float) -> defer.Deferred[int]:
         stmt = (
