@@ -1,0 +1,181 @@
+"""list indexes: every list read in an index's order; counts kept for paginated lists
+
+Indexes that serve the lists' filters and orders (a page costs the same at 1k and 1M rows):
+photos (user_id, is_avatar DESC, id), friendships (to_user, accepted, id), contacts (owner_id,
+contact_user_id), organizations (title, id), meetings (kind, creator_id, id) and (kind, lat,
+lng), meeting_members (user_id, meeting_id), join_requests (user_id, approved, meeting_id),
+markings (meeting_id, id); the indexes they replace are dropped.
+
+list_counts: the row counts paginated lists answer with, kept by triggers in the rows'
+transaction (row triggers on SQLite; statement triggers with transition tables on PostgreSQL,
+so a bulk insert updates a count once; TRUNCATE sets it to 0), filled from the rows at upgrade.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02
+
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = '0004'
+down_revision: str | Sequence[str] | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# (count name, table, the rows counted: a condition on the row's columns, or None for every row)
+COUNTED = (
+    ("meetings.directory", "meetings", "kind = 'directory'"),
+    ("organizations", "organizations", None),
+)
+
+
+def _sqlite_triggers(name: str, table: str, where: str | None) -> list[str]:
+    def when(row: str) -> str:
+        return f" WHEN {row}.{where}" if where else ""
+
+    add = (f"INSERT INTO list_counts (name, n) VALUES ('{name}', 1) "
+           "ON CONFLICT (name) DO UPDATE SET n = n + 1;")
+    remove = f"UPDATE list_counts SET n = n - 1 WHERE name = '{name}';"
+    out = [
+        f"CREATE TRIGGER IF NOT EXISTS list_counts_{table}_ai AFTER INSERT ON {table}{when('new')} "
+        f"BEGIN {add} END",
+        f"CREATE TRIGGER IF NOT EXISTS list_counts_{table}_ad AFTER DELETE ON {table}{when('old')} "
+        f"BEGIN {remove} END",
+    ]
+    if where:
+        # a row that stops or starts matching (no door changes a meeting's kind: for completeness)
+        out += [
+            f"CREATE TRIGGER IF NOT EXISTS list_counts_{table}_au_out AFTER UPDATE ON {table} "
+            f"WHEN (old.{where}) AND NOT (new.{where}) BEGIN {remove} END",
+            f"CREATE TRIGGER IF NOT EXISTS list_counts_{table}_au_in AFTER UPDATE ON {table} "
+            f"WHEN (new.{where}) AND NOT (old.{where}) BEGIN {add} END",
+        ]
+    return out
+
+
+def _postgresql_triggers(name: str, table: str, where: str | None) -> list[str]:
+    function = f"list_counts_{table}"
+    condition = f" WHERE {where}" if where else ""
+    body = (
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "DECLARE added bigint := 0; removed bigint := 0;\n"
+        "BEGIN\n"
+        "  IF TG_OP = 'TRUNCATE' THEN\n"
+        f"    UPDATE list_counts SET n = 0 WHERE name = '{name}';\n"
+        "    RETURN NULL;\n"
+        "  END IF;\n"
+        "  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n"
+        f"    SELECT count(*) INTO added FROM new_rows{condition};\n"
+        "  END IF;\n"
+        "  IF TG_OP IN ('DELETE', 'UPDATE') THEN\n"
+        f"    SELECT count(*) INTO removed FROM old_rows{condition};\n"
+        "  END IF;\n"
+        # only a statement that changes the count takes the count's row lock
+        "  IF added > removed THEN\n"
+        f"    INSERT INTO list_counts (name, n) VALUES ('{name}', added - removed)\n"
+        "    ON CONFLICT (name) DO UPDATE SET n = list_counts.n + EXCLUDED.n;\n"
+        "  ELSIF removed > added THEN\n"
+        f"    UPDATE list_counts SET n = n - (removed - added) WHERE name = '{name}';\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END $$"
+    )
+    out = [
+        body,
+        f"DROP TRIGGER IF EXISTS list_counts_{table}_ai ON {table}",
+        f"CREATE TRIGGER list_counts_{table}_ai AFTER INSERT ON {table} "
+        f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"DROP TRIGGER IF EXISTS list_counts_{table}_ad ON {table}",
+        f"CREATE TRIGGER list_counts_{table}_ad AFTER DELETE ON {table} "
+        f"REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"DROP TRIGGER IF EXISTS list_counts_{table}_at ON {table}",
+        f"CREATE TRIGGER list_counts_{table}_at AFTER TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    ]
+    if where:
+        out += [
+            f"DROP TRIGGER IF EXISTS list_counts_{table}_au ON {table}",
+            f"CREATE TRIGGER list_counts_{table}_au AFTER UPDATE ON {table} "
+            f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION {function}()",
+        ]
+    return out
+
+
+def count_trigger_statements(dialect_name: str) -> list[str]:
+    """The count triggers' DDL for a dialect (schema.sql shows PostgreSQL's)."""
+    make = _postgresql_triggers if dialect_name == "postgresql" else _sqlite_triggers
+    return [sql for name, table, where in COUNTED for sql in make(name, table, where)]
+
+
+def _drop_count_triggers(dialect_name: str) -> list[str]:
+    out = []
+    for _, table, where in COUNTED:
+        if dialect_name == "postgresql":
+            suffixes = ["ai", "ad", "at"] + (["au"] if where else [])
+        else:
+            suffixes = ["ai", "ad"] + (["au_out", "au_in"] if where else [])
+        for suffix in suffixes:
+            on = f" ON {table}" if dialect_name == "postgresql" else ""
+            out.append(f"DROP TRIGGER IF EXISTS list_counts_{table}_{suffix}{on}")
+        if dialect_name == "postgresql":
+            out.append(f"DROP FUNCTION IF EXISTS list_counts_{table}()")
+    return out
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    op.create_table('list_counts',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('n', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
+    for name, table, where in COUNTED:
+        condition = f" WHERE {where}" if where else ""
+        bind.exec_driver_sql(f"INSERT INTO list_counts (name, n) SELECT '{name}', count(*) FROM {table}{condition}")
+    for sql in count_trigger_statements(bind.dialect.name):
+        bind.exec_driver_sql(sql)
+
+    op.drop_index('ix_photos_user', table_name='photos', if_exists=True)
+    op.create_index('ix_photos_user_avatar', 'photos',
+                    [sa.column('user_id'), sa.column('is_avatar').desc(), sa.column('id')],
+                    unique=False, if_not_exists=True)
+    op.create_index('ix_friendships_to_user', 'friendships', ['to_user', 'accepted', 'id'], unique=False,
+                    if_not_exists=True)
+    op.create_index('ix_contacts_owner_user', 'contacts', ['owner_id', 'contact_user_id'], unique=False,
+                    if_not_exists=True)
+    op.drop_index('ix_organizations_title', table_name='organizations', if_exists=True)
+    op.create_index('ix_organizations_title_id', 'organizations', ['title', 'id'], unique=False,
+                    if_not_exists=True)
+    op.create_index('ix_meetings_kind_creator', 'meetings', ['kind', 'creator_id', 'id'], unique=False,
+                    if_not_exists=True)
+    op.create_index('ix_meetings_kind_lat', 'meetings', ['kind', 'lat', 'lng'], unique=False, if_not_exists=True)
+    op.drop_index('ix_meeting_members_user', table_name='meeting_members', if_exists=True)
+    op.create_index('ix_meeting_members_user_meeting', 'meeting_members', ['user_id', 'meeting_id'], unique=False,
+                    if_not_exists=True)
+    op.create_index('ix_join_requests_user', 'join_requests', ['user_id', 'approved', 'meeting_id'], unique=False,
+                    if_not_exists=True)
+    op.create_index('ix_markings_meeting', 'markings', ['meeting_id', 'id'], unique=False, if_not_exists=True)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    op.drop_index('ix_markings_meeting', table_name='markings')
+    op.drop_index('ix_join_requests_user', table_name='join_requests')
+    op.drop_index('ix_meeting_members_user_meeting', table_name='meeting_members')
+    op.create_index('ix_meeting_members_user', 'meeting_members', ['user_id'], unique=False)
+    op.drop_index('ix_meetings_kind_lat', table_name='meetings')
+    op.drop_index('ix_meetings_kind_creator', table_name='meetings')
+    op.drop_index('ix_organizations_title_id', table_name='organizations')
+    op.create_index('ix_organizations_title', 'organizations', ['title'], unique=False)
+    op.drop_index('ix_contacts_owner_user', table_name='contacts')
+    op.drop_index('ix_friendships_to_user', table_name='friendships')
+    op.drop_index('ix_photos_user_avatar', table_name='photos')
+    op.create_index('ix_photos_user', 'photos', ['user_id'], unique=False)
+    for sql in _drop_count_triggers(bind.dialect.name):
+        bind.exec_driver_sql(sql)
+    op.drop_table('list_counts')
