@@ -325,7 +325,7 @@ CREATE TABLE IF NOT EXISTS chat_members (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
-CREATE INDEX IF NOT EXISTS ix_chat_members_user ON chat_members (user_id, chat_id);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_chat_members_user ON chat_members (user_id, chat_id);
 
 CREATE TABLE IF NOT EXISTS messages (
 	id BIGSERIAL NOT NULL, 

@@ -325,7 +325,9 @@ chat_members = Table(
     Column("joined", Double, nullable=False),
     UniqueConstraint("chat_id", "user_id"),
 )
-Index("ix_chat_members_user", chat_members.c.user_id, chat_members.c.chat_id)
+# a user's chats by id; unique (as the pair is), so that SQLite knows it yields each chat once and
+# reads each chat's members in order after it (store/chats/chats.py, the rooms list)
+Index("ix_chat_members_user", chat_members.c.user_id, chat_members.c.chat_id, unique=True)
 
 messages = Table(
     "messages",

@@ -4,7 +4,9 @@ Indexes that serve the lists' filters and orders (a page costs the same at 1k an
 photos (user_id, is_avatar DESC, id), friendships (to_user, accepted, id), contacts (owner_id,
 contact_user_id), organizations (title, id), meetings (kind, creator_id, id) and (kind, lat,
 lng), meeting_members (user_id, meeting_id), join_requests (user_id, approved, meeting_id),
-markings (meeting_id, id); the indexes they replace are dropped.
+markings (meeting_id, id); the indexes they replace are dropped. chat_members (user_id, chat_id)
+becomes unique (the pair is), so that SQLite reads each of a user's chats once and its members in
+order after it.
 
 list_counts: the row counts paginated lists answer with, kept by triggers in the rows'
 transaction (row triggers on SQLite; statement triggers with transition tables on PostgreSQL,
@@ -160,10 +162,14 @@ def upgrade() -> None:
     op.create_index('ix_join_requests_user', 'join_requests', ['user_id', 'approved', 'meeting_id'], unique=False,
                     if_not_exists=True)
     op.create_index('ix_markings_meeting', 'markings', ['meeting_id', 'id'], unique=False, if_not_exists=True)
+    op.drop_index('ix_chat_members_user', table_name='chat_members')
+    op.create_index('ix_chat_members_user', 'chat_members', ['user_id', 'chat_id'], unique=True)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.drop_index('ix_chat_members_user', table_name='chat_members')
+    op.create_index('ix_chat_members_user', 'chat_members', ['user_id', 'chat_id'], unique=False)
     op.drop_index('ix_markings_meeting', table_name='markings')
     op.drop_index('ix_join_requests_user', table_name='join_requests')
     op.drop_index('ix_meeting_members_user_meeting', table_name='meeting_members')
