@@ -336,6 +336,40 @@ async def test_rooms_lists(server, recorder, background):
     await check(recorder, db, lambda: chats.unread_counts(a, "room"))
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_poster_who_had_read_everything_has_read_their_own_message(server):
+    """Posting moves the poster's last read to the new message only when they had read up to
+    the message before it: the unread counts are what they were, and the rooms list counts
+    from there instead of over all the user posted since they last read."""
+    from sqlalchemy import select
+
+    from meetsrv.store.tables import chat_members
+
+    db = server.db
+    a, b = await users(db, 2)
+    chats = ChatStore(db)
+    room = await chats.create("room", [a, b], 1.0, member_key="ab")
+
+    async def state():
+        rows = await db.rows("test.read", select(chat_members.c.user_id, chat_members.c.last_read_message_id)
+                             .where(chat_members.c.chat_id == room))
+        read = {r["user_id"]: r["last_read_message_id"] for r in rows}
+        unread = {u: (await chats.unread_counts(u, "room")).get(room, 0) for u in (a, b)}
+        return read[a], read[b], unread[a], unread[b]
+
+    m1, _ = await chats.insert_message(room, b, "1", 2.0)  # the first message: b had read all
+    assert await state() == (None, m1, 1, 0)
+    m2, _ = await chats.insert_message(room, a, "2", 3.0)  # a has not read m1
+    assert await state() == (None, m1, 1, 1)
+    m3, _ = await chats.insert_message(room, b, "3", 4.0)  # b has not read m2
+    assert await state() == (None, m1, 2, 1)
+    await chats.history(room, 50, reader=a)  # a reads the newest page
+    assert await state() == (m3, m1, 0, 1)
+    m4, _ = await chats.insert_message(room, a, "4", 5.0)  # a had read everything
+    assert await state() == (m4, m1, 0, 2)
+    assert [(chat_id, unread) for chat_id, _, unread in await chats.chats_of_with_members(b, "room")] == [(room, 2)]
+
+
 # -- social -------------------------------------------------------------------------------------
 
 BOXES = {

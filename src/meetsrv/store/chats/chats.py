@@ -89,6 +89,19 @@ _insert_message = (
             created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
 )
+# A poster who had read the chat up to its newest message has read it up to their own new one
+# too (nothing lies between: a chat's posts take turns, see _lock_chat): their last read moves
+# there, so that the unread counts (messages of others after the last read) count from there,
+# not over everything the user posted since they last read.
+_caught_up_read = (
+    update(chat_members)
+    .where(
+        (chat_members.c.chat_id == bindparam("chat_id"))
+        & (chat_members.c.user_id == bindparam("user_id"))
+        & (func.coalesce(chat_members.c.last_read_message_id, 0) >= bindparam("prev_id"))
+    )
+    .values(last_read_message_id=bindparam("message_id"))
+)
 _previous_id = select(func.max(messages.c.id)).where(
     (messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("message_id"))
 )
@@ -283,6 +296,7 @@ class ChatStore:
             prev_id: int = t.scalar(_newest_id, chat_id=chat_id) or 0
             message_id: int = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
                                   created=now, client_id=client_id)
+            t.execute(_caught_up_read, chat_id=chat_id, user_id=user_id, prev_id=prev_id, message_id=message_id)
             return message_id, prev_id
 
         return self.db.interact("chats.chats.insert_message", txn)
