@@ -425,6 +425,35 @@ DROP TRIGGER IF EXISTS list_counts_organizations_at ON organizations;
 
 CREATE TRIGGER list_counts_organizations_at AFTER TRUNCATE ON organizations FOR EACH STATEMENT EXECUTE FUNCTION list_counts_organizations();
 
+CREATE OR REPLACE FUNCTION list_counts_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    UPDATE list_counts SET n = 0 WHERE starts_with(name, 'messages.lobby.');
+  ELSIF TG_OP = 'INSERT' THEN
+    INSERT INTO list_counts (name, n)
+    SELECT 'messages.lobby.' || r.chat_id, count(*) FROM new_rows AS r JOIN chats AS c ON c.id = r.chat_id
+    WHERE c.kind = 'lobby' GROUP BY r.chat_id
+    ON CONFLICT (name) DO UPDATE SET n = list_counts.n + EXCLUDED.n;
+  ELSE
+    UPDATE list_counts AS l SET n = l.n - d.k
+    FROM (SELECT 'messages.lobby.' || chat_id AS name, count(*) AS k FROM old_rows GROUP BY chat_id) AS d
+    WHERE l.name = d.name;
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS list_counts_messages_ai ON messages;
+
+CREATE TRIGGER list_counts_messages_ai AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages();
+
+DROP TRIGGER IF EXISTS list_counts_messages_ad ON messages;
+
+CREATE TRIGGER list_counts_messages_ad AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages();
+
+DROP TRIGGER IF EXISTS list_counts_messages_at ON messages;
+
+CREATE TRIGGER list_counts_messages_at AFTER TRUNCATE ON messages FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages();
+
 CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
 INSERT INTO alembic_version (version_num) SELECT '0004' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

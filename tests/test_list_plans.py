@@ -14,11 +14,12 @@ import re
 
 import pytest
 import pytest_twisted
+from sqlalchemy import delete
 
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.chats.chats import ChatStore
 from meetsrv.store.chats.meeting_chats import SocialChatStore
-from meetsrv.store.counts import DIRECTORY_EVENTS, ORGANIZATIONS
+from meetsrv.store.counts import DIRECTORY_EVENTS, ORGANIZATIONS, lobby_messages
 from meetsrv.store.db import Txn
 from meetsrv.store.meetings.campus import CampusEventStore
 from meetsrv.store.meetings.directory import DirectoryEventStore, _page_statements, insert_event_txn
@@ -30,7 +31,7 @@ from meetsrv.store.meetings.social import SocialMeetingStore
 from meetsrv.store.people.friends import FriendStore
 from meetsrv.store.people.graph import GraphStore
 from meetsrv.store.people.photos import PhotoStore
-from meetsrv.store.tables import metadata
+from meetsrv.store.tables import messages, metadata
 
 TABLES = set(metadata.tables)
 
@@ -259,9 +260,24 @@ async def test_directory_organizations_list(server, recorder):
 
 @pytest_twisted.ensureDeferred
 async def test_directory_chat_history_page(server, recorder):
+    """The lobby's page: the newest messages from the chat's index, the count kept (a room's
+    page, which no door shows, is counted)."""
     db = server.db
+    a, b = await users(db, 2)
     chats = ChatStore(db)
-    await check(recorder, db, lambda: chats.page(1, 20, 0))
+    lobby = await chats.create("lobby", [a], 1.0, slug="lobby-plans")
+    room = await chats.create("room", [a, b], 1.0, member_key="ab")
+    for i in range(3):
+        await chats.insert_message(lobby, a, f"lobby {i}", 2.0 + i)
+        await chats.insert_message(room, a, f"room {i}", 2.0 + i)
+    plans = await check(recorder, db, lambda: chats.page(lobby, 2, 1))
+    assert not any("count(" in sql.lower() for sql, _ in plans), plans
+    count, found = await chats.page(lobby, 2, 1)
+    assert count == 3 and [m.text for m in found] == ["lobby 1", "lobby 0"]
+    assert (await chats.page(room, 2, 0))[0] == 3
+    assert await kept(db, lobby_messages(lobby)) == 3 and await kept(db, lobby_messages(room)) is None
+    await db.execute("test.delete", delete(messages).where(messages.c.text == "lobby 1"), dynamic=True)
+    assert (await chats.page(lobby, 20, 0))[0] == 2 == await kept(db, lobby_messages(lobby))
 
 
 # -- list counts --------------------------------------------------------------------------------

@@ -11,6 +11,12 @@ from meetsrv.store.tables import list_counts
 DIRECTORY_EVENTS = "meetings.directory"
 ORGANIZATIONS = "organizations"
 
+
+def lobby_messages(chat_id: int) -> str:
+    """The count of a lobby chat's messages (other chats' are not kept: counted)."""
+    return f"messages.lobby.{chat_id}"
+
+
 _kept = select(list_counts.c.n).where(list_counts.c.name == bindparam("name"))
 
 

@@ -373,7 +373,8 @@ Index("ix_staff_actions_target", staff_actions.c.target_id, staff_actions.c.crea
 
 # Row counts that paginated lists answer with ("count"), kept exact by triggers in the same
 # transaction as the rows (migration 0004): counting a million rows for every page would make a
-# page cost what the table holds. name: "meetings.directory" (directory events), "organizations".
+# page cost what the table holds. name: "meetings.directory" (directory events), "organizations",
+# "messages.lobby.<chat id>" (a lobby chat's messages).
 # A name without its row is counted with COUNT(*) (store/counts.py).
 list_counts = Table(
     "list_counts",

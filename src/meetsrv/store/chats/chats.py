@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, Table, and_, bindparam, case, exists, func, insert, or_, select, update
 from twisted.internet import defer
 
+from meetsrv.store.counts import count_txn, lobby_messages
 from meetsrv.store.db import UNSEEN_BY_READ_CACHE, Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import chat_members, chats, messages, users
 
@@ -337,11 +338,12 @@ class ChatStore:
         return self.db.interact("chats.chats.history", txn)
 
     def page(self, chat_id: int, limit: int, offset: int) -> defer.Deferred[tuple[int, list[Message]]]:
-        """(count, messages newest first from `offset`): the newest-first reader with an offset."""
+        """(count, messages newest first from `offset`): the newest-first reader with an offset;
+        a lobby chat's count is the kept one (list_counts), another chat's is counted."""
 
         def txn(t: Txn) -> tuple[int, list[Message]]:
             rows = t.rows(_newest, chat_id=chat_id, limit=limit, offset=offset)
-            return t.scalar(_count, chat_id=chat_id), [Message(**r) for r in rows]
+            return count_txn(t, lobby_messages(chat_id), _count, chat_id=chat_id), [Message(**r) for r in rows]
 
         return self.db.interact("chats.chats.page", txn)
 

@@ -8,8 +8,8 @@ markings (meeting_id, id); the indexes they replace are dropped. chat_members (u
 becomes unique (the pair is), so that SQLite reads each of a user's chats once and its members in
 order after it.
 
-list_counts: the row counts paginated lists answer with, kept by triggers in the rows'
-transaction (row triggers on SQLite; statement triggers with transition tables on PostgreSQL,
+list_counts: the row counts paginated lists answer with (directory events, organizations, the
+messages of each lobby chat), kept by triggers in the rows' transaction (row triggers on SQLite; statement triggers with transition tables on PostgreSQL,
 so a bulk insert updates a count once; TRUNCATE sets it to 0), filled from the rows at upgrade.
 
 Revision ID: 0004
@@ -108,10 +108,51 @@ def _postgresql_triggers(name: str, table: str, where: str | None) -> list[str]:
     return out
 
 
+# The messages of each lobby chat (the directory's chat history is paginated with a count):
+# "messages.lobby.<chat id>". Messages never move to another chat, so inserts and deletes are all.
+LOBBY = "messages.lobby."
+_LOBBY_SQLITE = [
+    "CREATE TRIGGER IF NOT EXISTS list_counts_messages_ai AFTER INSERT ON messages "
+    "WHEN (SELECT kind FROM chats WHERE id = new.chat_id) = 'lobby' BEGIN "
+    f"INSERT INTO list_counts (name, n) VALUES ('{LOBBY}' || new.chat_id, 1) "
+    "ON CONFLICT (name) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER IF NOT EXISTS list_counts_messages_ad AFTER DELETE ON messages BEGIN "
+    f"UPDATE list_counts SET n = n - 1 WHERE name = '{LOBBY}' || old.chat_id; END",
+]
+_LOBBY_POSTGRESQL = [
+    "CREATE OR REPLACE FUNCTION list_counts_messages() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF TG_OP = 'TRUNCATE' THEN\n"
+    f"    UPDATE list_counts SET n = 0 WHERE starts_with(name, '{LOBBY}');\n"
+    "  ELSIF TG_OP = 'INSERT' THEN\n"
+    "    INSERT INTO list_counts (name, n)\n"
+    f"    SELECT '{LOBBY}' || r.chat_id, count(*) FROM new_rows AS r JOIN chats AS c ON c.id = r.chat_id\n"
+    "    WHERE c.kind = 'lobby' GROUP BY r.chat_id\n"
+    "    ON CONFLICT (name) DO UPDATE SET n = list_counts.n + EXCLUDED.n;\n"
+    "  ELSE\n"
+    "    UPDATE list_counts AS l SET n = l.n - d.k\n"
+    f"    FROM (SELECT '{LOBBY}' || chat_id AS name, count(*) AS k FROM old_rows GROUP BY chat_id) AS d\n"
+    "    WHERE l.name = d.name;\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END $$",
+    "DROP TRIGGER IF EXISTS list_counts_messages_ai ON messages",
+    "CREATE TRIGGER list_counts_messages_ai AFTER INSERT ON messages "
+    "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages()",
+    "DROP TRIGGER IF EXISTS list_counts_messages_ad ON messages",
+    "CREATE TRIGGER list_counts_messages_ad AFTER DELETE ON messages "
+    "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages()",
+    "DROP TRIGGER IF EXISTS list_counts_messages_at ON messages",
+    "CREATE TRIGGER list_counts_messages_at AFTER TRUNCATE ON messages "
+    "FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages()",
+]
+
+
 def count_trigger_statements(dialect_name: str) -> list[str]:
     """The count triggers' DDL for a dialect (schema.sql shows PostgreSQL's)."""
     make = _postgresql_triggers if dialect_name == "postgresql" else _sqlite_triggers
-    return [sql for name, table, where in COUNTED for sql in make(name, table, where)]
+    lobby = _LOBBY_POSTGRESQL if dialect_name == "postgresql" else _LOBBY_SQLITE
+    return [sql for name, table, where in COUNTED for sql in make(name, table, where)] + lobby
 
 
 def _drop_count_triggers(dialect_name: str) -> list[str]:
@@ -126,6 +167,11 @@ def _drop_count_triggers(dialect_name: str) -> list[str]:
             out.append(f"DROP TRIGGER IF EXISTS list_counts_{table}_{suffix}{on}")
         if dialect_name == "postgresql":
             out.append(f"DROP FUNCTION IF EXISTS list_counts_{table}()")
+    on = " ON messages" if dialect_name == "postgresql" else ""
+    out += [f"DROP TRIGGER IF EXISTS list_counts_messages_{suffix}{on}"
+            for suffix in (("ai", "ad", "at") if dialect_name == "postgresql" else ("ai", "ad"))]
+    if dialect_name == "postgresql":
+        out.append("DROP FUNCTION IF EXISTS list_counts_messages()")
     return out
 
 
@@ -139,6 +185,9 @@ def upgrade() -> None:
     for name, table, where in COUNTED:
         condition = f" WHERE {where}" if where else ""
         bind.exec_driver_sql(f"INSERT INTO list_counts (name, n) SELECT '{name}', count(*) FROM {table}{condition}")
+    bind.exec_driver_sql(
+        f"INSERT INTO list_counts (name, n) SELECT '{LOBBY}' || c.id, count(m.id) "
+        "FROM chats AS c LEFT JOIN messages AS m ON m.chat_id = c.id WHERE c.kind = 'lobby' GROUP BY c.id")
     for sql in count_trigger_statements(bind.dialect.name):
         bind.exec_driver_sql(sql)
 
