@@ -169,8 +169,8 @@ BACKGROUND = [
 ]
 
 
-@pytest.fixture
-def background(server):
+@pytest_twisted.async_fixture
+async def background(server):
     """Rows around those a test makes, and PostgreSQL's statistics of them: its planner picks
     by the rows it expects (the SQLite server has no statistics: its planner goes by the
     indexes, as in production, where nothing runs ANALYZE)."""
@@ -183,7 +183,7 @@ def background(server):
         if t.db.name == "postgresql":
             t.cursor.execute("ANALYZE")
 
-    return pytest_twisted.blockon(server.db.interact("test.background", fill))
+    await server.db.interact("test.background", fill)
 
 
 async def users(db, n: int) -> list[int]:
