@@ -333,6 +333,19 @@ class Seeder:
     def false(self) -> str:
         return "FALSE" if self.pg else "0"
 
+    def settle(self):
+        """PostgreSQL: what autovacuum does to freshly loaded tables before long (statistics,
+        the visibility map, hint bits), so that a measurement sees a database in its steady
+        state. SQLite: nothing (the server never runs ANALYZE, so its planner goes by the
+        indexes alone, as in production)."""
+        if self.pg:
+            self.commit()
+            self.conn.autocommit = True
+            try:
+                self.sql("VACUUM ANALYZE")
+            finally:
+                self.conn.autocommit = False
+
     def analyze(self):
         self.sql("ANALYZE")
 

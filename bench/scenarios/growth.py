@@ -148,6 +148,7 @@ def _door(ctx, door, db, n, folder, label):
     s = Seeder(db)
     s.create_schema()
     fx = door.growth_fixture(s, n)
+    s.settle()
     s.close()
     seed_s = time.perf_counter() - t0
     rows = {}
