@@ -30,7 +30,7 @@ def create_organization_txn(t: Txn, now: float, values: dict[str, Any], user_ids
 
 
 @functools.cache
-def _page_statements(searched: bool) -> tuple[Select[tuple[int]], Select[Any]]:
+def _page_statements(searched: bool) -> tuple[Select[Any], Select[Any]]:
     """(count, page) of the directory's organizations list, compiled once per shape."""
     conds = [func.lower(organizations.c.title).like(bindparam("search"), escape="\\")] if searched else []
     count = select(func.count()).select_from(organizations).where(*conds)
@@ -56,7 +56,7 @@ class OrganizationStore:
         """(count, rows) ordered by title, then id (the index ix_organizations_title_id); without
         a query the count is the kept one (list_counts)."""
         count, rows = _page_statements(bool(query))
-        params = {"search": like_contains(query)} if query else {}
+        params: dict[str, Any] = {"search": like_contains(query)} if query else {}
 
         def run(t: Txn) -> tuple[int, list[Row]]:
             found = t.rows(rows, limit=limit, offset=offset, **params)

@@ -79,7 +79,8 @@ def search_index_statements(dialect_name: str) -> list[str]:
 def count_trigger_statements(dialect_name: str) -> list[str]:
     """The list count triggers of revision 0004 for a dialect (schema.sql shows them)."""
     module = ScriptDirectory.from_config(alembic_config()).get_revision("0004").module
-    return module.count_trigger_statements(dialect_name)
+    statements: list[str] = module.count_trigger_statements(dialect_name)
+    return statements
 
 
 def sqlalchemy_url(url: str) -> str:
