@@ -425,6 +425,25 @@ DROP TRIGGER IF EXISTS list_counts_organizations_at ON organizations;
 
 CREATE TRIGGER list_counts_organizations_at AFTER TRUNCATE ON organizations FOR EACH STATEMENT EXECUTE FUNCTION list_counts_organizations();
 
+CREATE OR REPLACE FUNCTION list_counts_chats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO list_counts (name, n) SELECT 'messages.lobby.' || id, 0 FROM new_rows WHERE kind = 'lobby'
+    ON CONFLICT (name) DO NOTHING;
+  ELSE
+    DELETE FROM list_counts WHERE name IN (SELECT 'messages.lobby.' || id FROM old_rows WHERE kind = 'lobby');
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS list_counts_chats_ai ON chats;
+
+CREATE TRIGGER list_counts_chats_ai AFTER INSERT ON chats REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_chats();
+
+DROP TRIGGER IF EXISTS list_counts_chats_ad ON chats;
+
+CREATE TRIGGER list_counts_chats_ad AFTER DELETE ON chats REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_chats();
+
 CREATE OR REPLACE FUNCTION list_counts_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN

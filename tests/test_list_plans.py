@@ -31,6 +31,7 @@ from meetsrv.store.meetings.social import SocialMeetingStore
 from meetsrv.store.people.friends import FriendStore
 from meetsrv.store.people.graph import GraphStore
 from meetsrv.store.people.photos import PhotoStore
+from meetsrv.store.tables import chats as chats_table
 from meetsrv.store.tables import messages, metadata
 
 TABLES = set(metadata.tables)
@@ -267,6 +268,7 @@ async def test_directory_chat_history_page(server, recorder):
     chats = ChatStore(db)
     lobby = await chats.create("lobby", [a], 1.0, slug="lobby-plans")
     room = await chats.create("room", [a, b], 1.0, member_key="ab")
+    assert await kept(db, lobby_messages(lobby)) == 0  # made with the chat: a message changes a count only
     for i in range(3):
         await chats.insert_message(lobby, a, f"lobby {i}", 2.0 + i)
         await chats.insert_message(room, a, f"room {i}", 2.0 + i)
@@ -278,6 +280,8 @@ async def test_directory_chat_history_page(server, recorder):
     assert await kept(db, lobby_messages(lobby)) == 3 and await kept(db, lobby_messages(room)) is None
     await db.execute("test.delete", delete(messages).where(messages.c.text == "lobby 1"), dynamic=True)
     assert (await chats.page(lobby, 20, 0))[0] == 2 == await kept(db, lobby_messages(lobby))
+    await db.execute("test.delete", delete(chats_table).where(chats_table.c.id == lobby), dynamic=True)
+    assert await kept(db, lobby_messages(lobby)) is None
 
 
 # -- list counts --------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ ORGANIZATIONS = "organizations"
 
 
 def lobby_messages(chat_id: int) -> str:
-    """The count of a lobby chat's messages (other chats' are not kept: counted)."""
+    """The count of a lobby chat's messages, made with the chat (other chats' are not kept:
+    counted)."""
     return f"messages.lobby.{chat_id}"
 
 

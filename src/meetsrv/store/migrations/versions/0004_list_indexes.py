@@ -109,9 +109,15 @@ def _postgresql_triggers(name: str, table: str, where: str | None) -> list[str]:
 
 
 # The messages of each lobby chat (the directory's chat history is paginated with a count):
-# "messages.lobby.<chat id>". Messages never move to another chat, so inserts and deletes are all.
+# "messages.lobby.<chat id>", made with the chat (so that a message changes a count, never the
+# rows of list_counts) and gone with it. Messages never move to another chat: inserts and
+# deletes are all.
 LOBBY = "messages.lobby."
 _LOBBY_SQLITE = [
+    "CREATE TRIGGER IF NOT EXISTS list_counts_chats_ai AFTER INSERT ON chats WHEN new.kind = 'lobby' BEGIN "
+    f"INSERT INTO list_counts (name, n) VALUES ('{LOBBY}' || new.id, 0) ON CONFLICT (name) DO NOTHING; END",
+    "CREATE TRIGGER IF NOT EXISTS list_counts_chats_ad AFTER DELETE ON chats WHEN old.kind = 'lobby' BEGIN "
+    f"DELETE FROM list_counts WHERE name = '{LOBBY}' || old.id; END",
     "CREATE TRIGGER IF NOT EXISTS list_counts_messages_ai AFTER INSERT ON messages "
     "WHEN (SELECT kind FROM chats WHERE id = new.chat_id) = 'lobby' BEGIN "
     f"INSERT INTO list_counts (name, n) VALUES ('{LOBBY}' || new.chat_id, 1) "
@@ -120,6 +126,22 @@ _LOBBY_SQLITE = [
     f"UPDATE list_counts SET n = n - 1 WHERE name = '{LOBBY}' || old.chat_id; END",
 ]
 _LOBBY_POSTGRESQL = [
+    "CREATE OR REPLACE FUNCTION list_counts_chats() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF TG_OP = 'INSERT' THEN\n"
+    f"    INSERT INTO list_counts (name, n) SELECT '{LOBBY}' || id, 0 FROM new_rows WHERE kind = 'lobby'\n"
+    "    ON CONFLICT (name) DO NOTHING;\n"
+    "  ELSE\n"
+    f"    DELETE FROM list_counts WHERE name IN (SELECT '{LOBBY}' || id FROM old_rows WHERE kind = 'lobby');\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END $$",
+    "DROP TRIGGER IF EXISTS list_counts_chats_ai ON chats",
+    "CREATE TRIGGER list_counts_chats_ai AFTER INSERT ON chats "
+    "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_chats()",
+    "DROP TRIGGER IF EXISTS list_counts_chats_ad ON chats",
+    "CREATE TRIGGER list_counts_chats_ad AFTER DELETE ON chats "
+    "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_chats()",
     "CREATE OR REPLACE FUNCTION list_counts_messages() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
     "  IF TG_OP = 'TRUNCATE' THEN\n"
@@ -170,8 +192,10 @@ def _drop_count_triggers(dialect_name: str) -> list[str]:
     on = " ON messages" if dialect_name == "postgresql" else ""
     out += [f"DROP TRIGGER IF EXISTS list_counts_messages_{suffix}{on}"
             for suffix in (("ai", "ad", "at") if dialect_name == "postgresql" else ("ai", "ad"))]
+    on = " ON chats" if dialect_name == "postgresql" else ""
+    out += [f"DROP TRIGGER IF EXISTS list_counts_chats_{suffix}{on}" for suffix in ("ai", "ad")]
     if dialect_name == "postgresql":
-        out.append("DROP FUNCTION IF EXISTS list_counts_messages()")
+        out += ["DROP FUNCTION IF EXISTS list_counts_messages()", "DROP FUNCTION IF EXISTS list_counts_chats()"]
     return out
 
 
