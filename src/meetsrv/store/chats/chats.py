@@ -102,6 +102,8 @@ _caught_up_read = (
         & (func.coalesce(chat_members.c.last_read_message_id, 0) >= bindparam("prev_id"))
     )
     .values(last_read_message_id=bindparam("message_id"))
+    # a read mark changes nothing a kept read shows: not announced to the read caches
+    .execution_options(**UNSEEN_BY_READ_CACHE)
 )
 _previous_id = select(func.max(messages.c.id)).where(
     (messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("message_id"))
