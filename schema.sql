@@ -1,5 +1,11 @@
--- Generated from src/meetsrv/store/tables.py (+ the search indexes of migration 0001) by `python -m meetsrv.store.schema`; do not edit.
+-- Generated from src/meetsrv/store/tables.py (+ the search indexes of migration 0001 and the list count triggers of 0004) by `python -m meetsrv.store.schema`; do not edit.
 -- The server creates and upgrades its schema with the migrations in src/meetsrv/store/migrations/.
+CREATE TABLE IF NOT EXISTS list_counts (
+	name VARCHAR(64) NOT NULL, 
+	n BIGINT DEFAULT 0 NOT NULL, 
+	PRIMARY KEY (name)
+);
+
 CREATE TABLE IF NOT EXISTS organizations (
 	id SERIAL NOT NULL, 
 	title VARCHAR(255) NOT NULL, 
@@ -10,7 +16,7 @@ CREATE TABLE IF NOT EXISTS organizations (
 	PRIMARY KEY (id)
 );
 
-CREATE INDEX IF NOT EXISTS ix_organizations_title ON organizations (title);
+CREATE INDEX IF NOT EXISTS ix_organizations_title_id ON organizations (title, id);
 
 CREATE TABLE IF NOT EXISTS server_secrets (
 	name VARCHAR(64) NOT NULL, 
@@ -84,6 +90,8 @@ CREATE TABLE IF NOT EXISTS contacts (
 	FOREIGN KEY(contact_user_id) REFERENCES users (id) ON DELETE SET NULL
 );
 
+CREATE INDEX IF NOT EXISTS ix_contacts_owner_user ON contacts (owner_id, contact_user_id);
+
 CREATE INDEX IF NOT EXISTS ix_contacts_phone ON contacts (phone);
 
 CREATE TABLE IF NOT EXISTS credentials (
@@ -111,6 +119,8 @@ CREATE TABLE IF NOT EXISTS friendships (
 	FOREIGN KEY(from_user) REFERENCES users (id) ON DELETE CASCADE, 
 	FOREIGN KEY(to_user) REFERENCES users (id) ON DELETE CASCADE
 );
+
+CREATE INDEX IF NOT EXISTS ix_friendships_to_user ON friendships (to_user, accepted, id);
 
 CREATE TABLE IF NOT EXISTS idempotency_keys (
 	id SERIAL NOT NULL, 
@@ -158,9 +168,13 @@ CREATE INDEX IF NOT EXISTS ix_meetings_kind_by_date ON meetings (kind, (date IS 
 
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_by_date_desc ON meetings (kind, (date IS NULL) DESC, date, coalesce(starts_at, 0), id);
 
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_creator ON meetings (kind, creator_id, id);
+
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_date ON meetings (kind, date, id);
 
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_id ON meetings (kind, id);
+
+CREATE INDEX IF NOT EXISTS ix_meetings_kind_lat ON meetings (kind, lat, lng);
 
 CREATE INDEX IF NOT EXISTS ix_meetings_kind_title ON meetings (kind, title);
 
@@ -184,7 +198,7 @@ CREATE TABLE IF NOT EXISTS photos (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
-CREATE INDEX IF NOT EXISTS ix_photos_user ON photos (user_id);
+CREATE INDEX IF NOT EXISTS ix_photos_user_avatar ON photos (user_id, is_avatar DESC, id);
 
 CREATE TABLE IF NOT EXISTS social_identities (
 	id SERIAL NOT NULL, 
@@ -248,6 +262,8 @@ CREATE TABLE IF NOT EXISTS join_requests (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_join_requests_user ON join_requests (user_id, approved, meeting_id);
+
 CREATE TABLE IF NOT EXISTS markings (
 	id SERIAL NOT NULL, 
 	meeting_id INTEGER NOT NULL, 
@@ -260,6 +276,8 @@ CREATE TABLE IF NOT EXISTS markings (
 	FOREIGN KEY(marked_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_markings_meeting ON markings (meeting_id, id);
+
 CREATE TABLE IF NOT EXISTS meeting_members (
 	meeting_id INTEGER NOT NULL, 
 	user_id INTEGER NOT NULL, 
@@ -270,7 +288,7 @@ CREATE TABLE IF NOT EXISTS meeting_members (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
-CREATE INDEX IF NOT EXISTS ix_meeting_members_user ON meeting_members (user_id);
+CREATE INDEX IF NOT EXISTS ix_meeting_members_user_meeting ON meeting_members (user_id, meeting_id);
 
 CREATE TABLE IF NOT EXISTS meeting_organizations (
 	meeting_id INTEGER NOT NULL, 
@@ -307,7 +325,7 @@ CREATE TABLE IF NOT EXISTS chat_members (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
-CREATE INDEX IF NOT EXISTS ix_chat_members_user ON chat_members (user_id, chat_id);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_chat_members_user ON chat_members (user_id, chat_id);
 
 CREATE TABLE IF NOT EXISTS messages (
 	id BIGSERIAL NOT NULL, 
@@ -335,6 +353,126 @@ CREATE INDEX IF NOT EXISTS ix_users_name_folded_trgm ON users USING gin (name_fo
 
 CREATE COLLATION IF NOT EXISTS natural_order (provider = icu, locale = 'und-u-kn-true');
 
+CREATE OR REPLACE FUNCTION list_counts_meetings() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE added bigint := 0; removed bigint := 0;
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    UPDATE list_counts SET n = 0 WHERE name = 'meetings.directory';
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    SELECT count(*) INTO added FROM new_rows WHERE kind = 'directory';
+  END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    SELECT count(*) INTO removed FROM old_rows WHERE kind = 'directory';
+  END IF;
+  IF added > removed THEN
+    INSERT INTO list_counts (name, n) VALUES ('meetings.directory', added - removed)
+    ON CONFLICT (name) DO UPDATE SET n = list_counts.n + EXCLUDED.n;
+  ELSIF removed > added THEN
+    UPDATE list_counts SET n = n - (removed - added) WHERE name = 'meetings.directory';
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS list_counts_meetings_ai ON meetings;
+
+CREATE TRIGGER list_counts_meetings_ai AFTER INSERT ON meetings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_meetings();
+
+DROP TRIGGER IF EXISTS list_counts_meetings_ad ON meetings;
+
+CREATE TRIGGER list_counts_meetings_ad AFTER DELETE ON meetings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_meetings();
+
+DROP TRIGGER IF EXISTS list_counts_meetings_at ON meetings;
+
+CREATE TRIGGER list_counts_meetings_at AFTER TRUNCATE ON meetings FOR EACH STATEMENT EXECUTE FUNCTION list_counts_meetings();
+
+DROP TRIGGER IF EXISTS list_counts_meetings_au ON meetings;
+
+CREATE TRIGGER list_counts_meetings_au AFTER UPDATE ON meetings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_meetings();
+
+CREATE OR REPLACE FUNCTION list_counts_organizations() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE added bigint := 0; removed bigint := 0;
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    UPDATE list_counts SET n = 0 WHERE name = 'organizations';
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    SELECT count(*) INTO added FROM new_rows;
+  END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    SELECT count(*) INTO removed FROM old_rows;
+  END IF;
+  IF added > removed THEN
+    INSERT INTO list_counts (name, n) VALUES ('organizations', added - removed)
+    ON CONFLICT (name) DO UPDATE SET n = list_counts.n + EXCLUDED.n;
+  ELSIF removed > added THEN
+    UPDATE list_counts SET n = n - (removed - added) WHERE name = 'organizations';
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS list_counts_organizations_ai ON organizations;
+
+CREATE TRIGGER list_counts_organizations_ai AFTER INSERT ON organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_organizations();
+
+DROP TRIGGER IF EXISTS list_counts_organizations_ad ON organizations;
+
+CREATE TRIGGER list_counts_organizations_ad AFTER DELETE ON organizations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_organizations();
+
+DROP TRIGGER IF EXISTS list_counts_organizations_at ON organizations;
+
+CREATE TRIGGER list_counts_organizations_at AFTER TRUNCATE ON organizations FOR EACH STATEMENT EXECUTE FUNCTION list_counts_organizations();
+
+CREATE OR REPLACE FUNCTION list_counts_chats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO list_counts (name, n) SELECT 'messages.lobby.' || id, 0 FROM new_rows WHERE kind = 'lobby'
+    ON CONFLICT (name) DO NOTHING;
+  ELSE
+    DELETE FROM list_counts WHERE name IN (SELECT 'messages.lobby.' || id FROM old_rows WHERE kind = 'lobby');
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS list_counts_chats_ai ON chats;
+
+CREATE TRIGGER list_counts_chats_ai AFTER INSERT ON chats REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_chats();
+
+DROP TRIGGER IF EXISTS list_counts_chats_ad ON chats;
+
+CREATE TRIGGER list_counts_chats_ad AFTER DELETE ON chats REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_chats();
+
+CREATE OR REPLACE FUNCTION list_counts_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    UPDATE list_counts SET n = 0 WHERE starts_with(name, 'messages.lobby.');
+  ELSIF TG_OP = 'INSERT' THEN
+    INSERT INTO list_counts (name, n)
+    SELECT 'messages.lobby.' || r.chat_id, count(*) FROM new_rows AS r JOIN chats AS c ON c.id = r.chat_id
+    WHERE c.kind = 'lobby' GROUP BY r.chat_id
+    ON CONFLICT (name) DO UPDATE SET n = list_counts.n + EXCLUDED.n;
+  ELSE
+    UPDATE list_counts AS l SET n = l.n - d.k
+    FROM (SELECT 'messages.lobby.' || chat_id AS name, count(*) AS k FROM old_rows GROUP BY chat_id) AS d
+    WHERE l.name = d.name;
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS list_counts_messages_ai ON messages;
+
+CREATE TRIGGER list_counts_messages_ai AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages();
+
+DROP TRIGGER IF EXISTS list_counts_messages_ad ON messages;
+
+CREATE TRIGGER list_counts_messages_ad AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages();
+
+DROP TRIGGER IF EXISTS list_counts_messages_at ON messages;
+
+CREATE TRIGGER list_counts_messages_at AFTER TRUNCATE ON messages FOR EACH STATEMENT EXECUTE FUNCTION list_counts_messages();
+
 CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
-INSERT INTO alembic_version (version_num) SELECT '0003' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
+INSERT INTO alembic_version (version_num) SELECT '0004' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -175,10 +175,13 @@ async def test_sqlite_existing_rows_are_indexed_when_the_table_is_created(tmp_pa
     finally:
         db.close()
     conn = sqlite3.connect(tmp_path / "old.sqlite3")
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'list_counts_%'").fetchall():
+        conn.execute(f"DROP TRIGGER {trigger}")  # 0.1.0 kept no list counts
     conn.executescript("DROP TRIGGER users_search_ai; DROP TRIGGER users_search_au; "
                        "DROP TRIGGER users_search_ad; DROP TABLE users_search; "
                        # what 0.1.0 did not have either
                        "DROP TABLE alembic_version; DROP TABLE server_secrets; DROP TABLE idempotency_keys; "
+                       "DROP TABLE list_counts; "
                        "ALTER TABLE pending_events DROP COLUMN lease_owner; "
                        "ALTER TABLE pending_events DROP COLUMN lease_until;")
     conn.execute("INSERT INTO users (username, username_folded, name, name_folded, created) "

@@ -7,10 +7,11 @@ migrations at head give exactly tables.py, so this file is the schema of a migra
 from sqlalchemy.dialects import postgresql
 
 from meetsrv.store.db import schema_statements
-from meetsrv.store.migrations import head, search_index_statements
+from meetsrv.store.migrations import count_trigger_statements, head, search_index_statements
 
 HEADER = (
-    "-- Generated from src/meetsrv/store/tables.py (+ the search indexes of migration 0001) by "
+    "-- Generated from src/meetsrv/store/tables.py (+ the search indexes of migration 0001 and the "
+    "list count triggers of 0004) by "
     "`python -m meetsrv.store.schema`; do not edit.\n"
     "-- The server creates and upgrades its schema with the migrations in src/meetsrv/store/migrations/.\n"
 )
@@ -29,7 +30,8 @@ def stamp_statements() -> list[str]:
 
 def render() -> str:
     dialect = postgresql.psycopg2.dialect()  # type: ignore[no-untyped-call]
-    statements = schema_statements(dialect) + search_index_statements("postgresql") + stamp_statements()
+    statements = (schema_statements(dialect) + search_index_statements("postgresql")
+                  + count_trigger_statements("postgresql") + stamp_statements())
     return HEADER + "\n".join(s + ";\n" for s in statements)
 
 

@@ -111,7 +111,8 @@ photos = Table(
     flag("is_avatar"),
     Column("created", Double, nullable=False),
 )
-Index("ix_photos_user", photos.c.user_id)
+# a user's photos, the avatar first, then by id (store/people/photos.py), read in this order
+Index("ix_photos_user_avatar", photos.c.user_id, photos.c.is_avatar.desc(), photos.c.id)
 
 # Profile confirmation scans waiting for staff (campus).
 confirmations = Table(
@@ -136,6 +137,8 @@ friendships = Table(
     Column("created", Double, nullable=False),
     UniqueConstraint("from_user", "to_user"),
 )
+# the requests a user received (accepted or waiting), by id
+Index("ix_friendships_to_user", friendships.c.to_user, friendships.c.accepted, friendships.c.id)
 
 blocks = Table(
     "blocks",
@@ -157,6 +160,8 @@ contacts = Table(
     UniqueConstraint("owner_id", "phone"),
 )
 Index("ix_contacts_phone", contacts.c.phone)
+# an owner's contacts who are users, by user id (the phone door's contact list)
+Index("ix_contacts_owner_user", contacts.c.owner_id, contacts.c.contact_user_id)
 
 # -- organizations -----------------------------------------------------------------------------
 
@@ -170,7 +175,8 @@ organizations = Table(
     Column("postcode", String(16), nullable=False, server_default=""),
     Column("created", Double, nullable=False),
 )
-Index("ix_organizations_title", organizations.c.title)
+# the directory's list order (title, then id)
+Index("ix_organizations_title_id", organizations.c.title, organizations.c.id)
 
 organization_members = Table(
     "organization_members",
@@ -213,6 +219,10 @@ Index("ix_meetings_kind_by_date", meetings.c.kind, meetings.c.date.is_(None), me
 Index("ix_meetings_kind_by_date_desc", meetings.c.kind, meetings.c.date.is_(None).self_group().desc(), meetings.c.date,
       func.coalesce(meetings.c.starts_at, 0), meetings.c.id)
 Index("ix_meetings_creator", meetings.c.creator_id, meetings.c.created)
+# a creator's meetings of one kind by id (campus GetCreatedEvents)
+Index("ix_meetings_kind_creator", meetings.c.kind, meetings.c.creator_id, meetings.c.id)
+# meetings near a point: the bounding box's latitude range, its longitudes read from the index
+Index("ix_meetings_kind_lat", meetings.c.kind, meetings.c.lat, meetings.c.lng)
 Index("ix_meetings_kind_title", meetings.c.kind, meetings.c.title)
 # Campus event names are unique among campus events (other kinds may repeat titles).
 Index(
@@ -229,7 +239,8 @@ meeting_members = Table(
     Column("joined", Double, nullable=False),
     UniqueConstraint("meeting_id", "user_id"),
 )
-Index("ix_meeting_members_user", meeting_members.c.user_id)
+# a user's meetings by id (phone meetings, campus GetJoinedEvents)
+Index("ix_meeting_members_user_meeting", meeting_members.c.user_id, meeting_members.c.meeting_id)
 
 meeting_organizations = Table(
     "meeting_organizations",
@@ -253,6 +264,8 @@ join_requests = Table(
     Column("modified", Double, nullable=False),
     UniqueConstraint("meeting_id", "user_id"),
 )
+# the meetings a user's requests were approved for (the social meetings list's colors)
+Index("ix_join_requests_user", join_requests.c.user_id, join_requests.c.approved, join_requests.c.meeting_id)
 
 # Directory events waiting for their delayed save: a row first, a callLater second.
 pending_events = Table(
@@ -282,6 +295,7 @@ markings = Table(
     ref("marked_id", "users.id"),
     Column("created", Double, nullable=False),
 )
+Index("ix_markings_meeting", markings.c.meeting_id, markings.c.id)
 
 # -- chats ------------------------------------------------------------------------------------
 
@@ -311,7 +325,9 @@ chat_members = Table(
     Column("joined", Double, nullable=False),
     UniqueConstraint("chat_id", "user_id"),
 )
-Index("ix_chat_members_user", chat_members.c.user_id, chat_members.c.chat_id)
+# a user's chats by id; unique (as the pair is), so that SQLite knows it yields each chat once and
+# reads each chat's members in order after it (store/chats/chats.py, the rooms list)
+Index("ix_chat_members_user", chat_members.c.user_id, chat_members.c.chat_id, unique=True)
 
 messages = Table(
     "messages",
@@ -352,6 +368,20 @@ staff_actions = Table(
 )
 Index("ix_staff_actions_created", staff_actions.c.created)
 Index("ix_staff_actions_target", staff_actions.c.target_id, staff_actions.c.created)
+
+# -- counts ------------------------------------------------------------------------------------
+
+# Row counts that paginated lists answer with ("count"), kept exact by triggers in the same
+# transaction as the rows (migration 0004): counting a million rows for every page would make a
+# page cost what the table holds. name: "meetings.directory" (directory events), "organizations",
+# "messages.lobby.<chat id>" (a lobby chat's messages).
+# A name without its row is counted with COUNT(*) (store/counts.py).
+list_counts = Table(
+    "list_counts",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("n", BigInteger, nullable=False, server_default=text("0")),
+)
 
 # -- the deployment ------------------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Column, Table, and_, bindparam, case, exists, func, insert, or_, select, update
 from twisted.internet import defer
 
+from meetsrv.store.counts import count_txn, lobby_messages
 from meetsrv.store.db import UNSEEN_BY_READ_CACHE, Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import chat_members, chats, messages, users
 
@@ -73,7 +74,7 @@ _members = (
     select(users.c.id, users.c.username, users.c.name, users.c.email)
     .join(chat_members, chat_members.c.user_id == users.c.id)
     .where(chat_members.c.chat_id == bindparam("chat_id"))
-    .order_by(users.c.id)
+    .order_by(chat_members.c.user_id)  # = users.id, in the index's order
 )
 _add_member = insert(chat_members).values(
     chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), joined=bindparam("joined")
@@ -88,6 +89,21 @@ _insert_message = (
     .values(chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), text=bindparam("text"),
             created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
+)
+# A poster who had read the chat up to its newest message has read it up to their own new one
+# too (nothing lies between: a chat's posts take turns, see _lock_chat): their last read moves
+# there, so that the unread counts (messages of others after the last read) count from there,
+# not over everything the user posted since they last read.
+_caught_up_read = (
+    update(chat_members)
+    .where(
+        (chat_members.c.chat_id == bindparam("chat_id"))
+        & (chat_members.c.user_id == bindparam("user_id"))
+        & (func.coalesce(chat_members.c.last_read_message_id, 0) >= bindparam("prev_id"))
+    )
+    .values(last_read_message_id=bindparam("message_id"))
+    # a read mark changes nothing a kept read shows: not announced to the read caches
+    .execution_options(**UNSEEN_BY_READ_CACHE)
 )
 _previous_id = select(func.max(messages.c.id)).where(
     (messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("message_id"))
@@ -158,20 +174,31 @@ class ChatGone(Exception):
 
 
 # The rooms list: every chat of one kind that a user is in, with all its members and the user's
-# unread count, in one statement.
+# unread count, in one statement, read in index order: the user's memberships newest chat first
+# (ix_chat_members_user, unique, scanned backwards), each chat's members by id (the unique
+# (chat_id, user_id)). The unread count is counted once per chat, on the user's own member row
+# (CASE runs its subquery only there), from the chat's messages after the user's last read.
 _mine = chat_members.alias("mine")
-_unread_of_mine = _unread.subquery("unread_of_mine")
+_unread_of_mine = (
+    select(func.count(messages.c.id))
+    .where(
+        (messages.c.chat_id == _mine.c.chat_id)
+        & (messages.c.id > func.coalesce(_mine.c.last_read_message_id, 0))
+        & or_(messages.c.user_id.is_(None), messages.c.user_id != _mine.c.user_id)
+    )
+    .correlate(_mine)
+    .scalar_subquery()
+)
 _user_chats_with_members = (
-    select(chats.c.id.label("chat_id"), users.c.id, users.c.username, users.c.name, users.c.email,
-           func.coalesce(_unread_of_mine.c.unread, 0).label("unread"))
+    select(_mine.c.chat_id, users.c.id, users.c.username, users.c.name, users.c.email,
+           case((chat_members.c.user_id == _mine.c.user_id, _unread_of_mine)).label("unread"))
     .select_from(
         _mine.join(chats, chats.c.id == _mine.c.chat_id)
-        .join(chat_members, chat_members.c.chat_id == chats.c.id)
+        .join(chat_members, chat_members.c.chat_id == _mine.c.chat_id)
         .join(users, users.c.id == chat_members.c.user_id)
-        .outerjoin(_unread_of_mine, _unread_of_mine.c.chat_id == chats.c.id)
     )
     .where((_mine.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
-    .order_by(chats.c.id.desc(), users.c.id)
+    .order_by(_mine.c.chat_id.desc(), chat_members.c.user_id)
 )
 
 
@@ -236,11 +263,14 @@ class ChatStore:
         chat first, in one precompiled statement."""
 
         def group(rows: list[Row]) -> list[tuple[int, list[Row], int]]:
-            out: dict[int, tuple[int, list[Row], int]] = {}
+            members: dict[int, list[Row]] = {}
+            unread: dict[int, int] = {}
             for r in rows:
-                chat_id, unread = r.pop("chat_id"), r.pop("unread")
-                out.setdefault(chat_id, (chat_id, [], unread))[1].append(r)
-            return list(out.values())
+                chat_id, count = r.pop("chat_id"), r.pop("unread")
+                members.setdefault(chat_id, []).append(r)
+                if count is not None:  # the user's own row
+                    unread[chat_id] = count
+            return [(chat_id, found, unread.get(chat_id, 0)) for chat_id, found in members.items()]
 
         d = self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members,
                          user_id=user_id, kind=kind)
@@ -269,6 +299,7 @@ class ChatStore:
             prev_id: int = t.scalar(_newest_id, chat_id=chat_id) or 0
             message_id: int = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
                                   created=now, client_id=client_id)
+            t.execute(_caught_up_read, chat_id=chat_id, user_id=user_id, prev_id=prev_id, message_id=message_id)
             return message_id, prev_id
 
         return self.db.interact("chats.chats.insert_message", txn)
@@ -309,11 +340,12 @@ class ChatStore:
         return self.db.interact("chats.chats.history", txn)
 
     def page(self, chat_id: int, limit: int, offset: int) -> defer.Deferred[tuple[int, list[Message]]]:
-        """(count, messages newest first from `offset`): the newest-first reader with an offset."""
+        """(count, messages newest first from `offset`): the newest-first reader with an offset;
+        a lobby chat's count is the kept one (list_counts), another chat's is counted."""
 
         def txn(t: Txn) -> tuple[int, list[Message]]:
             rows = t.rows(_newest, chat_id=chat_id, limit=limit, offset=offset)
-            return t.scalar(_count, chat_id=chat_id), [Message(**r) for r in rows]
+            return count_txn(t, lobby_messages(chat_id), _count, chat_id=chat_id), [Message(**r) for r in rows]
 
         return self.db.interact("chats.chats.page", txn)
 

@@ -17,7 +17,7 @@ _of_member = (
     select(*CHAT_COLUMNS)
     .join(chat_members, chat_members.c.chat_id == chats.c.id)
     .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == CHAT_KIND))
-    .order_by(chats.c.id.desc())
+    .order_by(chat_members.c.chat_id.desc())  # ix_chat_members_user backwards (SQLite sorts chats.id)
 )
 
 

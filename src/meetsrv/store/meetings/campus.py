@@ -24,7 +24,7 @@ _joined = (
     select(*_columns)
     .join(meeting_members, meeting_members.c.meeting_id == meetings.c.id)
     .where((meetings.c.kind == KIND) & (meeting_members.c.user_id == bindparam("user_id")))
-    .order_by(meetings.c.id)
+    .order_by(meeting_members.c.meeting_id)  # = meetings.id, as ix_meeting_members_user_meeting has it
 )
 _insert = (
     insert(meetings)

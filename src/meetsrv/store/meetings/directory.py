@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, false, func, insert, li
 from twisted.internet import defer
 
 from meetsrv.store.accounts.users import like_contains
+from meetsrv.store.counts import DIRECTORY_EVENTS, count_txn
 from meetsrv.store.db import Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import meeting_organizations, meetings, organization_members, organizations, users
 
@@ -166,7 +167,8 @@ class DirectoryEventStore:
     def page(self, limit: int, offset: int, ordering: str | None = None,
              **filters: Any) -> defer.Deferred[tuple[int, list[Row]]]:
         """(count, rows) of directory events matching filters (search, date, date_gte, date_lte),
-        each row with its "organizations": one transaction, statements compiled once."""
+        each row with its "organizations": one transaction, statements compiled once. Without a
+        filter the count is the kept one (list_counts), not a count of every event."""
         values = {k: v for k, v in filters.items() if k in FILTERS and v is not None and v != ""}
         if "search" in values:
             values["search"] = like_contains(values["search"])
@@ -177,7 +179,9 @@ class DirectoryEventStore:
             orgs = organizations_of_txn(t, [r["id"] for r in found])
             for r in found:
                 r["organizations"] = orgs[r["id"]]
-            return t.scalar(count, **values), found
+            if values:
+                return t.scalar(count, **values), found
+            return count_txn(t, DIRECTORY_EVENTS, count), found
 
         return self.db.interact("meetings.directory.page", run)
 

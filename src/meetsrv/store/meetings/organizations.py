@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from twisted.internet import defer
 
 from meetsrv.store.accounts.users import like_contains
+from meetsrv.store.counts import ORGANIZATIONS, count_txn
 from meetsrv.store.db import Database, Row, Txn
 from meetsrv.store.tables import organization_members, organizations, users
 
@@ -27,10 +29,17 @@ def create_organization_txn(t: Txn, now: float, values: dict[str, Any], user_ids
     return org_id
 
 
-def _filters(query: str | None) -> list[ColumnElement[bool]]:
-    if not query:
-        return []
-    return [func.lower(organizations.c.title).like(like_contains(query), escape="\\")]
+@functools.cache
+def _page_statements(searched: bool) -> tuple[Select[Any], Select[Any]]:
+    """(count, page) of the directory's organizations list, compiled once per shape."""
+    conds = [func.lower(organizations.c.title).like(bindparam("search"), escape="\\")] if searched else []
+    count = select(func.count()).select_from(organizations).where(*conds)
+    rows = (
+        select(organizations).where(*conds)
+        .order_by(organizations.c.title, organizations.c.id)
+        .limit(bindparam("limit")).offset(bindparam("offset"))
+    )
+    return count, rows
 
 
 class OrganizationStore:
@@ -44,16 +53,15 @@ class OrganizationStore:
         return self.db.row("meetings.organizations.get", _get, id=org_id)
 
     def page(self, limit: int, offset: int, query: str | None = None) -> defer.Deferred[tuple[int, list[Row]]]:
-        """(count, rows) ordered by title, then id."""
-        conds = _filters(query)
-        count = select(func.count()).select_from(organizations).where(*conds)
-        rows = (
-            select(organizations).where(*conds)
-            .order_by(organizations.c.title, organizations.c.id).limit(limit).offset(offset)
-        )
+        """(count, rows) ordered by title, then id (the index ix_organizations_title_id); without
+        a query the count is the kept one (list_counts)."""
+        count, rows = _page_statements(bool(query))
+        params: dict[str, Any] = {"search": like_contains(query)} if query else {}
 
         def run(t: Txn) -> tuple[int, list[Row]]:
-            return t.scalar(count, dynamic=True), t.rows(rows, dynamic=True)
+            found = t.rows(rows, limit=limit, offset=offset, **params)
+            total: int = t.scalar(count, **params) if query else count_txn(t, ORGANIZATIONS, count)
+            return total, found
 
         return self.db.interact("meetings.organizations.page", run)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, select, update
 from twisted.internet import defer
 
 from meetsrv.store.db import Database, NowOrLater, Row, Txn
@@ -56,6 +57,25 @@ def detail_txn(t: Txn, meeting_id: int, viewer: int) -> dict[str, Any] | None:
     return {"meeting": m, "owner": owner, "photos": owner_photos, "color": color}
 
 
+@functools.cache
+def _search_statement(boxed: bool, lng_mode: str | None, by_category: bool, by_gender: bool) -> Select[Any]:
+    """The search's statement for one shape (values are bound parameters), compiled once."""
+    where: list[ColumnElement[bool]] = [meetings.c.kind == KIND]
+    stmt = select(meetings)
+    if boxed:
+        where.append(meetings.c.lat.between(bindparam("lat_min"), bindparam("lat_max")))
+        if lng_mode == "within":
+            where.append(meetings.c.lng.between(bindparam("lng_min"), bindparam("lng_max")))
+        elif lng_mode == "across":
+            where.append((meetings.c.lng >= bindparam("lng_min")) | (meetings.c.lng <= bindparam("lng_max")))
+    if by_category:
+        where.append(meetings.c.category == bindparam("category"))
+    if by_gender:
+        stmt = stmt.join(users, users.c.id == meetings.c.creator_id)
+        where.append(users.c.gender == bindparam("gender"))
+    return stmt.where(and_(*where)).order_by(meetings.c.id)
+
+
 def create_txn(t: Txn, user_id: int, values: dict[str, Any], since: float, limit: int, now: float) -> int | None:
     """Insert a meeting unless the user already made `limit` since `since`: its id, or None."""
     t.rows(_lock_user, user_id=user_id)  # one creation at a time per user (PostgreSQL)
@@ -97,23 +117,22 @@ class SocialMeetingStore:
     def search(self, box: Box | None = None, category: int | None = None,
                owner_gender: int | None = None) -> defer.Deferred[list[Row]]:
         """Social meetings in id order; `box` = (lat_min, lat_max, lng_min, lng_max) with
-        lng bounds None when the box spans every longitude."""
-        where: list[ColumnElement[bool]] = [meetings.c.kind == KIND]
-        stmt = select(meetings)
+        lng bounds None when the box spans every longitude. A box is read from the index
+        ix_meetings_kind_lat (its latitudes, then its longitudes in the index), then sorted."""
+        params: dict[str, Any] = {}
+        lng_mode = None
         if box is not None:
             lat_min, lat_max, lng_min, lng_max = box
-            where.append(meetings.c.lat.between(lat_min, lat_max))
+            params.update(lat_min=lat_min, lat_max=lat_max)
             if lng_min is not None and lng_max is not None:
-                if lng_min <= lng_max:
-                    where.append(meetings.c.lng.between(lng_min, lng_max))
-                else:  # the box crosses the antimeridian
-                    where.append((meetings.c.lng >= lng_min) | (meetings.c.lng <= lng_max))
+                lng_mode = "within" if lng_min <= lng_max else "across"  # across the antimeridian
+                params.update(lng_min=lng_min, lng_max=lng_max)
         if category is not None:
-            where.append(meetings.c.category == category)
+            params["category"] = category
         if owner_gender is not None:
-            stmt = stmt.join(users, users.c.id == meetings.c.creator_id)
-            where.append(users.c.gender == owner_gender)
-        return self.db.rows("meetings.social.search", stmt.where(and_(*where)).order_by(meetings.c.id), dynamic=True)
+            params["gender"] = owner_gender
+        stmt = _search_statement(box is not None, lng_mode, category is not None, owner_gender is not None)
+        return self.db.rows("meetings.social.search", stmt, **params)
 
     def approved_for(self, user_id: int) -> defer.Deferred[set[int]]:
         """Ids of the meetings user_id has an approved join request for."""

@@ -76,6 +76,13 @@ def search_index_statements(dialect_name: str) -> list[str]:
     return [sql for _, statements, *_ in module.SEARCH_INDEXES.get(dialect_name, ()) for sql in statements]
 
 
+def count_trigger_statements(dialect_name: str) -> list[str]:
+    """The list count triggers of revision 0004 for a dialect (schema.sql shows them)."""
+    module = ScriptDirectory.from_config(alembic_config()).get_revision("0004").module
+    statements: list[str] = module.count_trigger_statements(dialect_name)
+    return statements
+
+
 def sqlalchemy_url(url: str) -> str:
     """--db as SQLAlchemy reads it: psycopg2 (the server's driver; SQLAlchemy 2.1 would pick
     psycopg 3), and "postgres://", the alias libpq accepts, spelled out."""

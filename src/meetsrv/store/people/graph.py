@@ -12,7 +12,7 @@ from meetsrv.store.tables import blocks, contacts, users
 
 _blocked_users = (
     select(users).join(blocks, blocks.c.blocked_id == users.c.id)
-    .where(blocks.c.user_id == bindparam("user_id")).order_by(users.c.id)
+    .where(blocks.c.user_id == bindparam("user_id")).order_by(blocks.c.blocked_id)  # = users.id, in the index
 )
 _is_blocked = select(exists().where(
     (blocks.c.user_id == bindparam("user_id")) & (blocks.c.blocked_id == bindparam("blocked_id"))
@@ -23,7 +23,7 @@ _unblock = delete(blocks).where(
 )
 _contact_users = (
     select(users).join(contacts, contacts.c.contact_user_id == users.c.id)
-    .where(contacts.c.owner_id == bindparam("owner_id")).order_by(users.c.id)
+    .where(contacts.c.owner_id == bindparam("owner_id")).order_by(contacts.c.contact_user_id)  # = users.id
 )
 _contact_by_phone = select(contacts.c.id).where(
     (contacts.c.owner_id == bindparam("owner_id")) & (contacts.c.phone == bindparam("phone"))
