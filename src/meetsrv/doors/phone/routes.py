@@ -130,19 +130,19 @@ class PhoneDoor(Door):
     @operation("The signed-in user's account", {200: answers.Account})
     async def account(self, request):
         user_id = await self.caller(request)
-        row = await self.accounts.get(user_id)
-        if row is None:
+        user = await self.accounts.get(user_id)
+        if user is None:
             raise CredentialRefused()
-        return json_answer(request, shapes.account(self.services, row))
+        return json_answer(request, shapes.account(self.services, user))
 
     @app.route("/api/account/", methods=["PATCH"], strict_slashes=False)
     @operation("Change the account (the fields given)", {200: answers.Account}, body=models.AccountChanges)
     async def update_account(self, request):
         user_id = await self.caller(request)
         given = _body(models.AccountChanges, request)
-        row = await self.accounts.update(user_id, name=given.name, hidden_phone=given.hidden_phone,
-                                         avatar=given.avatar)
-        return json_answer(request, shapes.account(self.services, row))
+        user = await self.accounts.update(user_id, name=given.name, hidden_phone=given.hidden_phone,
+                                          avatar=given.avatar)
+        return json_answer(request, shapes.account(self.services, user))
 
     @app.route("/api/account/", methods=["DELETE"], strict_slashes=False)
     @operation("Delete the account", {204: None})

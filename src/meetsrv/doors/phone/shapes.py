@@ -64,14 +64,15 @@ def field_errors(problems: dict) -> dict:
     return {field: [MESSAGES.get(c, c) for c in codes] for field, codes in problems.items()}
 
 
-def account(services, row) -> dict:
+def account(services, user) -> dict:
+    """The signed-in user's own account (a store User)."""
     return {
-        "id": row["id"],
-        "name": row["name"],
-        "phone": row["phone"],
-        "created": drf_time(row["created"]),
-        "hidden_phone": bool(row["hidden_phone"]),
-        "avatar": media_url(services, row["avatar"]),
+        "id": user.id,
+        "name": user.name,
+        "phone": user.phone,
+        "created": drf_time(user.created),
+        "hidden_phone": bool(user.hidden_phone),
+        "avatar": media_url(services, user.avatar),
     }
 
 

@@ -5,6 +5,7 @@ errors are DRF's real statuses and bodies."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -165,11 +166,12 @@ class SocialDoor(Door):
 
     # -- users -------------------------------------------------------------------------------
     async def _user_json(self, user_id: int):
-        row = await self.services.accounts.get(user_id)
-        if row is None:
+        user = await self.services.accounts.get(user_id)
+        if user is None:
             return None
         photos = await self.services.social_photos.of_user(user_id)
-        return shapes.user_extended(self.urls, row, photos)
+        # the shape also renders meeting owners, which come as rows (accounts.get_many)
+        return shapes.user_extended(self.urls, asdict(user), photos)
 
     @app.route("/user-detail/", methods=["GET"], strict_slashes=False)
     @operation("The signed-in user", {200: answers.UserExtended})
@@ -338,7 +340,8 @@ class SocialDoor(Door):
         given = _body(models.ConfirmAction, request)
         row = await self.services.join_requests.act(user_id, pk, given.values())
         user = await self.services.accounts.get(row["user_id"])
-        return json_answer(request, shapes.confirm(self.urls, row, user))
+        # the shape also renders users that come as rows (accounts.get_many)
+        return json_answer(request, shapes.confirm(self.urls, row, asdict(user) if user else None))
 
     @app.route("/unread-confirms/", methods=["GET"], strict_slashes=False)
     @operation("How many requests to join are unread: `data` is a JSON text {\"unread\": n}",
