@@ -264,8 +264,9 @@ class SocialDoor(Door):
         user_id = await self.caller(request)
         meetings = self.services.social_meetings
         given = _body(models.NewMeeting, request)
-        row = await meetings.create(user_id, given.values(meetings.today().isoformat()))
-        items = await meetings.describe(user_id, [row])
+        meeting = await meetings.create(user_id, given.values(meetings.today().isoformat()))
+        # describe also takes the rows of meeting lists
+        items = await meetings.describe(user_id, [asdict(meeting)])
         return json_answer(request, shapes.meeting(self.urls, items[0]), 201)
 
     @app.route("/meeting-detail/<int:pk>/", methods=["GET"], strict_slashes=False)
@@ -292,8 +293,8 @@ class SocialDoor(Door):
             raise NotPermitted()
         await meetings.check_owner(user_id, pk)  # before validation, as DRF's permission check
         given = _body(models.MeetingChanges, request)
-        row = await meetings.update(user_id, pk, given.values())
-        items = await meetings.describe(user_id, [row])
+        meeting = await meetings.update(user_id, pk, given.values())
+        items = await meetings.describe(user_id, [asdict(meeting)])
         return json_answer(request, shapes.meeting(self.urls, items[0]))
 
     @app.route("/meeting-types/", methods=["GET"], strict_slashes=False)
