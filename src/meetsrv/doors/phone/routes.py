@@ -6,6 +6,8 @@ Order of checks as upstream DRF: authentication, then the object (404), then per
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from twisted.internet import defer
 
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
@@ -214,8 +216,9 @@ class PhoneDoor(Door):
         return json_answer(request, self._users(await self.graph.delete_contacts(viewer, given.phones)))
 
     # -- meetings ----------------------------------------------------------------------------
-    def _meeting(self, row):
-        return shapes.meeting(self.services, row)
+    def _meeting(self, meeting):
+        # a store PhoneMeeting; shapes.meeting also renders the rows of the meeting list
+        return shapes.meeting(self.services, asdict(meeting))
 
     @app.route("/api/meetings/", methods=["POST"], strict_slashes=False)
     @operation("Create a meeting with these users", {201: answers.Meeting}, body=models.NewMeeting)
@@ -241,7 +244,7 @@ class PhoneDoor(Door):
         user_id = await self.caller(request)
         given = parse(models.Meetings, query(request))
         meetings = await self.meetings.list(user_id, given.all)
-        return json_answer(request, [self._meeting(m) for m in meetings])
+        return json_answer(request, [shapes.meeting(self.services, m) for m in meetings])
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["GET"], strict_slashes=False)
     @operation("A meeting of the user's", {200: answers.Meeting, 404: answers.Detail})

@@ -36,6 +36,13 @@ MEETING_FIELDS = tuple(f.name for f in fields(Meeting))
 MEETING_COLUMNS = [meetings.c[name] for name in MEETING_FIELDS]
 
 
+@dataclass(frozen=True, slots=True)
+class PhoneMeeting(Meeting):
+    """A phone-door meeting with its members (by id) and its king."""
+    users: tuple[int, ...]
+    king: int | None
+
+
 def meeting_record(row: Row | None) -> Meeting | None:
     """The Meeting of a row of MEETING_COLUMNS, or None."""
     return None if row is None else Meeting(**row)
