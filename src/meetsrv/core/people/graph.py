@@ -14,12 +14,11 @@ own_phone, length_mismatch, too_many_ids.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
 from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.store.accounts.users import User, UserStore, user_of
-from meetsrv.store.db import Conflict, Row
+from meetsrv.store.db import Conflict, Row, row_of
 from meetsrv.store.people.graph import GraphStore
 
 P = ParamSpec("P")
@@ -91,7 +90,7 @@ class GraphService:
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("Not found.")
-        views = await self.views(viewer, [asdict(user)])
+        views = await self.views(viewer, [row_of(user)])
         return views[0]
 
     async def check_other_user(self, viewer: int, user_id: int, field: str = "user") -> User:

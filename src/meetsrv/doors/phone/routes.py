@@ -6,8 +6,6 @@ Order of checks as upstream DRF: authentication, then the object (404), then per
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from twisted.internet import defer
 
 from meetsrv.core.errors import DomainError, Invalid, NotFound, NotPermitted, RateLimited
@@ -21,6 +19,7 @@ from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Token
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse, query
 from meetsrv.openapi import Api, operation
+from meetsrv.store.db import row_of
 
 
 def object_id(raw: int) -> int:
@@ -218,7 +217,7 @@ class PhoneDoor(Door):
     # -- meetings ----------------------------------------------------------------------------
     def _meeting(self, meeting):
         # a store PhoneMeeting; shapes.meeting also renders the rows of the meeting list
-        return shapes.meeting(self.services, asdict(meeting))
+        return shapes.meeting(self.services, row_of(meeting))
 
     @app.route("/api/meetings/", methods=["POST"], strict_slashes=False)
     @operation("Create a meeting with these users", {201: answers.Meeting}, body=models.NewMeeting)

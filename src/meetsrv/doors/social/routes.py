@@ -5,7 +5,6 @@ errors are DRF's real statuses and bodies."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -30,6 +29,7 @@ from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
 from meetsrv.http.outage import is_outage
 from meetsrv.openapi import MULTIPART, Api, WebSocket, operation
+from meetsrv.store.db import row_of
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -171,7 +171,7 @@ class SocialDoor(Door):
             return None
         photos = await self.services.social_photos.of_user(user_id)
         # the shape also renders meeting owners, which come as rows (accounts.get_many)
-        return shapes.user_extended(self.urls, asdict(user), photos)
+        return shapes.user_extended(self.urls, row_of(user), photos)
 
     @app.route("/user-detail/", methods=["GET"], strict_slashes=False)
     @operation("The signed-in user", {200: answers.UserExtended})
@@ -266,7 +266,7 @@ class SocialDoor(Door):
         given = _body(models.NewMeeting, request)
         meeting = await meetings.create(user_id, given.values(meetings.today().isoformat()))
         # describe also takes the rows of meeting lists
-        items = await meetings.describe(user_id, [asdict(meeting)])
+        items = await meetings.describe(user_id, [row_of(meeting)])
         return json_answer(request, shapes.meeting(self.urls, items[0]), 201)
 
     @app.route("/meeting-detail/<int:pk>/", methods=["GET"], strict_slashes=False)
@@ -294,7 +294,7 @@ class SocialDoor(Door):
         await meetings.check_owner(user_id, pk)  # before validation, as DRF's permission check
         given = _body(models.MeetingChanges, request)
         meeting = await meetings.update(user_id, pk, given.values())
-        items = await meetings.describe(user_id, [asdict(meeting)])
+        items = await meetings.describe(user_id, [row_of(meeting)])
         return json_answer(request, shapes.meeting(self.urls, items[0]))
 
     @app.route("/meeting-types/", methods=["GET"], strict_slashes=False)
@@ -342,7 +342,7 @@ class SocialDoor(Door):
         row = await self.services.join_requests.act(user_id, pk, given.values())
         user = await self.services.accounts.get(row["user_id"])
         # the shape also renders users that come as rows (accounts.get_many)
-        return json_answer(request, shapes.confirm(self.urls, row, asdict(user) if user else None))
+        return json_answer(request, shapes.confirm(self.urls, row, row_of(user) if user else None))
 
     @app.route("/unread-confirms/", methods=["GET"], strict_slashes=False)
     @operation("How many requests to join are unread: `data` is a JSON text {\"unread\": n}",
