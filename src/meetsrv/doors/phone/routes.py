@@ -19,7 +19,6 @@ from meetsrv.http.credentials import CredentialMissing, CredentialRefused, Token
 from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import RequestInvalid, parse, query
 from meetsrv.openapi import Api, operation
-from meetsrv.store.db import row_of
 
 
 def object_id(raw: int) -> int:
@@ -216,8 +215,7 @@ class PhoneDoor(Door):
 
     # -- meetings ----------------------------------------------------------------------------
     def _meeting(self, meeting):
-        # a store PhoneMeeting; shapes.meeting also renders the rows of the meeting list
-        return shapes.meeting(self.services, row_of(meeting))
+        return shapes.meeting(self.services, meeting)
 
     @app.route("/api/meetings/", methods=["POST"], strict_slashes=False)
     @operation("Create a meeting with these users", {201: answers.Meeting}, body=models.NewMeeting)
@@ -243,7 +241,7 @@ class PhoneDoor(Door):
         user_id = await self.caller(request)
         given = parse(models.Meetings, query(request))
         meetings = await self.meetings.list(user_id, given.all)
-        return json_answer(request, [shapes.meeting(self.services, m) for m in meetings])
+        return json_answer(request, [shapes.meeting_row(self.services, m) for m in meetings])
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["GET"], strict_slashes=False)
     @operation("A meeting of the user's", {200: answers.Meeting, 404: answers.Detail})

@@ -87,7 +87,23 @@ def user(services, view) -> dict:
     return out
 
 
-def meeting(services, row) -> dict:
+def meeting(services, m) -> dict:
+    """A meeting as a store PhoneMeeting (the single-meeting reads)."""
+    return {
+        "id": m.id,
+        "title": m.title,
+        "description": m.description,
+        "logo": media_url(services, m.image),
+        "time": drf_time(m.starts_at),
+        "created": drf_time(m.created),
+        "completed": bool(m.completed),
+        "king": m.king,
+        "users": list(m.users),
+    }
+
+
+def meeting_row(services, row) -> dict:
+    """A meeting as a row of the meeting list (store list reads return rows): as `meeting`."""
     return {
         "id": row["id"],
         "title": row["title"],
