@@ -62,7 +62,7 @@ async def test_every_action_in_a_real_browser(start_server, http, clock, tmp_pat
         await b.navigate_by('form[action$="/name"] button')
         shot = await b.screenshot("renamed")
         assert shows(shot, NOTICE) and (await b.text("h1")).startswith("Phony <Renamed>")
-        assert (await server.services.accounts.get(uid))["name"] == "Phony <Renamed>"
+        assert (await server.services.accounts.get(uid)).name == "Phony <Renamed>"
 
         # deactivate: the badge turns grey, the token stops working, no sign-in
         await b.navigate_by('form[action$="/deactivate"] button')
@@ -86,11 +86,11 @@ async def test_every_action_in_a_real_browser(start_server, http, clock, tmp_pat
         await b.navigate_by('form[action$="/make-staff"] button')
         shot = await b.screenshot("staff")
         assert shows(shot, NOTICE) and shows(shot, STAFF)
-        assert (await server.services.accounts.get(uid))["is_staff"]
+        assert (await server.services.accounts.get(uid)).is_staff
         await b.navigate_by('form[action$="/remove-staff"] button')
         shot = await b.screenshot("not-staff")
         assert shows(shot, NOTICE) and not shows(shot, STAFF)
-        assert not (await server.services.accounts.get(uid))["is_staff"]
+        assert not (await server.services.accounts.get(uid)).is_staff
 
         # end all sessions
         assert "phone door token" in await b.text("main")

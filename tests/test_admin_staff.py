@@ -263,7 +263,7 @@ async def test_rename_staff_and_delete(start_server, http, clock):
     r = await act(client, server, headers, csrf, soc[0], "name", name="y" * 31)
     assert r.code == 400 and "at most 30 characters" in r.body.decode()
     assert (await act(client, server, headers, csrf, soc[0], "name", name="y" * 30)).code == 303
-    assert (await server.services.accounts.get(ann["id"]))["name"] == "Anna <i>K</i>"
+    assert (await server.services.accounts.get(ann["id"])).name == "Anna <i>K</i>"
 
     # make staff: she signs in at /admin/ with her directory email and password; remove: she cannot
     assert (await staff_login(http, server, "ann@example.com", directory.PASSWORD)).code == 401
@@ -278,7 +278,7 @@ async def test_rename_staff_and_delete(start_server, http, clock):
     assert (await client.get(url + "/admin/users", headers=ann_cookie)).code == 302  # her session is over
     r = await act(client, server, headers, csrf, staff_id, "remove-staff")
     assert r.code == 403
-    assert (await server.services.accounts.get(staff_id))["is_staff"]
+    assert (await server.services.accounts.get(staff_id)).is_staff
 
     # delete: needs the box ticked; the token dies with the account; not oneself
     r = await act(client, server, headers, csrf, pid, "delete")
@@ -314,7 +314,7 @@ async def test_actions_need_the_csrf_value_and_post(start_server, http, clock):
     r = await act(client, server, {}, csrf, uid, "deactivate")
     assert r.code == 303 and r.header("location").startswith("/admin/login?next=")
     user = await server.services.accounts.get(uid)
-    assert user["active"] and not user["is_staff"]
+    assert user.active and not user.is_staff
     assert (await http.get(server.url + "/api/account/", headers=phone.auth(token))).code == 200
     assert "Nothing found." in (await client.get(server.url + "/admin/log", headers=headers)).body.decode()
 
@@ -393,13 +393,13 @@ async def test_meetings_and_chats_views(start_server, http, clock):
     ann = await server.services.directory_account_store.by_email("ann@example.com")
     lobby_id = await server.services.lobby.chat_id()
     for i in range(105):
-        await server.services.chats.post(lobby_id, ann["id"], f"hello <b>{i}</b>")
+        await server.services.chats.post(lobby_id, ann.id, f"hello <b>{i}</b>")
     lobby = await server.services.lobby.chat_id()
     page = (await client.get(url + "/admin/chats", headers=headers)).body.decode()
     assert f'href="/admin/chats/{lobby}">Directory lobby</a>' in page and "<td>105</td>" in page
     page = (await client.get(url + f"/admin/chats/{lobby}", headers=headers)).body.decode()
     assert page.index("hello &lt;b&gt;104&lt;/b&gt;") < page.index("hello &lt;b&gt;5&lt;/b&gt;")
-    assert "hello &lt;b&gt;4&lt;/b&gt;" not in page and f'href="/admin/users/{ann["id"]}"' in page
+    assert "hello &lt;b&gt;4&lt;/b&gt;" not in page and f'href="/admin/users/{ann.id}"' in page
     older = re.search(r'href="(/admin/chats/\d+\?before=\d+)"', page).group(1)
     page = (await client.get(url + older, headers=headers)).body.decode()
     assert "hello &lt;b&gt;4&lt;/b&gt;" in page and "hello &lt;b&gt;0&lt;/b&gt;" in page and "older" not in page
@@ -431,7 +431,7 @@ async def test_end_sessions_reaches_every_process(start_server, http, ws):
     sock = await ws(two.ws_url + "/ws/chat/", headers={"authorization": access})
     client, headers, csrf, _ = await staff_session(http, one)
     assert (await act(client, one, headers, csrf, uid, "end-sessions")).code == 303
-    assert (await act(client, one, headers, csrf, jwt_user["id"], "deactivate")).code == 303
+    assert (await act(client, one, headers, csrf, jwt_user.id, "deactivate")).code == 303
     assert (await http.get(two.url + "/api/account/", headers=phone.auth(token))).code == 401
     assert (await http.get(two.url + "/api/organizations/", headers=directory.auth(access))).code == 401
     assert await sock.wait_closed() == 4001  # process two closed the deactivated user's socket

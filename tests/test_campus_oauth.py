@@ -480,7 +480,7 @@ async def test_a_deactivated_user_cannot_sign_in_with_a_provider(start, provider
     await browser.sign_in(provider, "github", {"id": 77, "login": "seven"})
     user_id = await browser.user_id()
     staff_id = await server.services.directory_accounts.ensure_staff("boss@example.com", "staff-pass-1")
-    await server.services.staff.set_active({"id": staff_id, "email": "boss@example.com"}, user_id, False)
+    await server.services.staff.set_active(await server.services.accounts.get(staff_id), user_id, False)
     # the session it had has ended, and a new sign-in is refused in the door's envelope
     r = await browser.get("/api/auth/GetCurrentUserId")
     assert r.json["response"]["user_id"] is None

@@ -150,7 +150,7 @@ async def test_event_page_shows_the_image_in_a_real_browser(start_server, http, 
         assert code == 0 and shot.exists(), err[-2000:]
         return shot
 
-    link = await issue_login_link(server.services, staff["id"], f"/admin/events/{blitz['id']}")
+    link = await issue_login_link(server.services, staff.id, f"/admin/events/{blitz['id']}")
     shot = await screenshot("event", link)
     box = _magenta_box(shot)
     assert box is not None, "the event image is not on the page"

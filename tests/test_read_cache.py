@@ -34,16 +34,16 @@ async def test_a_kept_read_answers_at_once_until_a_table_it_read_is_written(serv
     statements = _counting(server)
     first = store.get_cached(uid)
     assert isinstance(first, defer.Deferred)  # not kept yet: read from the database
-    assert (await first)["name"] == "Ann"
+    assert (await first).name == "Ann"
     del statements[:]
     kept = store.get_cached(uid)
-    assert not isinstance(kept, defer.Deferred) and kept["name"] == "Ann"
+    assert not isinstance(kept, defer.Deferred) and kept.name == "Ann"
     assert statements == []  # no query, no thread hop
     # a write of a table it read, by any transaction of this process: the next read is fresh
     await store.update(uid, name="Bea")
     again = store.get_cached(uid)
-    assert isinstance(again, defer.Deferred) and (await again)["name"] == "Bea"
-    assert store.get_cached(uid)["name"] == "Bea"
+    assert isinstance(again, defer.Deferred) and (await again).name == "Bea"
+    assert store.get_cached(uid).name == "Bea"
 
 
 @pytest_twisted.ensureDeferred
@@ -53,9 +53,9 @@ async def test_a_read_that_raced_a_write_is_not_kept(server, http):
     reading = store.get_cached(uid)
     assert isinstance(reading, defer.Deferred)
     cache.mark({"users"})  # a write of users lands while the read runs
-    assert (await reading)["name"] == "Ann"
+    assert (await reading).name == "Ann"
     assert isinstance(store.get_cached(uid), defer.Deferred)  # what it read may be old: not kept
-    assert (await store.get_cached(uid))["name"] == "Ann"
+    assert (await store.get_cached(uid)).name == "Ann"
     assert not isinstance(store.get_cached(uid), defer.Deferred)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from twisted.web.template import Tag, tags
 
 from meetsrv.core.staff import ACTIONS
+from meetsrv.store.accounts.users import User
 
 STYLE = """
 * { box-sizing: border-box; }
@@ -95,7 +96,7 @@ def when(ts) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def page(title: str, body, staff: dict | None = None, csrf: str | None = None, notice: str | None = None) -> Tag:
+def page(title: str, body, staff: User | None = None, csrf: str | None = None, notice: str | None = None) -> Tag:
     nav = []
     if staff is not None:
         nav = [
@@ -106,7 +107,7 @@ def page(title: str, body, staff: dict | None = None, csrf: str | None = None, n
             tags.a("Confirmations", href="/admin/confirmations"),
             tags.a("Staff log", href="/admin/log"),
             tags.form(
-                tags.span(staff.get("email") or "", class_="muted", style="color:#b9c9dc;margin-right:10px"),
+                tags.span(staff.email or "", class_="muted", style="color:#b9c9dc;margin-right:10px"),
                 tags.input(type="hidden", name="csrf", value=csrf or ""),
                 tags.button("Sign out", type="submit"),
                 method="post", action="/admin/logout",

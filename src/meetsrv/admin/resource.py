@@ -203,8 +203,8 @@ class AdminResource(Resource):
             kind, object_id = segments[0], _id(segments[1])
             if kind == "users":
                 user = await s.user(object_id)
-                name_max = s.name_rule(user).max_length
-                return pages.who(user), pages.user_page(user, csrf, staff["id"], name_max)
+                name_max = s.name_rule(user.get("door")).max_length
+                return pages.who(user), pages.user_page(user, csrf, staff.id, name_max)
             if kind == "organizations":
                 org = await s.organization(object_id)
                 return org["title"], pages.organization_page(org)

@@ -17,7 +17,7 @@ from meetsrv.core.clock import Clock
 from meetsrv.core.errors import NotFound, NotPermitted, WrongCredentials
 from meetsrv.core.people.names import CAMPUS_NAME, PHONE_NAME, SOCIAL_NAME, DisplayNameRule
 from meetsrv.core.people.profiles import ProfileService
-from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.accounts.users import User, UserStore
 from meetsrv.store.db import Row
 from meetsrv.store.staff import Page, StaffStore
 
@@ -44,11 +44,10 @@ ACTIONS = {
 }
 
 
-def label(user: Row) -> str:
+def label(user: User) -> str:
     """How a user reads in the log: the name, with the email or phone beside it."""
-    primary = user.get("name") or user.get("username") or user.get("email") or user.get("phone") \
-        or f"user {user['id']}"
-    contact = user.get("email") or user.get("phone")
+    primary = user.name or user.username or user.email or user.phone or f"user {user.id}"
+    contact = user.email or user.phone
     text = f"{primary} <{contact}>" if contact and contact != primary else primary
     return text[:255]
 
@@ -73,17 +72,17 @@ class StaffService:
         """A session token for a staff member's right email and password. LoginLimited after too
         many failures for the email; WrongCredentials for anything else (not staff included)."""
         user = await self.email_accounts.password_login.check(email[:254], password[:1024])
-        if not user["is_staff"]:
+        if not user.is_staff:
             raise WrongCredentials("not a staff account")
-        return await self.credentials.issue(user["id"], SESSION_KIND, ttl=SESSION_TTL)
+        return await self.credentials.issue(user.id, SESSION_KIND, ttl=SESSION_TTL)
 
-    async def session_user(self, token: str | None) -> Row | None:
+    async def session_user(self, token: str | None) -> User | None:
         """The staff member a session token belongs to, while they are active staff; else None."""
         user_id = await self.credentials.authenticate(token, (SESSION_KIND,))
         if user_id is None:
             return None
         user = await self.users.get(user_id)
-        if user is None or not user["is_staff"] or not user["active"]:
+        if user is None or not user.is_staff or not user.active:
             return None
         return user
 
@@ -98,9 +97,9 @@ class StaffService:
         """A session token for a valid, unspent link of an active staff member; else None."""
         user_id = await self.credentials.consume(token, LINK_KIND) if token and len(token) < 200 else None
         user = await self.users.get(user_id) if user_id is not None else None
-        if user is None or not user["is_staff"] or not user["active"]:
+        if user is None or not user.is_staff or not user.active:
             return None
-        return await self.credentials.issue(user["id"], SESSION_KIND, ttl=SESSION_TTL)
+        return await self.credentials.issue(user.id, SESSION_KIND, ttl=SESSION_TTL)
 
     # -- reads ---------------------------------------------------------------------------------
     async def counts(self) -> dict[str, int]:
@@ -156,34 +155,35 @@ class StaffService:
         return await self.profiles.waiting_confirmations()
 
     # -- actions ---------------------------------------------------------------------------------
-    async def _target(self, user_id: int) -> Row:
+    async def _target(self, user_id: int) -> User:
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("no such user")
         return user
 
     @staticmethod
-    def _not_self(staff: Row, target: Row, what: str) -> None:
+    def _not_self(staff: User, target: User, what: str) -> None:
         # a staff member who could lock themselves out would leave nobody to undo it
-        if staff["id"] == target["id"]:
+        if staff.id == target.id:
             raise NotPermitted(f"You cannot {what} your own account.")
 
-    async def _log(self, staff: Row, action: str, target: Row, detail: str = "") -> None:
-        await self.store.log_action(self.clock.seconds(), staff["id"], label(staff), action, target["id"],
+    async def _log(self, staff: User, action: str, target: User, detail: str = "") -> None:
+        await self.store.log_action(self.clock.seconds(), staff.id, label(staff), action, target.id,
                                     label(target), detail)
 
     @staticmethod
-    def name_rule(user: Row) -> DisplayNameRule:
-        return NAME_RULES.get(user.get("door") or "", DEFAULT_NAME_RULE)
+    def name_rule(door: str | None) -> DisplayNameRule:
+        """The display-name rule of the door an account came from."""
+        return NAME_RULES.get(door or "", DEFAULT_NAME_RULE)
 
-    async def rename(self, staff: Row, user_id: int, name: str | None) -> None:
+    async def rename(self, staff: User, user_id: int, name: str | None) -> None:
         """DisplayNameInvalid when the rule of the user's door refuses the name."""
         target = await self._target(user_id)
-        self.name_rule(target).check(name)
+        self.name_rule(target.door).check(name)
         await self.users.update(user_id, name=name)
-        await self._log(staff, "rename", target, f"{target['name']} → {name}")
+        await self._log(staff, "rename", target, f"{target.name} → {name}")
 
-    async def set_active(self, staff: Row, user_id: int, active: bool) -> None:
+    async def set_active(self, staff: User, user_id: int, active: bool) -> None:
         """Deactivate: no door signs the user in or issues them a credential, and every credential
         they hold ends now, in every process. Reactivate: they may sign in again."""
         target = await self._target(user_id)
@@ -194,14 +194,14 @@ class StaffService:
             await self.credentials.revoke_all(user_id)
         await self._log(staff, "reactivate" if active else "deactivate", target)
 
-    async def set_staff(self, staff: Row, user_id: int, is_staff: bool) -> None:
+    async def set_staff(self, staff: User, user_id: int, is_staff: bool) -> None:
         target = await self._target(user_id)
         if not is_staff:
             self._not_self(staff, target, "remove staff from")
         await self.users.update(user_id, is_staff=is_staff)
         await self._log(staff, "make_staff" if is_staff else "remove_staff", target)
 
-    async def end_sessions(self, staff: Row, user_id: int) -> None:
+    async def end_sessions(self, staff: User, user_id: int) -> None:
         """Every credential of every door the user holds ends, and every process forgets it."""
         target = await self._target(user_id)
         held = await self.credentials.count_by_kind(user_id)
@@ -209,14 +209,14 @@ class StaffService:
         detail = ", ".join(f"{row['count']} {row['kind']}" for row in held) or "none held"
         await self._log(staff, "end_sessions", target, detail)
 
-    async def delete(self, staff: Row, user_id: int) -> None:
+    async def delete(self, staff: User, user_id: int) -> None:
         """Delete the account through core's deletion rule (credentials ended, crowns passed on)."""
         target = await self._target(user_id)
         self._not_self(staff, target, "delete")
         await self.delete_account(user_id)
         await self._log(staff, "delete", target)
 
-    async def review_confirmation(self, staff: Row, user_id: int, approved: bool) -> None:
+    async def review_confirmation(self, staff: User, user_id: int, approved: bool) -> None:
         """Approve or reject the user's waiting confirmation scan; NotFound if none waits."""
         target = await self.users.get(user_id)
         if target is None or not await self.profiles.review_confirmation(user_id, approved):

@@ -10,7 +10,8 @@ from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.clock import Clock
 from meetsrv.core.errors import AlreadyExists, WrongCredentials
 from meetsrv.store.accounts.email import DirectoryAccountStore
-from meetsrv.store.db import Conflict, Row
+from meetsrv.store.accounts.users import User
+from meetsrv.store.db import Conflict
 
 
 def normalize_email(email: str) -> str:
@@ -50,19 +51,19 @@ class DirectoryAccounts:
             raise AlreadyExists("email or phone taken", field="email")
         return {"id": user_id, "email": email, "phone": phone or None}
 
-    async def verify_password(self, email: str, password: str) -> Row:
-        """The user row for a right email and password; WrongCredentials. Not limited:
+    async def verify_password(self, email: str, password: str) -> User:
+        """The user for a right email and password; WrongCredentials. Not limited:
         sign-ins go through `password_login`."""
         user = await self.store.by_email(normalize_email(email))
-        ok = await self.passwords.verify(password, user["password_hash"] if user else None)
-        if user is None or not ok or not user["active"]:  # Django: an inactive user signs in nowhere
+        ok = await self.passwords.verify(password, user.password_hash if user else None)
+        if user is None or not ok or not user.active:  # Django: an inactive user signs in nowhere
             raise WrongCredentials("no active account found with the given credentials")
         return user
 
     async def sign_in(self, email: str, password: str) -> dict[str, str]:
         """A JWT pair; WrongCredentials, or LoginLimited after too many failures for this email."""
         user = await self.password_login.check(email, password)
-        return await self.tokens.pair(user["id"])
+        return await self.tokens.pair(user.id)
 
     async def refresh(self, refresh: str) -> dict[str, str] | None:
         """A new pair; None if the refresh token is invalid, expired or spent."""
@@ -89,8 +90,8 @@ class DirectoryAccounts:
                     raise
         if not promote:
             raise AlreadyExists("an account with this email exists", field="email")
-        await self.store.set_staff(user["id"], password_hash)
-        return {"id": user["id"], "email": email, "created": False}
+        await self.store.set_staff(user.id, password_hash)
+        return {"id": user.id, "email": email, "created": False}
 
     async def ensure_staff(self, email: str, password: str) -> int:
         """Create a staff account, or make an existing one staff with this password; its id."""

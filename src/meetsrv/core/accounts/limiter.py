@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from meetsrv.bus import Ephemeral
 from meetsrv.core.errors import RateLimited
-from meetsrv.store.db import Row
+from meetsrv.store.accounts.users import User
 
 MAX_FAILURES = 10
 WINDOW = 15 * 60.0
@@ -62,14 +62,14 @@ class PasswordLogin:
     normalized name its lookup matches, so spellings of one account share one count.
     """
 
-    def __init__(self, limiter: LoginLimiter, scope: str, verify: Callable[[str, str], Awaitable[Row]],
+    def __init__(self, limiter: LoginLimiter, scope: str, verify: Callable[[str, str], Awaitable[User]],
                  account: Callable[[str], str]):
         self.limiter = limiter
         self.scope = scope
         self.verify = verify
         self.account = account
 
-    async def check(self, login: str, password: str) -> Row:
+    async def check(self, login: str, password: str) -> User:
         """The user row for the right password; LoginLimited, or the verifier's error."""
         account = self.account(login)
         await self.limiter.attempt(self.scope, account)

@@ -15,8 +15,8 @@ from meetsrv.core.errors import Invalid, NotFound
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.names import DisplayNameRule
 from meetsrv.store.accounts.phone import PhoneAccountStore
-from meetsrv.store.accounts.users import UserStore
-from meetsrv.store.db import Conflict, NowOrLater, Row
+from meetsrv.store.accounts.users import User, UserStore
+from meetsrv.store.db import Conflict, NowOrLater
 
 TOKEN_KIND = "phone"
 AVATAR_FOLDER = "images"
@@ -60,7 +60,7 @@ class PhoneAccountService:
         user = await self.store.by_phone(phone)
         if user is None:
             raise NotFound("Not found.")
-        user_id: int = user["id"]
+        user_id = user.id
         return await self._token(user_id), user_id
 
     async def sign_up(self, phone: str, code: str, name: str | None, avatar: Upload | None) -> tuple[str, int]:
@@ -110,11 +110,11 @@ class PhoneAccountService:
         return self.credentials.user_of(token, (TOKEN_KIND,))
 
     # -- the account -------------------------------------------------------------------------
-    async def get(self, user_id: int) -> Row | None:
+    async def get(self, user_id: int) -> User | None:
         return await self.users.get(user_id)
 
     async def update(self, user_id: int, name: str | None = None, hidden_phone: object = None,
-                     avatar: Upload | None = None) -> Row | None:
+                     avatar: Upload | None = None) -> User | None:
         """Partial update; None leaves a field as it is. `avatar` is (bytes, filename)."""
         problems: Problems = {}
         values: dict[str, Any] = {}
@@ -135,8 +135,8 @@ class PhoneAccountService:
         old = await self.users.get(user_id)
         if values:
             await self.users.update(user_id, **values)
-        if "avatar" in values and old and old["avatar"]:
-            self.media_files.remove([p for p in [old["avatar"]] if p])
+        if "avatar" in values and old and old.avatar:
+            self.media_files.remove([old.avatar])
         user = await self.users.get(user_id)
         return user
 
@@ -146,5 +146,5 @@ class PhoneAccountService:
         # every door's credentials, so no process keeps a deleted user's token in its cache
         await self.credentials.revoke_all(user_id)
         await self.store.delete(user_id)
-        if user and user["avatar"]:
-            self.media_files.remove([p for p in [user["avatar"]] if p])
+        if user and user.avatar:
+            self.media_files.remove([user.avatar])

@@ -9,7 +9,7 @@ from meetsrv.core.accounts.limiter import LoginLimiter, PasswordLogin
 from meetsrv.core.accounts.passwords import PasswordHasher
 from meetsrv.core.clock import Clock
 from meetsrv.core.errors import AlreadyExists, UserNotFound, WrongCredentials
-from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.accounts.users import User, UserStore
 from meetsrv.store.db import Conflict, NowOrLater, Row
 
 
@@ -42,23 +42,22 @@ class AccountService:
             raise AlreadyExists("user already exists")
         return user_id
 
-    async def verify_password(self, username: str, password: str) -> Row:
-        """The user row for a right username and password; UserNotFound / WrongCredentials.
+    async def verify_password(self, username: str, password: str) -> User:
+        """The user for a right username and password; UserNotFound / WrongCredentials.
         Not limited: sign-ins go through `password_login`."""
         user = await self.users.get_by_username(username)
-        ok = await self.passwords.verify(password, user["password_hash"] if user else None)
+        ok = await self.passwords.verify(password, user.password_hash if user else None)
         if user is None:
             raise UserNotFound("user not found")
-        if not ok or not user["active"]:  # a deactivated account signs in nowhere
+        if not ok or not user.active:  # a deactivated account signs in nowhere
             raise WrongCredentials("wrong credentials")
         return user
 
-    async def get(self, user_id: int) -> Row | None:
+    async def get(self, user_id: int) -> User | None:
         return await self.users.get(user_id)
 
-    def shown(self, user_id: int) -> NowOrLater[Row | None]:
-        """The user row to show, or None: at once when the read cache has it, else a Deferred;
-        shared, not to be changed."""
+    def shown(self, user_id: int) -> NowOrLater[User | None]:
+        """The user to show, or None: at once when the read cache has it, else a Deferred."""
         return self.users.get_cached(user_id)
 
     async def get_many(self, ids: Iterable[int]) -> list[Row]:

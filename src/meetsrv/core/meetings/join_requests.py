@@ -68,7 +68,7 @@ class JoinRequestService:
         """NotPermitted unless request_id is a request on one of owner_id's meetings."""
         row = await self.store.get(request_id)
         meeting = (await self.meetings.store.get(row["meeting_id"])) if row else None
-        if row is None or meeting is None or meeting["creator_id"] != owner_id:
+        if row is None or meeting is None or meeting.creator_id != owner_id:
             raise NotPermitted("only the meeting's owner answers its requests")
         return row
 

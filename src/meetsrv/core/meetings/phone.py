@@ -25,6 +25,7 @@ from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.graph import GraphService, retry_on_race
 from meetsrv.store.db import NowOrLater, Row
 from meetsrv.store.meetings.phone import PhoneMeetingStore
+from meetsrv.store.meetings.records import PhoneMeeting
 
 TITLE_MAX = 255
 # an uploaded image: (bytes, the file name the client gave)
@@ -51,8 +52,8 @@ def field_problems(title: str | None, description: str | None, logo: Upload | No
     return problems
 
 
-def _member_sees(meeting: Row | None, user_id: int) -> Row:
-    if meeting is None or user_id not in meeting["users"]:
+def _member_sees(meeting: PhoneMeeting | None, user_id: int) -> PhoneMeeting:
+    if meeting is None or user_id not in meeting.users:
         raise NotFound("Not found.")
     return meeting
 
@@ -65,7 +66,7 @@ class PhoneMeetingService:
         self.clock = clock
 
     async def create(self, creator: int, title: str | None, logo: Upload | None, description: str | None = None,
-                     starts_at: float | None = None, user_ids: Iterable[int] = ()) -> Row | None:
+                     starts_at: float | None = None, user_ids: Iterable[int] = ()) -> PhoneMeeting | None:
         """`logo` is (bytes, filename) or None; `title` None when missing."""
         problems = field_problems(title, description, logo, starts_at)
         path = None
@@ -87,33 +88,33 @@ class PhoneMeetingService:
         meetings = await self.store.list_of(user_id, include_completed)
         return meetings
 
-    async def get(self, user_id: int, meeting_id: int, open_only: bool = False) -> Row:
+    async def get(self, user_id: int, meeting_id: int, open_only: bool = False) -> PhoneMeeting:
         """The meeting if user_id is a member (and, with open_only, it is not completed)."""
         meeting = await self.store.get(meeting_id)
-        if meeting is None or user_id not in meeting["users"]:
+        if meeting is None or user_id not in meeting.users:
             raise NotFound("Not found.")
-        if open_only and meeting["completed"]:
+        if open_only and meeting.completed:
             raise NotFound("Not found.")
         return meeting
 
-    def shown(self, user_id: int, meeting_id: int) -> NowOrLater[Row]:
+    def shown(self, user_id: int, meeting_id: int) -> NowOrLater[PhoneMeeting]:
         """The meeting to show, if user_id is a member; NotFound. At once when the read cache
-        has it, else a Deferred; shared, not to be changed."""
+        has it, else a Deferred."""
         found = self.store.get_cached(meeting_id)
         if isinstance(found, defer.Deferred):
             return found.addCallback(_member_sees, user_id)
         return _member_sees(found, user_id)
 
-    async def invite(self, inviter: int, meeting_id: int, user_id: int) -> Row | None:
+    async def invite(self, inviter: int, meeting_id: int, user_id: int) -> PhoneMeeting | None:
         await self.get(inviter, meeting_id, open_only=True)
         await self.graph.check_other_user(inviter, user_id)
         meeting = await retry_on_race(self.store.invite, meeting_id, inviter, user_id, self.clock.seconds())
         return meeting
 
-    async def exclude(self, king: int, meeting_id: int, user_id: int) -> Row | None:
+    async def exclude(self, king: int, meeting_id: int, user_id: int) -> PhoneMeeting | None:
         meeting = await self.get(king, meeting_id, open_only=True)
         await self.graph.check_other_user(king, user_id)
-        if meeting["king"] != king:
+        if meeting.king != king:
             raise NotPermitted("You do not have permission to perform this action.")
         return await self.store.remove(meeting_id, user_id)
 
@@ -121,10 +122,10 @@ class PhoneMeetingService:
         await self.get(user_id, meeting_id)
         await self.store.remove(meeting_id, user_id)
 
-    async def complete(self, king: int, meeting_id: int, completed: object = None) -> Row | None:
+    async def complete(self, king: int, meeting_id: int, completed: object = None) -> PhoneMeeting | None:
         """`completed` must be True or None (nothing to change); only the king may."""
         meeting = await self.get(king, meeting_id, open_only=True)
-        if meeting["king"] != king:
+        if meeting.king != king:
             raise NotPermitted("You do not have permission to perform this action.")
         if completed is None:
             return meeting

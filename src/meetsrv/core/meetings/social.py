@@ -15,6 +15,7 @@ from meetsrv.core.errors import NotFound, NotPermitted, RateLimited
 from meetsrv.core.people.photos import PhotoService
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.db import NowOrLater, Row
+from meetsrv.store.meetings.records import Meeting
 from meetsrv.store.meetings.social import Box, SocialMeetingStore
 
 MAX_MEETINGS = 3  # a day per user
@@ -77,7 +78,7 @@ class MeetingService:
     def today(self) -> date:
         return datetime.fromtimestamp(self.clock.seconds(), UTC).date()
 
-    async def create(self, user_id: int, values: dict[str, Any]) -> Row | None:
+    async def create(self, user_id: int, values: dict[str, Any]) -> Meeting | None:
         """values: title, description, lat, lng, date, group_type, category."""
         now = self.clock.seconds()
         day_start = now - (now % 86400)  # UTC midnight
@@ -86,7 +87,7 @@ class MeetingService:
             raise RateLimited("user's trying to create more than MAX_MEETINGS meetings")
         return await self.store.get(meeting_id)
 
-    async def get(self, meeting_id: int) -> Row:
+    async def get(self, meeting_id: int) -> Meeting:
         row = await self.store.get(meeting_id)
         if row is None:
             raise NotFound("meeting does not exist")
@@ -100,18 +101,18 @@ class MeetingService:
             return found.addCallback(_found)
         return _found(found)
 
-    async def check_owner(self, user_id: int, meeting_id: int) -> Row:
+    async def check_owner(self, user_id: int, meeting_id: int) -> Meeting:
         row = await self.store.get(meeting_id)
-        if row is None or row["creator_id"] != user_id:
+        if row is None or row.creator_id != user_id:
             raise NotPermitted("only the owner changes a meeting")
         return row
 
     async def get_many(self, ids: Iterable[int]) -> list[Row]:
         return await self.store.get_many(ids)
 
-    async def update(self, user_id: int, meeting_id: int, values: dict[str, Any]) -> Row | None:
+    async def update(self, user_id: int, meeting_id: int, values: dict[str, Any]) -> Meeting | None:
         row = await self.store.get(meeting_id)
-        if row is None or row["creator_id"] != user_id:
+        if row is None or row.creator_id != user_id:
             raise NotPermitted("only the owner changes a meeting")
         if values:
             await self.store.update(meeting_id, values, self.clock.seconds())

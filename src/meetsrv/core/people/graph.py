@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 from meetsrv.core.errors import Invalid, NotFound
-from meetsrv.store.accounts.users import UserStore
-from meetsrv.store.db import Conflict, Row
+from meetsrv.store.accounts.users import User, UserStore, user_of
+from meetsrv.store.db import Conflict, Row, row_of
 from meetsrv.store.people.graph import GraphStore
 
 P = ParamSpec("P")
@@ -54,7 +54,7 @@ class GraphService:
     # -- views -------------------------------------------------------------------------------
     async def views(self, viewer: int, rows: list[Row]) -> list[View]:
         """Each user row as the viewer sees it: {"id","name","avatar"[, "phone"]}, or
-        {"account": row} for the viewer themself. Order kept."""
+        {"account": User} for the viewer themself. Order kept."""
         ids = [r["id"] for r in rows]
         names = await self.store.contact_names(viewer, ids)
         blockers = await self.store.blockers_of(viewer, ids)
@@ -69,7 +69,7 @@ class GraphService:
                     view["phone"] = phone
                 out.append(view)
             elif uid == viewer:
-                out.append({"account": row})
+                out.append({"account": user_of(row)})
             else:
                 view = {"id": uid, "name": row["name"], "avatar": row["avatar"]}
                 if not row["hidden_phone"] and uid not in blockers and phone is not None:
@@ -87,14 +87,14 @@ class GraphService:
         return views
 
     async def user(self, viewer: int, user_id: int) -> View:
-        row = await self.users.get(user_id)
-        if row is None:
+        user = await self.users.get(user_id)
+        if user is None:
             raise NotFound("Not found.")
-        views = await self.views(viewer, [row])
+        views = await self.views(viewer, [row_of(user)])
         return views[0]
 
-    async def check_other_user(self, viewer: int, user_id: int, field: str = "user") -> Row:
-        """The row of another existing user; Invalid(self / no_user) otherwise."""
+    async def check_other_user(self, viewer: int, user_id: int, field: str = "user") -> User:
+        """Another existing user; Invalid(self / no_user) otherwise."""
         if user_id == viewer:
             raise Invalid("Can not do it with yourself.", fields={field: ["self"]})
         row = await self.users.get(user_id)
@@ -131,7 +131,7 @@ class GraphService:
         me = await self.users.get(viewer)
         if len(set(phones)) != len(phones):
             raise Invalid("Phone list contains duplicates.", fields={"phones": ["duplicates"]})
-        if me is not None and me["phone"] in phones:
+        if me is not None and me.phone in phones:
             raise Invalid("The phones list contains user phone.", fields={"phones": ["own_phone"]})
         if len(names) != len(phones):
             raise Invalid("length mismatch", fields={"non_field_errors": ["length_mismatch"]})

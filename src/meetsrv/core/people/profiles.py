@@ -10,7 +10,7 @@ from meetsrv.core.clock import Clock
 from meetsrv.core.errors import Invalid, UserNotFound
 from meetsrv.core.media import MediaFiles
 from meetsrv.core.people.names import DisplayNameRule
-from meetsrv.store.accounts.users import UserStore
+from meetsrv.store.accounts.users import User, UserStore
 from meetsrv.store.db import NowOrLater, Row
 from meetsrv.store.people.profiles import ProfileStore
 
@@ -23,7 +23,7 @@ class NameTooShort(Invalid):
     code = "name_too_short"
 
 
-def _profile(user: Row | None) -> Row:
+def _profile(user: User | None) -> User:
     if user is None:
         raise UserNotFound("User profile does not exist")
     return user
@@ -38,9 +38,9 @@ class ProfileService:
         self.images = images
         self.clock = clock
 
-    def get(self, user_id: int) -> NowOrLater[Row]:
-        """The user row of a profile; UserNotFound. At once when the read cache has it, else a
-        Deferred; shared, not to be changed."""
+    def get(self, user_id: int) -> NowOrLater[User]:
+        """The user of a profile; UserNotFound. At once when the read cache has it, else a
+        Deferred."""
         found = self.users.get_cached(user_id)
         if isinstance(found, defer.Deferred):
             return found.addCallback(_profile)
@@ -60,7 +60,7 @@ class ProfileService:
         before = await self.users.get(user_id)
         path = await self.images.save_image(data, "avatars", str(user_id))
         await self.users.update(user_id, avatar=path)
-        old: str = (before or {}).get("avatar") or ""
+        old: str = (before.avatar if before else None) or ""
         if old.startswith(f"avatars/{user_id}_"):
             await self.images.remove([old])  # only this door's own avatar files
         return path

@@ -374,7 +374,7 @@ class CampusDoor(Door):
             raise NotPermitted("Too many failed logins, try again later")
         except (UserNotFound, WrongCredentials):
             raise NotPermitted("Wrong username or password")
-        await self.start_session(request, user["id"])
+        await self.start_session(request, user.id)
 
     @app.route("/accounts/logout/", strict_slashes=False)
     @endpoint("POST", models.AccountsCall, login=False,

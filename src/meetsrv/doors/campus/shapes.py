@@ -22,20 +22,20 @@ def envelope(request, code: int = OK, msg: str = "", response=None, status: int 
     return json_answer(request, value, status)
 
 
-def pic_url(user, base_url: str) -> str:
-    avatar = user.get("avatar")
+def pic_url(avatar: str | None, base_url: str) -> str:
     if not avatar:
         return DEFAULT_PIC
     return f"{base_url}/media/{avatar}"
 
 
 def profile(user, base_url: str) -> dict:
+    """A store User as the campus door shows it."""
     return {
-        "display_name": user["name"],
-        "pic": pic_url(user, base_url),
-        "confirmed": bool(user["confirmed"]),
-        "bio": user["about"] or "",
-        "karma": user["karma"],
+        "display_name": user.name,
+        "pic": pic_url(user.avatar, base_url),
+        "confirmed": bool(user.confirmed),
+        "bio": user.about or "",
+        "karma": user.karma,
     }
 
 

@@ -14,6 +14,7 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
 from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, Query, authenticate
+from meetsrv.store.db import row_of
 from meetsrv.ws.chat import ChatSocket, valid_client_id
 from meetsrv.ws.feed import SAME
 from meetsrv.ws.protocol import json_frame
@@ -57,7 +58,7 @@ class LobbySocket(ChatSocket):
         if user is None:
             raise ConnectionDeny(401, "unauthorized")
         self.user_id = user_id
-        self.email = sender_name(user)
+        self.email = sender_name(row_of(user))  # the shape also names senders read as rows (get_many)
         chat = await services.lobby.chat_for(user_id)
         await self.open_chat(chat.id)
 

@@ -130,19 +130,19 @@ class PhoneDoor(Door):
     @operation("The signed-in user's account", {200: answers.Account})
     async def account(self, request):
         user_id = await self.caller(request)
-        row = await self.accounts.get(user_id)
-        if row is None:
+        user = await self.accounts.get(user_id)
+        if user is None:
             raise CredentialRefused()
-        return json_answer(request, shapes.account(self.services, row))
+        return json_answer(request, shapes.account(self.services, user))
 
     @app.route("/api/account/", methods=["PATCH"], strict_slashes=False)
     @operation("Change the account (the fields given)", {200: answers.Account}, body=models.AccountChanges)
     async def update_account(self, request):
         user_id = await self.caller(request)
         given = _body(models.AccountChanges, request)
-        row = await self.accounts.update(user_id, name=given.name, hidden_phone=given.hidden_phone,
-                                         avatar=given.avatar)
-        return json_answer(request, shapes.account(self.services, row))
+        user = await self.accounts.update(user_id, name=given.name, hidden_phone=given.hidden_phone,
+                                          avatar=given.avatar)
+        return json_answer(request, shapes.account(self.services, user))
 
     @app.route("/api/account/", methods=["DELETE"], strict_slashes=False)
     @operation("Delete the account", {204: None})
@@ -214,8 +214,8 @@ class PhoneDoor(Door):
         return json_answer(request, self._users(await self.graph.delete_contacts(viewer, given.phones)))
 
     # -- meetings ----------------------------------------------------------------------------
-    def _meeting(self, row):
-        return shapes.meeting(self.services, row)
+    def _meeting(self, meeting):
+        return shapes.meeting(self.services, meeting)
 
     @app.route("/api/meetings/", methods=["POST"], strict_slashes=False)
     @operation("Create a meeting with these users", {201: answers.Meeting}, body=models.NewMeeting)
@@ -241,7 +241,7 @@ class PhoneDoor(Door):
         user_id = await self.caller(request)
         given = parse(models.Meetings, query(request))
         meetings = await self.meetings.list(user_id, given.all)
-        return json_answer(request, [self._meeting(m) for m in meetings])
+        return json_answer(request, [shapes.meeting_row(self.services, m) for m in meetings])
 
     @app.route("/api/meetings/<int:meeting_id>/", methods=["GET"], strict_slashes=False)
     @operation("A meeting of the user's", {200: answers.Meeting, 404: answers.Detail})

@@ -64,14 +64,15 @@ def field_errors(problems: dict) -> dict:
     return {field: [MESSAGES.get(c, c) for c in codes] for field, codes in problems.items()}
 
 
-def account(services, row) -> dict:
+def account(services, user) -> dict:
+    """The signed-in user's own account (a store User)."""
     return {
-        "id": row["id"],
-        "name": row["name"],
-        "phone": row["phone"],
-        "created": drf_time(row["created"]),
-        "hidden_phone": bool(row["hidden_phone"]),
-        "avatar": media_url(services, row["avatar"]),
+        "id": user.id,
+        "name": user.name,
+        "phone": user.phone,
+        "created": drf_time(user.created),
+        "hidden_phone": bool(user.hidden_phone),
+        "avatar": media_url(services, user.avatar),
     }
 
 
@@ -86,7 +87,23 @@ def user(services, view) -> dict:
     return out
 
 
-def meeting(services, row) -> dict:
+def meeting(services, m) -> dict:
+    """A meeting as a store PhoneMeeting (the single-meeting reads)."""
+    return {
+        "id": m.id,
+        "title": m.title,
+        "description": m.description,
+        "logo": media_url(services, m.image),
+        "time": drf_time(m.starts_at),
+        "created": drf_time(m.created),
+        "completed": bool(m.completed),
+        "king": m.king,
+        "users": list(m.users),
+    }
+
+
+def meeting_row(services, row) -> dict:
+    """A meeting as a row of the meeting list (store list reads return rows): as `meeting`."""
     return {
         "id": row["id"],
         "title": row["title"],

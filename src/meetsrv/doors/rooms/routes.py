@@ -113,7 +113,7 @@ class RoomsDoor(Door):
     async def login(self, request):
         given = parse(models.Credentials, json_object(request))
         user = await self.services.accounts.password_login.check(given.login, given.password)
-        return json_answer(request, {"session_id": await self.new_session(user["id"])})
+        return json_answer(request, {"session_id": await self.new_session(user.id)})
 
     def new_session(self, user_id: int):
         # one session at a time, as upstream: a login ends the earlier ones
@@ -134,7 +134,7 @@ class RoomsDoor(Door):
         user = self.services.accounts.shown(user_id)
         if isinstance(user, Deferred):
             user = await user
-        return json_answer(request, shapes.user(user))
+        return json_answer(request, shapes.signed_in(user))
 
     @app.route("/v1/users/", methods=["GET"], strict_slashes=False)
     @operation("Find users by login", {200: list[answers.User]}, query=models.UserSearch)

@@ -12,6 +12,11 @@ def user(row) -> dict:
     return {"id": row["id"], "login": row["username"]}
 
 
+def signed_in(user) -> dict:
+    """The signed-in user (a store User): the same fields as `user`."""
+    return {"id": user.id, "login": user.username}
+
+
 def room(value) -> dict:
     return {"id": value["id"], "users": [user(u) for u in value["users"]]}
 

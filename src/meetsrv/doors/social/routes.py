@@ -29,6 +29,7 @@ from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
 from meetsrv.http.outage import is_outage
 from meetsrv.openapi import MULTIPART, Api, WebSocket, operation
+from meetsrv.store.db import row_of
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
@@ -165,11 +166,12 @@ class SocialDoor(Door):
 
     # -- users -------------------------------------------------------------------------------
     async def _user_json(self, user_id: int):
-        row = await self.services.accounts.get(user_id)
-        if row is None:
+        user = await self.services.accounts.get(user_id)
+        if user is None:
             return None
         photos = await self.services.social_photos.of_user(user_id)
-        return shapes.user_extended(self.urls, row, photos)
+        # the shape also renders meeting owners, which come as rows (accounts.get_many)
+        return shapes.user_extended(self.urls, row_of(user), photos)
 
     @app.route("/user-detail/", methods=["GET"], strict_slashes=False)
     @operation("The signed-in user", {200: answers.UserExtended})
@@ -262,8 +264,9 @@ class SocialDoor(Door):
         user_id = await self.caller(request)
         meetings = self.services.social_meetings
         given = _body(models.NewMeeting, request)
-        row = await meetings.create(user_id, given.values(meetings.today().isoformat()))
-        items = await meetings.describe(user_id, [row])
+        meeting = await meetings.create(user_id, given.values(meetings.today().isoformat()))
+        # describe also takes the rows of meeting lists
+        items = await meetings.describe(user_id, [row_of(meeting)])
         return json_answer(request, shapes.meeting(self.urls, items[0]), 201)
 
     @app.route("/meeting-detail/<int:pk>/", methods=["GET"], strict_slashes=False)
@@ -290,8 +293,8 @@ class SocialDoor(Door):
             raise NotPermitted()
         await meetings.check_owner(user_id, pk)  # before validation, as DRF's permission check
         given = _body(models.MeetingChanges, request)
-        row = await meetings.update(user_id, pk, given.values())
-        items = await meetings.describe(user_id, [row])
+        meeting = await meetings.update(user_id, pk, given.values())
+        items = await meetings.describe(user_id, [row_of(meeting)])
         return json_answer(request, shapes.meeting(self.urls, items[0]))
 
     @app.route("/meeting-types/", methods=["GET"], strict_slashes=False)
@@ -338,7 +341,8 @@ class SocialDoor(Door):
         given = _body(models.ConfirmAction, request)
         row = await self.services.join_requests.act(user_id, pk, given.values())
         user = await self.services.accounts.get(row["user_id"])
-        return json_answer(request, shapes.confirm(self.urls, row, user))
+        # the shape also renders users that come as rows (accounts.get_many)
+        return json_answer(request, shapes.confirm(self.urls, row, row_of(user) if user else None))
 
     @app.route("/unread-confirms/", methods=["GET"], strict_slashes=False)
     @operation("How many requests to join are unread: `data` is a JSON text {\"unread\": n}",

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from twisted.internet.defer import Deferred
 
-from meetsrv.store.accounts.users import insert_user_txn, update_user_txn
-from meetsrv.store.db import Database, Row
+from meetsrv.store.accounts.users import USER_COLUMNS, User, insert_user_txn, update_user_txn, user_record
+from meetsrv.store.db import Database
 from meetsrv.store.tables import users
 
-_by_email = select(users).where(users.c.email == bindparam("email"))
+_by_email = select(*USER_COLUMNS).where(users.c.email == bindparam("email"))
 _id_by_phone = select(users.c.id).where(users.c.phone == bindparam("phone"))
 
 
@@ -19,8 +19,8 @@ class DirectoryAccountStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def by_email(self, email: str) -> Deferred[Row | None]:
-        return self.db.row("accounts.email.by_email", _by_email, email=email)
+    def by_email(self, email: str) -> Deferred[User | None]:
+        return self.db.row("accounts.email.by_email", _by_email, email=email).addCallback(user_record)
 
     def id_by_phone(self, phone: str) -> Deferred[int | None]:
         return self.db.scalar("accounts.email.id_by_phone", _id_by_phone, phone=phone)

@@ -7,11 +7,11 @@ import random
 from sqlalchemy import bindparam, delete, insert, select, update
 from twisted.internet.defer import Deferred
 
-from meetsrv.store.accounts.users import fold
-from meetsrv.store.db import Database, Row, Txn
+from meetsrv.store.accounts.users import USER_COLUMNS, User, fold, user_record
+from meetsrv.store.db import Database, Txn
 from meetsrv.store.tables import contacts, meeting_members, users
 
-_by_phone = select(users).where(users.c.phone == bindparam("phone"))
+_by_phone = select(*USER_COLUMNS).where(users.c.phone == bindparam("phone"))
 _insert_user = (
     insert(users)
     .values(
@@ -71,8 +71,8 @@ class PhoneAccountStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def by_phone(self, phone: str) -> Deferred[Row | None]:
-        return self.db.row("accounts.phone.by_phone", _by_phone, phone=phone)
+    def by_phone(self, phone: str) -> Deferred[User | None]:
+        return self.db.row("accounts.phone.by_phone", _by_phone, phone=phone).addCallback(user_record)
 
     def sign_up(self, now: float, phone: str, name: str, avatar: str | None) -> Deferred[int]:
         return self.db.interact("accounts.phone.sign_up", sign_up_txn, now, phone, name, avatar)

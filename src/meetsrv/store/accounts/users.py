@@ -1,8 +1,12 @@
-"""Users: the people behind every door."""
+"""Users: the people behind every door.
+
+The single-user reads (by id, by username; by email and by phone in their stores) return a
+typed, immutable `User`; reads of other column sets (search hits, get_many) stay rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, column, insert, select, table, update
@@ -12,13 +16,53 @@ from twisted.internet.defer import Deferred
 from meetsrv.store.db import USERS_SEARCH_FTS, Database, NowOrLater, Row, Txn
 from meetsrv.store.tables import users
 
-_by_id = select(users).where(users.c.id == bindparam("id"))
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A users row as the core reads it (the folded search copies left out). Immutable, so the
+    read cache may keep and share it."""
+    id: int
+    username: str | None
+    name: str
+    email: str | None
+    phone: str | None
+    password_hash: str | None
+    about: str
+    birth_date: str | None
+    gender: int | None
+    avatar: str | None
+    karma: int
+    confirmed: bool
+    hidden_phone: bool
+    is_staff: bool
+    active: bool
+    door: str | None
+    sessions_ended: float | None
+    created: float
 
 
-def _get_txn(t: Txn, user_id: int) -> Row | None:
-    return t.row(_by_id, id=user_id)
+USER_FIELDS = tuple(f.name for f in fields(User))
+USER_COLUMNS = [users.c[name] for name in USER_FIELDS]
 
-_by_username = select(users).where(users.c.username == bindparam("username"))
+
+def user_of(row: Row) -> User:
+    """The User of a row holding at least the users columns (a select(users) row)."""
+    return User(**{name: row[name] for name in USER_FIELDS})
+
+
+def user_record(row: Row | None) -> User | None:
+    """The User for a row of USER_COLUMNS, or None."""
+    return None if row is None else User(**row)
+
+
+_by_id = select(*USER_COLUMNS).where(users.c.id == bindparam("id"))
+
+
+def _get_txn(t: Txn, user_id: int) -> User | None:
+    return user_record(t.row(_by_id, id=user_id))
+
+
+_by_username = select(*USER_COLUMNS).where(users.c.username == bindparam("username"))
 _id_by_username = select(users.c.id).where(users.c.username == bindparam("username"))
 _search_username = (
     select(users.c.id, users.c.username)
@@ -106,16 +150,16 @@ class UserStore:
     def update(self, user_id: int, **values: Any) -> Deferred[int]:
         return self.db.interact("accounts.users.update", update_user_txn, user_id, **values)
 
-    def get(self, user_id: int) -> Deferred[Row | None]:
-        return self.db.row("accounts.users.get", _by_id, id=user_id)
+    def get(self, user_id: int) -> Deferred[User | None]:
+        return self.db.row("accounts.users.get", _by_id, id=user_id).addCallback(user_record)
 
-    def get_cached(self, user_id: int) -> NowOrLater[Row | None]:
-        """The user row, or None: from the read cache when kept (the value at once, shared: not
-        to be changed), else a Deferred. For answers that only show the row."""
+    def get_cached(self, user_id: int) -> NowOrLater[User | None]:
+        """The user, or None: from the read cache when kept (the value at once, shared: it is
+        immutable), else a Deferred. For answers that only show the user."""
         return self.db.cached("accounts.users.get", user_id, _get_txn, user_id)
 
-    def get_by_username(self, username: str) -> Deferred[Row | None]:
-        return self.db.row("accounts.users.get_by_username", _by_username, username=username)
+    def get_by_username(self, username: str) -> Deferred[User | None]:
+        return self.db.row("accounts.users.get_by_username", _by_username, username=username).addCallback(user_record)
 
     def id_by_username(self, username: str) -> Deferred[int | None]:
         return self.db.scalar("accounts.users.id_by_username", _id_by_username, username=username)

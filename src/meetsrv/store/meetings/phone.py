@@ -9,6 +9,7 @@ from twisted.internet.defer import Deferred
 
 from meetsrv.store.accounts.phone import pass_crown_txn
 from meetsrv.store.db import Database, NowOrLater, Row, Txn
+from meetsrv.store.meetings.records import MEETING_COLUMNS, PhoneMeeting
 from meetsrv.store.tables import blocks, meeting_members, meetings, users
 
 KIND = "phone"
@@ -26,7 +27,7 @@ _add_member = insert(meeting_members).values(
     meeting_id=bindparam("meeting_id"), user_id=bindparam("user_id"), king=bindparam("king"),
     joined=bindparam("joined"),
 )
-_meeting = select(meetings).where((meetings.c.id == bindparam("id")) & (meetings.c.kind == KIND))
+_meeting = select(*MEETING_COLUMNS).where((meetings.c.id == bindparam("id")) & (meetings.c.kind == KIND))
 _members = (
     select(meeting_members.c.user_id, meeting_members.c.king)
     .where(meeting_members.c.meeting_id == bindparam("meeting_id"))
@@ -57,18 +58,16 @@ _mine = (
 _mine_open = _mine.where(meetings.c.completed == False)  # noqa: E712
 
 
-def _with_members(t: Txn, meeting: Row | None) -> Row | None:
+def _with_members(t: Txn, meeting: Row | None) -> PhoneMeeting | None:
     if meeting is None:
         return None
     members = t.rows(_members, meeting_id=meeting["id"])
-    meeting["users"] = [m["user_id"] for m in members]
     kings = [m["user_id"] for m in members if m["king"]]
-    meeting["king"] = kings[0] if kings else None
-    return meeting
+    return PhoneMeeting(**meeting, users=tuple(m["user_id"] for m in members), king=kings[0] if kings else None)
 
 
 def create_txn(t: Txn, creator: int, user_ids: Iterable[int], now: float, title: str, description: str | None,
-               image: str | None, starts_at: float | None) -> Row | None:
+               image: str | None, starts_at: float | None) -> PhoneMeeting | None:
     """Members: the creator (king) and those of user_ids who exist and have not blocked them."""
     meeting_id = t.scalar(
         _insert_meeting, kind=KIND, title=title, description=description, image=image,
@@ -84,7 +83,7 @@ def create_txn(t: Txn, creator: int, user_ids: Iterable[int], now: float, title:
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def invite_txn(t: Txn, meeting_id: int, inviter: int, user_id: int, now: float) -> Row | None:
+def invite_txn(t: Txn, meeting_id: int, inviter: int, user_id: int, now: float) -> PhoneMeeting | None:
     """Add user_id unless they are a member already or have blocked the inviter."""
     if t.row(_member, meeting_id=meeting_id, user_id=user_id) is None and not t.scalar(
         _has_blocked, user_id=user_id, blocked_id=inviter
@@ -93,7 +92,7 @@ def invite_txn(t: Txn, meeting_id: int, inviter: int, user_id: int, now: float) 
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def remove_txn(t: Txn, meeting_id: int, user_id: int) -> Row | None:
+def remove_txn(t: Txn, meeting_id: int, user_id: int) -> PhoneMeeting | None:
     """Remove a member; a king's crown passes to a random remaining member."""
     row = t.row(_member, meeting_id=meeting_id, user_id=user_id)
     if row is not None:
@@ -103,12 +102,12 @@ def remove_txn(t: Txn, meeting_id: int, user_id: int) -> Row | None:
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def complete_txn(t: Txn, meeting_id: int, now: float) -> Row | None:
+def complete_txn(t: Txn, meeting_id: int, now: float) -> PhoneMeeting | None:
     t.execute(_complete, m_id=meeting_id, m_modified=now)
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
-def get_txn(t: Txn, meeting_id: int) -> Row | None:
+def get_txn(t: Txn, meeting_id: int) -> PhoneMeeting | None:
     return _with_members(t, t.row(_meeting, id=meeting_id))
 
 
@@ -138,25 +137,25 @@ class PhoneMeetingStore:
         self.db = db
 
     def create(self, creator: int, user_ids: Iterable[int], now: float, title: str, description: str | None,
-               image: str | None, starts_at: float | None) -> Deferred[Row | None]:
+               image: str | None, starts_at: float | None) -> Deferred[PhoneMeeting | None]:
         return self.db.interact("meetings.phone.create", create_txn, creator, list(user_ids), now, title, description, image, starts_at)
 
-    def get(self, meeting_id: int) -> Deferred[Row | None]:
+    def get(self, meeting_id: int) -> Deferred[PhoneMeeting | None]:
         return self.db.interact("meetings.phone.get", get_txn, meeting_id)
 
-    def get_cached(self, meeting_id: int) -> NowOrLater[Row | None]:
-        """get_txn's value: from the read cache when kept (at once, shared: not to be changed),
+    def get_cached(self, meeting_id: int) -> NowOrLater[PhoneMeeting | None]:
+        """get_txn's value: from the read cache when kept (at once, shared: it is immutable),
         else a Deferred. For answers that only show the meeting."""
         return self.db.cached("meetings.phone.get", meeting_id, get_txn, meeting_id)
 
     def list_of(self, user_id: int, include_completed: bool) -> Deferred[list[Row]]:
         return self.db.interact("meetings.phone.list_of", list_txn, user_id, include_completed)
 
-    def invite(self, meeting_id: int, inviter: int, user_id: int, now: float) -> Deferred[Row | None]:
+    def invite(self, meeting_id: int, inviter: int, user_id: int, now: float) -> Deferred[PhoneMeeting | None]:
         return self.db.interact("meetings.phone.invite", invite_txn, meeting_id, inviter, user_id, now)
 
-    def remove(self, meeting_id: int, user_id: int) -> Deferred[Row | None]:
+    def remove(self, meeting_id: int, user_id: int) -> Deferred[PhoneMeeting | None]:
         return self.db.interact("meetings.phone.remove", remove_txn, meeting_id, user_id)
 
-    def complete(self, meeting_id: int, now: float) -> Deferred[Row | None]:
+    def complete(self, meeting_id: int, now: float) -> Deferred[PhoneMeeting | None]:
         return self.db.interact("meetings.phone.complete", complete_txn, meeting_id, now)

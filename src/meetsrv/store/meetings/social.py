@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, sel
 from twisted.internet import defer
 
 from meetsrv.store.db import Database, NowOrLater, Row, Txn
+from meetsrv.store.meetings.records import MEETING_COLUMNS, Meeting, meeting_record
 from meetsrv.store.tables import join_requests, meetings, photos, users
 
 KIND = "social"
@@ -19,6 +20,7 @@ Box = tuple[float, float, float | None, float | None]
 
 _lock_user = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 _get = select(meetings).where((meetings.c.id == bindparam("id")) & (meetings.c.kind == KIND))
+_get_meeting = select(*MEETING_COLUMNS).where((meetings.c.id == bindparam("id")) & (meetings.c.kind == KIND))
 _created_since = select(func.count()).select_from(meetings).where(
     (meetings.c.creator_id == bindparam("user_id"))
     & (meetings.c.kind == KIND)
@@ -98,8 +100,8 @@ class SocialMeetingStore:
                now: float) -> defer.Deferred[int | None]:
         return self.db.interact("meetings.social.create", create_txn, user_id, values, since, limit, now)
 
-    def get(self, meeting_id: int) -> defer.Deferred[Row | None]:
-        return self.db.row("meetings.social.get", _get, id=meeting_id)
+    def get(self, meeting_id: int) -> defer.Deferred[Meeting | None]:
+        return self.db.row("meetings.social.get", _get_meeting, id=meeting_id).addCallback(meeting_record)
 
     def detail(self, meeting_id: int, viewer: int) -> NowOrLater[dict[str, Any] | None]:
         """detail_txn's value: from the read cache when kept (at once, shared: not to be
