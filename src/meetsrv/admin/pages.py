@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from twisted.web.template import Tag, tags
 
+from meetsrv.core.accounts.users import User
 from meetsrv.core.staff import ACTIONS
-from meetsrv.store.accounts.users import User
 
 STYLE = """
 * { box-sizing: border-box; }

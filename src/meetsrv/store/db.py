@@ -12,7 +12,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar, Union, cast
 from urllib.parse import urlparse
@@ -41,12 +41,6 @@ T = TypeVar("T")
 P = ParamSpec("P")
 # a value at once (a kept read, a cached credential) or, when it must be fetched, a Deferred
 NowOrLater: TypeAlias = Union[T, "defer.Deferred[T]"]
-
-
-def row_of(record: Any) -> Row:
-    """A typed record (User, Meeting, ...) as a row, shallow: for shapes that also render the
-    rows of list reads. About 1.5 us, where dataclasses.asdict's deep copy costs 20."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 from meetsrv.core.errors import Invalid, NotFound
+from meetsrv.core.records import row_of
 from meetsrv.store.accounts.users import User, UserStore, user_of
-from meetsrv.store.db import Conflict, Row, row_of
+from meetsrv.store.db import Conflict, Row
 from meetsrv.store.people.graph import GraphStore
 
 P = ParamSpec("P")

@@ -13,8 +13,8 @@ import json
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 
+from meetsrv.core.records import row_of
 from meetsrv.http.credentials import BearerHeader, CredentialMissing, CredentialRefused, Query, authenticate
-from meetsrv.store.db import row_of
 from meetsrv.ws.chat import ChatSocket, valid_client_id
 from meetsrv.ws.feed import SAME
 from meetsrv.ws.protocol import json_frame

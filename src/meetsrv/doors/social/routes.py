@@ -18,6 +18,7 @@ from meetsrv.core.meetings.join_requests import DuplicateRequest, MeetingMissing
 from meetsrv.core.meetings.social import CATEGORIES
 from meetsrv.core.people.names import DisplayNameInvalid
 from meetsrv.core.people.photos import NoFile
+from meetsrv.core.records import row_of
 from meetsrv.doors.base import Door, door_app
 from meetsrv.doors.social import answers, models, shapes
 from meetsrv.doors.social.chat import SocialChatSocket
@@ -29,7 +30,6 @@ from meetsrv.http.idempotency import idempotent
 from meetsrv.http.models import DRF_MESSAGES, RequestInvalid, drf_errors, parse, query
 from meetsrv.http.outage import is_outage
 from meetsrv.openapi import MULTIPART, Api, WebSocket, operation
-from meetsrv.store.db import row_of
 from meetsrv.ws.factory import make_factory, websocket_resource
 
 log = Logger()
