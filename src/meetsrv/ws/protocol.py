@@ -81,6 +81,7 @@ class TokenBucket:
 # A deque that is never appended to: the send queue of every socket that has not sent in chunks
 # (DoorSocket.sendData gives a socket its own before Autobahn queues anything).
 _NO_SEND_QUEUE: deque = deque()
+_OPEN = WebSocketServerProtocol.STATE_OPEN
 
 # What an open socket no longer needs: the handshake as Autobahn parsed it (the door read it in
 # `authorize`), and the transport details it copied the peer from.
@@ -342,14 +343,23 @@ class DoorSocket(WebSocketServerProtocol):
         if not self._closed:
             self.sendMessage(json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace"))
 
-    # -- closing for the server's reasons ----------------------------------------------------
+    # -- bytes in and out: Autobahn's own paths, without the debug line it formats eagerly on
+    # every frame (the peer, and names coloured when click is installed), which on a chat's
+    # fan-out cost more than the write itself
+    def dataReceived(self, data: bytes) -> None:
+        self._dataReceived(data)
+
     def sendData(self, data, sync=False, chopsize=None):
         """Every frame goes out through here: a client that does not read while its unsent
         data passes `ws_max_buffer` is closed with 1008 (what it does not read, the server would
         keep)."""
-        if (sync or chopsize) and self.send_queue is _NO_SEND_QUEUE:
-            self.send_queue = deque()  # Autobahn queues these: a queue of this socket's own
-        super().sendData(data, sync, chopsize)
+        if not (sync or chopsize or self.send_queue or self.logOctets) and self.state == _OPEN:
+            self.transport.write(data)
+            self.trafficStats.outgoingOctetsWireLevel += len(data)
+        else:
+            if (sync or chopsize) and self.send_queue is _NO_SEND_QUEUE:
+                self.send_queue = deque()  # Autobahn queues these: a queue of this socket's own
+            super().sendData(data, sync, chopsize)
         limit = getattr(self.factory, "max_buffer", None)
         if limit and not self._closed and unsent_bytes(self.transport) > limit:
             self._closed = True
@@ -358,6 +368,7 @@ class DoorSocket(WebSocketServerProtocol):
             # Autobahn's sendClose refuses codes below 3000 but 1000
             self.sendCloseFrame(code=CLOSE_POLICY, reasonUtf8=b"client does not read", isReply=False)
 
+    # -- closing for the server's reasons ----------------------------------------------------
     _revoke_on_open = False
 
     def credential_revoked(self) -> None:
