@@ -379,13 +379,28 @@ class Database:
 
         return self._interact(desc, read, lambda t: fn(t, *args, **kwargs)).addCallback(kept)
 
-    def _interact(self, desc: str, read: set[str] | None, fn: Callable[[Txn], T]) -> defer.Deferred[T]:
+    def _interact(self, desc: str, read: set[str] | None, fn: Callable[[Txn], T],
+                  one_statement: bool = False) -> defer.Deferred[T]:
         txns: list[Txn] = []
+
+        # PostgreSQL runs one statement without BEGIN and COMMIT (it is atomic on its own): one
+        # round trip instead of three; adbapi's commit after it then has nothing to do
+        autocommit = one_statement and self.name == "postgresql"
 
         def run(cursor: Any) -> T:
             t = Txn(self, cursor, read)
             txns.append(t)
-            return fn(t)
+            if not autocommit:
+                return fn(t)
+            connection = cursor.connection  # the driver's, through adbapi's Transaction
+            connection.autocommit = True
+            try:
+                return fn(t)
+            finally:
+                try:
+                    connection.autocommit = False
+                except Exception:  # a lost connection: adbapi opens another (cp_reconnect)
+                    pass
 
         d: defer.Deferred[T]
         if not self._observers:
@@ -423,18 +438,19 @@ class Database:
             return result
         return told.addBoth(lambda _: result)
 
-    # `dynamic=True` among the params compiles the statement every time (IN lists)
+    # One statement each, run as its own transaction. `dynamic=True` among the params compiles
+    # the statement every time (IN lists).
     def rows(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[list[Row]]:
-        return self.interact(desc, lambda t: t.rows(stmt, **params))
+        return self._interact(desc, None, lambda t: t.rows(stmt, **params), one_statement=True)
 
     def row(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[Row | None]:
-        return self.interact(desc, lambda t: t.row(stmt, **params))
+        return self._interact(desc, None, lambda t: t.row(stmt, **params), one_statement=True)
 
     def scalar(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[Any]:
-        return self.interact(desc, lambda t: t.scalar(stmt, **params))
+        return self._interact(desc, None, lambda t: t.scalar(stmt, **params), one_statement=True)
 
     def execute(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[int]:
-        return self.interact(desc, lambda t: t.execute(stmt, **params))
+        return self._interact(desc, None, lambda t: t.execute(stmt, **params), one_statement=True)
 
     # -- lifecycle --------------------------------------------------------------------------
     def describe(self) -> str:
