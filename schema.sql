@@ -237,6 +237,7 @@ CREATE TABLE IF NOT EXISTS chats (
 	meeting_id INTEGER, 
 	member_key TEXT, 
 	created DOUBLE PRECISION NOT NULL, 
+	last_message_id BIGINT, 
 	PRIMARY KEY (id), 
 	UNIQUE (slug), 
 	FOREIGN KEY(owner_id) REFERENCES users (id) ON DELETE SET NULL, 
@@ -475,4 +476,4 @@ CREATE TRIGGER list_counts_messages_at AFTER TRUNCATE ON messages FOR EACH STATE
 
 CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
-INSERT INTO alembic_version (version_num) SELECT '0004' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
+INSERT INTO alembic_version (version_num) SELECT '0005' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -151,9 +151,9 @@ class Seeder:
         statistics of ANALYZE would say a chat holds all of them)."""
         base = self.max_id("chats")
         x = f"({base} + x)"
-        self.sql(f"INSERT INTO chats (id, kind, member_key, created) "
-                 f"SELECT {x}, 'room', 'bulk-' || {x}, {self.now} FROM ({self.series(n)}) AS s")
         message = self.max_id("messages")
+        self.sql(f"INSERT INTO chats (id, kind, member_key, created, last_message_id) "
+                 f"SELECT {x}, 'room', 'bulk-' || {x}, {self.now}, {message} + x FROM ({self.series(n)}) AS s")
         self.sql(f"INSERT INTO messages (id, chat_id, user_id, text, created) "
                  f"SELECT {message} + x, {x}, ((x - 1) % {users}) + 1, 'hello', {self.now} FROM ({self.series(n)}) AS s")
         self.sql(f"INSERT INTO chat_members (chat_id, user_id, joined) "
@@ -163,15 +163,16 @@ class Seeder:
                  f"WHERE (x % {users}) + 1 <> ((x - 1) % {users}) + 1")
 
     def messages(self, chat_id: int, user_id: int, n: int) -> tuple[int, int]:
-        """n messages in one chat, as the server stores them: an author who had read the chat to
-        its newest message has read it to their own last one (store/chats/chats.py); returns
-        (first id, last id)."""
+        """n messages in one chat, as the server stores them: the chat names its newest, and an
+        author who had read the chat to its newest message has read it to their own last one
+        (store/chats/chats.py); returns (first id, last id)."""
         base = self.max_id("messages")
         newest = self.sql(f"SELECT COALESCE(MAX(id), 0) FROM messages WHERE chat_id = {int(chat_id)}").fetchone()[0]
         x = f"({base} + x)"
         self.sql(f"INSERT INTO messages (id, chat_id, user_id, text, created) "
                  f"SELECT {x}, {chat_id}, {user_id}, 'message ' || {x}, {self.now} + x * 0.001 "
                  f"FROM ({self.series(n)}) AS s")
+        self.sql(f"UPDATE chats SET last_message_id = {base + n} WHERE id = {int(chat_id)}")
         self.sql(f"UPDATE chat_members SET last_read_message_id = {base + n} WHERE chat_id = {int(chat_id)} "
                  f"AND user_id = {int(user_id)} AND COALESCE(last_read_message_id, 0) >= {newest}")
         return base + 1, base + n

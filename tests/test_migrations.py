@@ -156,6 +156,9 @@ async def test_a_database_made_by_0_1_0_is_adopted_at_start_with_its_rows(fresh_
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(text("SELECT active, door FROM users ORDER BY id"))] == \
             [(True, None), (True, None)]
+        # the room names its newest message, which the next message links to
+        newest = conn.execute(text("SELECT max(id) FROM messages")).scalar()
+        assert [tuple(r) for r in conn.execute(text("SELECT last_message_id FROM chats"))] == [(newest,)]
     engine.dispose()
     # the rows are there and the doors read them
     r = await http.post(server.url + "/v1/login", json_body={"login": "Ann", "password": "pw-Ann"})

@@ -88,6 +88,21 @@ async def test_each_message_is_linked_to_the_one_before(chats):
 
 
 @pytest_twisted.ensureDeferred
+async def test_posts_at_once_each_link_to_the_one_stored_before(chats):
+    """Posts sent together (on PostgreSQL on several connections at once) take turns: read in id
+    order, each names the one before it, and the first names the chat's message before them."""
+    service, room = chats.service, chats.room
+    first = await service.post(room, chats.ann, "first")
+    posted = await defer.gatherResults([
+        defer.ensureDeferred(service.post(room, (chats.ann, chats.bob)[i % 2], f"m{i}")) for i in range(40)])
+    links = sorted((p.message.id, p.prev_id) for p in posted)
+    ids = [first.message.id] + [message_id for message_id, _ in links]
+    assert [prev_id for _, prev_id in links] == ids[:-1]
+    assert await service.newest_id(room) == ids[-1]
+    assert (await service.post(room, chats.bob, "next")).prev_id == ids[-1]
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_client_id_is_stored_once_per_sender_and_chat(chats):
     service, room = chats.service, chats.room
     before = await service.post(room, chats.bob, "before")

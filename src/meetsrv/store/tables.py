@@ -312,6 +312,9 @@ chats = Table(
     # For rooms: a hash of the sorted member ids, so an equal member set finds its room.
     Column("member_key", Text),
     Column("created", Double, nullable=False),
+    # the chat's newest message, which the next one's frame names as the one before it: kept by
+    # posting, under the chat's row lock (store/chats/chats.py)
+    Column("last_message_id", BigInteger().with_variant(Integer, "sqlite")),
 )
 Index("ix_chats_kind_member_key", chats.c.kind, chats.c.member_key, unique=True)
 Index("ix_chats_meeting", chats.c.meeting_id)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Table, and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import Column, Select, Table, and_, bindparam, case, exists, func, insert, or_, select, true, update
 from twisted.internet import defer
 
 from meetsrv.store.counts import count_txn, lobby_messages
@@ -81,15 +81,23 @@ _add_member = insert(chat_members).values(
 )
 # Posting holds the chat's row lock from before the insert to the commit, so a chat's messages
 # get their ids (and commit) one after another: ids increase in the order messages are stored,
-# and each message knows the one before it (the link receivers order a chat's frames by).
-_lock_chat = select(chats.c.id).where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True)
-_newest_id = select(func.max(messages.c.id)).where(messages.c.chat_id == bindparam("chat_id"))
+# and each message knows the one before it (the link receivers order a chat's frames by): the
+# chat's last_message_id, read under the lock, which reads the newest committed version of the
+# row (a max over messages would read the snapshot taken before the wait for the lock).
+_lock_chat = (select(func.coalesce(chats.c.last_message_id, 0))
+              .where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True))
 _insert_message = (
     insert(messages)
     .values(chat_id=bindparam("chat_id"), user_id=bindparam("user_id"), text=bindparam("text"),
             created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
 )
+_newest_moved = (
+    update(chats).where(chats.c.id == bindparam("chat_id")).values(last_message_id=bindparam("message_id"))
+    # the link is no column a kept read shows: not announced to the read caches
+    .execution_options(**UNSEEN_BY_READ_CACHE)
+)
+_newest_id = select(func.max(messages.c.id)).where(messages.c.chat_id == bindparam("chat_id"))
 # A poster who had read the chat up to its newest message has read it up to their own new one
 # too (nothing lies between: a chat's posts take turns, see _lock_chat): their last read moves
 # there, so that the unread counts (messages of others after the last read) count from there,
@@ -105,6 +113,35 @@ _caught_up_read = (
     # a read mark changes nothing a kept read shows: not announced to the read caches
     .execution_options(**UNSEEN_BY_READ_CACHE)
 )
+
+
+def _posted_in_one_statement() -> Select[tuple[int, int]]:
+    """PostgreSQL: the four statements of a post (lock and link, insert, move the link, the
+    poster's read mark) as one, so that a post is one round trip. The locking read returns the
+    row's newest committed version, and the updates of the same statement that follow it find
+    that version too (READ COMMITTED re-reads a row that changed while it waited)."""
+    locked = (select(chats.c.id, func.coalesce(chats.c.last_message_id, 0).label("prev_id"))
+              .where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True).cte("locked"))
+    stored = (insert(messages)
+              .from_select(["chat_id", "user_id", "text", "created", "client_id"],
+                           select(locked.c.id, bindparam("user_id"), bindparam("text"), bindparam("created"),
+                                  bindparam("client_id")))
+              .returning(messages.c.id).cte("stored"))
+    new_id = select(stored.c.id).scalar_subquery()
+    moved = (update(chats).where(chats.c.id == bindparam("chat_id")).values(last_message_id=new_id)
+             .cte("moved"))
+    caught_up = (update(chat_members)
+                 .where((chat_members.c.chat_id == bindparam("chat_id"))
+                        & (chat_members.c.user_id == bindparam("user_id"))
+                        & (func.coalesce(chat_members.c.last_read_message_id, 0)
+                           >= select(locked.c.prev_id).scalar_subquery()))
+                 .values(last_read_message_id=new_id)
+                 .cte("caught_up"))
+    return (select(stored.c.id, locked.c.prev_id).select_from(stored.join(locked, true()))
+            .add_cte(moved, caught_up))
+
+
+_posted = _posted_in_one_statement()
 _previous_id = select(func.max(messages.c.id)).where(
     (messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("message_id"))
 )
@@ -164,7 +201,9 @@ _unread = (
             ),
         )
     )
-    .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind")))
+    .where((chat_members.c.user_id == bindparam("user_id")) & (chats.c.kind == bindparam("kind"))
+           # a chat read up to its newest message has nothing to count
+           & (chats.c.last_message_id > func.coalesce(chat_members.c.last_read_message_id, 0)))
     .group_by(chat_members.c.chat_id)
 )
 
@@ -177,7 +216,8 @@ class ChatGone(Exception):
 # unread count, in one statement, read in index order: the user's memberships newest chat first
 # (ix_chat_members_user, unique, scanned backwards), each chat's members by id (the unique
 # (chat_id, user_id)). The unread count is counted once per chat, on the user's own member row
-# (CASE runs its subquery only there), from the chat's messages after the user's last read.
+# (CASE runs its subquery only there), from the chat's messages after the user's last read, and
+# only when the chat's newest message is after it.
 _mine = chat_members.alias("mine")
 _unread_of_mine = (
     select(func.count(messages.c.id))
@@ -191,7 +231,10 @@ _unread_of_mine = (
 )
 _user_chats_with_members = (
     select(_mine.c.chat_id, users.c.id, users.c.username, users.c.name, users.c.email,
-           case((chat_members.c.user_id == _mine.c.user_id, _unread_of_mine)).label("unread"))
+           case((chat_members.c.user_id != _mine.c.user_id, None),
+                # read up to the chat's newest message: nothing to count
+                (func.coalesce(chats.c.last_message_id, 0) <= func.coalesce(_mine.c.last_read_message_id, 0), 0),
+                else_=_unread_of_mine).label("unread"))
     .select_from(
         _mine.join(chats, chats.c.id == _mine.c.chat_id)
         .join(chat_members, chat_members.c.chat_id == _mine.c.chat_id)
@@ -292,13 +335,21 @@ class ChatStore:
                        client_id: str | None = None) -> defer.Deferred[tuple[int, int]]:
         """(message id, id of the chat's message before it or 0). Conflict when user_id already
         stored a message with this client_id in the chat; ChatGone when the chat is gone."""
+        params: dict[str, Any] = dict(chat_id=chat_id, user_id=user_id, text=text, created=now, client_id=client_id)
+        if self.db.name == "postgresql":
+            def posted(row: Row | None) -> tuple[int, int]:
+                if row is None:
+                    raise ChatGone(chat_id)
+                return row["id"], row["prev_id"]
+
+            return self.db.row("chats.chats.insert_message", _posted, **params).addCallback(posted)
 
         def txn(t: Txn) -> tuple[int, int]:
-            if t.scalar(_lock_chat, chat_id=chat_id) is None:
+            prev_id = t.scalar(_lock_chat, chat_id=chat_id)
+            if prev_id is None:
                 raise ChatGone(chat_id)
-            prev_id: int = t.scalar(_newest_id, chat_id=chat_id) or 0
-            message_id: int = t.scalar(_insert_message, chat_id=chat_id, user_id=user_id, text=text,
-                                  created=now, client_id=client_id)
+            message_id: int = t.scalar(_insert_message, **params)
+            t.execute(_newest_moved, chat_id=chat_id, message_id=message_id)
             t.execute(_caught_up_read, chat_id=chat_id, user_id=user_id, prev_id=prev_id, message_id=message_id)
             return message_id, prev_id
 
