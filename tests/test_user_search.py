@@ -184,7 +184,7 @@ async def test_sqlite_existing_rows_are_indexed_when_the_table_is_created(tmp_pa
                        "DROP TABLE list_counts; "
                        "ALTER TABLE pending_events DROP COLUMN lease_owner; "
                        "ALTER TABLE pending_events DROP COLUMN lease_until; "
-                       "ALTER TABLE chats DROP COLUMN last_message_id;")
+                       "DROP TRIGGER messages_posted; ALTER TABLE chats DROP COLUMN last_message_id;")
     conn.execute("INSERT INTO users (username, username_folded, name, name_folded, created) "
                  "VALUES ('Новичок', 'новичок', '', '', 1.0)")
     conn.commit()

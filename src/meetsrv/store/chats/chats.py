@@ -84,6 +84,14 @@ _add_member = insert(chat_members).values(
 # and each message knows the one before it (the link receivers order a chat's frames by): the
 # chat's last_message_id, read under the lock, which reads the newest committed version of the
 # row (a max over messages would read the snapshot taken before the wait for the lock).
+# Storing a message then moves last_message_id to it and, when the poster had read the chat up
+# to the message before it (nothing lies between: a chat's posts take turns), the poster's last
+# read too, so that the unread counts (messages of others after the last read) count from
+# there, not over everything the user posted since they last read. Neither column is one a
+# kept read shows: these writes are not announced to the read caches.
+# SQLite: _lock_chat, then _insert_message, whose trigger messages_posted (migration 0005)
+# moves both (each statement is a hand-off of the GIL between the reactor and the database
+# thread). PostgreSQL: all in _posted, one statement, one round trip.
 _lock_chat = (select(func.coalesce(chats.c.last_message_id, 0))
               .where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True))
 _insert_message = (
@@ -92,34 +100,14 @@ _insert_message = (
             created=bindparam("created"), client_id=bindparam("client_id"))
     .returning(messages.c.id)
 )
-_newest_moved = (
-    update(chats).where(chats.c.id == bindparam("chat_id")).values(last_message_id=bindparam("message_id"))
-    # the link is no column a kept read shows: not announced to the read caches
-    .execution_options(**UNSEEN_BY_READ_CACHE)
-)
 _newest_id = select(func.max(messages.c.id)).where(messages.c.chat_id == bindparam("chat_id"))
-# A poster who had read the chat up to its newest message has read it up to their own new one
-# too (nothing lies between: a chat's posts take turns, see _lock_chat): their last read moves
-# there, so that the unread counts (messages of others after the last read) count from there,
-# not over everything the user posted since they last read.
-_caught_up_read = (
-    update(chat_members)
-    .where(
-        (chat_members.c.chat_id == bindparam("chat_id"))
-        & (chat_members.c.user_id == bindparam("user_id"))
-        & (func.coalesce(chat_members.c.last_read_message_id, 0) >= bindparam("prev_id"))
-    )
-    .values(last_read_message_id=bindparam("message_id"))
-    # a read mark changes nothing a kept read shows: not announced to the read caches
-    .execution_options(**UNSEEN_BY_READ_CACHE)
-)
 
 
 def _posted_in_one_statement() -> Select[tuple[int, int]]:
-    """PostgreSQL: the four statements of a post (lock and link, insert, move the link, the
-    poster's read mark) as one, so that a post is one round trip. The locking read returns the
-    row's newest committed version, and the updates of the same statement that follow it find
-    that version too (READ COMMITTED re-reads a row that changed while it waited)."""
+    """PostgreSQL: lock and link, insert, move the link, the poster's read mark, as one
+    statement. The locking read returns the row's newest committed version, and the updates of
+    the same statement that follow it find that version too (READ COMMITTED re-reads a row that
+    changed while it waited)."""
     locked = (select(chats.c.id, func.coalesce(chats.c.last_message_id, 0).label("prev_id"))
               .where(chats.c.id == bindparam("chat_id")).with_for_update(key_share=True).cte("locked"))
     stored = (insert(messages)
@@ -349,8 +337,6 @@ class ChatStore:
             if prev_id is None:
                 raise ChatGone(chat_id)
             message_id: int = t.scalar(_insert_message, **params)
-            t.execute(_newest_moved, chat_id=chat_id, message_id=message_id)
-            t.execute(_caught_up_read, chat_id=chat_id, user_id=user_id, prev_id=prev_id, message_id=message_id)
             return message_id, prev_id
 
         return self.db.interact("chats.chats.insert_message", txn)
