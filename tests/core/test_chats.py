@@ -11,6 +11,7 @@ from twisted.internet import defer, task
 from meetsrv.core.chats.service import ChatNotFound, ChatService, NotAMember
 from meetsrv.store.accounts.users import UserStore
 from meetsrv.store.chats.chats import ChatStore
+from tests.support.waiting import in_thread
 
 
 @pytest.fixture
@@ -100,6 +101,43 @@ async def test_posts_at_once_each_link_to_the_one_stored_before(chats):
     assert [prev_id for _, prev_id in links] == ids[:-1]
     assert await service.newest_id(room) == ids[-1]
     assert (await service.post(room, chats.bob, "next")).prev_id == ids[-1]
+
+
+def _cut_other_connections(url: str) -> int:
+    """End every other session on the database (as a restarted PostgreSQL would): how many."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_posting_goes_on_over_connections_opened_again(chats, database):
+    """PostgreSQL keeps the post's statement prepared per connection: a connection opened again
+    after the old ones were cut has none, and posting prepares it there again."""
+    if database.name != "postgresql":
+        pytest.skip("connections are cut on PostgreSQL")
+    service, room = chats.service, chats.room
+    before = await chats.post_many(room, chats.ann, 3)
+    assert await in_thread(_cut_other_connections, database.url) >= 1
+    for attempt in range(3):  # the first statement on a cut connection fails; adbapi reopens it
+        try:
+            after = await service.post(room, chats.bob, "after the cut")
+            break
+        except Exception:
+            continue
+    else:
+        pytest.fail("posting did not come back after the connections were cut")
+    assert after.prev_id == before[-1]
+    again = await service.post(room, chats.ann, "again")
+    assert again.prev_id == after.message.id
 
 
 @pytest_twisted.ensureDeferred

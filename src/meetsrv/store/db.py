@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Delete, UpdateBase
 from sqlalchemy.sql.util import find_tables
@@ -53,6 +56,42 @@ class Compiled:
     # those it reads: what store/cache.py drops kept reads for, and keeps them by
     writes: frozenset[str] = frozenset()
     reads: frozenset[str] = frozenset()
+    # PostgreSQL: the statement is kept prepared on each connection under this form
+    prepared: Prepared | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement PostgreSQL parses and plans once per connection (PREPARE), then only runs
+    (EXECUTE): for the hottest statements, whose planning costs more than their running."""
+    name: str
+    create: str  # PREPARE <name> AS <the statement with $1, $2, ...>
+    run: str  # EXECUTE <name> (%s, %s, ...)
+    params: tuple[str, ...]  # the bind names in $n order
+
+
+# execution option of a statement to keep prepared (PostgreSQL): `.execution_options(
+# **prepared_as("chats_post"))`; SQLite compiles statements to its own cache already
+def prepared_as(name: str) -> dict[str, str]:
+    return {"meetsrv_prepared": name}
+
+
+_PYFORMAT_BIND = re.compile(r"%\((\w+)\)s")
+
+
+def _prepared_form(name: str, sql: str) -> Prepared:
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    # the PREPARE text is sent without parameters: psycopg2 does not undo its %% escapes there
+    body = _PYFORMAT_BIND.sub(number, sql).replace("%%", "%")
+    return Prepared(name, f"PREPARE {name} AS {body}",
+                    f"EXECUTE {name} ({', '.join(['%s'] * len(order))})" if order else f"EXECUTE {name}",
+                    tuple(order))
 
 
 class Conflict(Exception):
@@ -167,7 +206,12 @@ class Txn:
             values = params
         for observer in self.db._statement_observers:
             observer(compiled.sql)
-        self.cursor.execute(compiled.sql, values)
+        prepared = compiled.prepared
+        if prepared is None:
+            self.cursor.execute(compiled.sql, values)
+        else:
+            self.db._prepare_on(self.cursor, prepared)
+            self.cursor.execute(prepared.run, [values[name] for name in prepared.params])
         return compiled
 
     def execute(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> int:
@@ -271,6 +315,9 @@ class Database:
         self.url = url
         parsed = urlparse(url)
         self._cache: dict[int, tuple[Any, Compiled]] = {}
+        # PostgreSQL connection id -> (the connection, names of the statements prepared on it)
+        self._prepared: dict[int, tuple[weakref.ref[Any], set[str]]] = {}
+        self._prepared_lock = threading.Lock()
         self._observers: list[Callable[[str, float, float], None]] = []
         self._statement_observers: list[Callable[[str], None]] = []
         # the read cache of `cached` reads (store/cache.py), and what is told of the tables each
@@ -330,11 +377,30 @@ class Database:
             bind = c.binds.get(name)
             if bind is None or not bind.required:
                 defaults[name] = value
+        name = stmt.get_execution_options().get("meetsrv_prepared") if isinstance(stmt, Executable) else None
         compiled = Compiled(c.string, defaults, _converters(stmt), tables_written(stmt),
-                            frozenset() if dynamic else tables_read(stmt))
+                            frozenset() if dynamic else tables_read(stmt),
+                            _prepared_form(name, c.string) if name and self.name == "postgresql" and not dynamic
+                            else None)
         if not dynamic:
             self._cache[id(stmt)] = (stmt, compiled)
         return compiled
+
+    def _prepare_on(self, cursor: Any, prepared: Prepared) -> None:
+        """PREPARE the statement on the cursor's connection unless it was before (pool thread).
+        Prepared statements live as long as the connection, through rollbacks; a connection
+        opened again (adbapi's reconnect) is a new one, with none."""
+        connection = cursor.connection
+        with self._prepared_lock:
+            known = self._prepared.get(id(connection))
+            if known is None or known[0]() is not connection:  # a new connection, maybe at a reused id
+                for key in [k for k, (ref, _) in self._prepared.items() if ref() is None]:
+                    del self._prepared[key]
+                known = self._prepared[id(connection)] = (weakref.ref(connection), set())
+        if prepared.name in known[1]:
+            return
+        cursor.execute(prepared.create)
+        known[1].add(prepared.name)
 
     # -- running ----------------------------------------------------------------------------
     def add_observer(self, observer: Callable[[str, float, float], None]) -> None:

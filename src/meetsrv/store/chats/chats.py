@@ -12,7 +12,7 @@ from sqlalchemy import Column, Select, Table, and_, bindparam, case, exists, fun
 from twisted.internet import defer
 
 from meetsrv.store.counts import count_txn, lobby_messages
-from meetsrv.store.db import UNSEEN_BY_READ_CACHE, Database, NowOrLater, Row, Txn
+from meetsrv.store.db import UNSEEN_BY_READ_CACHE, Database, NowOrLater, Row, Txn, prepared_as
 from meetsrv.store.tables import chat_members, chats, messages, users
 
 
@@ -129,7 +129,8 @@ def _posted_in_one_statement() -> Select[tuple[int, int]]:
             .add_cte(moved, caught_up))
 
 
-_posted = _posted_in_one_statement()
+# planned once per connection: planning the four parts cost more than running them
+_posted = _posted_in_one_statement().execution_options(**prepared_as("chats_post"))
 _previous_id = select(func.max(messages.c.id)).where(
     (messages.c.chat_id == bindparam("chat_id")) & (messages.c.id < bindparam("message_id"))
 )
