@@ -211,12 +211,11 @@ class RedisBus:
 
     def command(self, name: str, *args) -> defer.Deferred:
         """Run a Redis command on the command connection: refused at once while it is down,
-        failed after `timeout` seconds without an answer."""
+        failed after `timeout` seconds without an answer (txredisapi's replyTimeout, which also
+        drops the connection that did not answer, so that it is opened again)."""
         if self._publisher_factory is None or self._publisher_factory.size == 0:
             return defer.fail(BusUnavailable("Redis is not connected"))
-        d = getattr(self._publisher, name)(*args)
-        d.addTimeout(self.timeout, self._reactor)
-        return d.addErrback(as_unavailable)
+        return getattr(self._publisher, name)(*args).addErrback(as_unavailable)
 
     def _subscriber_connected(self, proto):
         if self._connected_before:
