@@ -127,7 +127,7 @@ async def test_posting_goes_on_over_connections_opened_again(chats, database):
     service, room = chats.service, chats.room
     before = await chats.post_many(room, chats.ann, 3)
     assert await in_thread(_cut_other_connections, database.url) >= 1
-    for attempt in range(3):  # the first statement on a cut connection fails; adbapi reopens it
+    for _attempt in range(3):  # the first statement on a cut connection fails; adbapi reopens it
         try:
             after = await service.post(room, chats.bob, "after the cut")
             break
