@@ -69,7 +69,11 @@ class ChatSocket(DoorSocket):
         self.chat_id = chat_id
         # frames are held until the socket is open (and has sent what it resumes)
         self.backlog = []
-        await self.factory.hub.join_chat(self.services.chats, chat_id, self)
+        joined_after = await self.factory.hub.join_chat(self.services.chats, chat_id, self)
+        if joined_after is not None:
+            # an `after` beyond the chat's newest message names none the client can have seen:
+            # messages stored from now on may take such ids, and every one of them must be sent
+            self.cursor = min(self.cursor, joined_after)
 
     def onClose(self, wasClean, code, reason):
         if self.chat_id is not None:
@@ -84,9 +88,6 @@ class ChatSocket(DoorSocket):
 
     async def _resume(self) -> None:
         chats = self.services.chats
-        # an `after` beyond the newest message names none the client can have seen: messages
-        # stored from now on take such ids, and must not be skipped
-        self.cursor = min(self.cursor, await chats.newest_id(self.chat_id))
         while not self._closed:
             found = await chats.history(self.chat_id, RESUME_BATCH, after=self.cursor)
             if found:

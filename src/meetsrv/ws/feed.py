@@ -66,7 +66,7 @@ class ChatFeed:
             self.fill()  # the bus came back while the newest id was read: it may be older
         self._advance()
         for d in waiting:
-            d.callback(None)
+            d.callback(newest_id)
 
     def _start_failed(self, failure) -> None:
         """The newest id could not be read: the sockets waiting are refused, and the next one
@@ -77,10 +77,11 @@ class ChatFeed:
         for d in waiting:
             d.errback(failure)
 
-    def when_ready(self) -> defer.Deferred:
-        """Fires once frames stored from now on will be delivered."""
+    def when_ready(self) -> defer.Deferred[int | None]:
+        """Fires once frames stored from now on will be delivered, with the id of the last
+        message that was not (None: the feed closed first). Called as a socket is added."""
         if self._ready is None:
-            return defer.succeed(None)
+            return defer.succeed(None if self._closed else self.last)
         d = defer.Deferred()
         self._ready.append(d)
         return d

@@ -108,7 +108,8 @@ class SocketHub:
 
     def join_chat(self, chats, chat_id: int, sock) -> defer.Deferred:
         """Add sock to the chat's feed; fires once every message stored from now on will reach
-        it (through sock.chat_frame), in id order, each once."""
+        it (through sock.chat_frame), in id order, each once, with the id of the chat's last
+        message that will not (None: the feed closed first)."""
         channel = chat_channel(chat_id)
         feed = self._feeds.get(channel)
         if feed is None:
