@@ -116,7 +116,7 @@ def _is_unique_violation(exc: BaseException) -> bool:
 
 def _as_conflict(failure: Failure, desc: str) -> Failure:
     if _is_unique_violation(failure.value):
-        raise Conflict(desc, str(failure.value).strip().splitlines()[0])
+        return Failure(Conflict(desc, str(failure.value).strip().splitlines()[0]))  # type: ignore[no-untyped-call]
     return failure
 
 
@@ -219,17 +219,29 @@ class Txn:
         return int(self.cursor.rowcount)
 
     def rows(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> list[Row]:
-        compiled = self._run(stmt, params, dynamic)
-        names = [d[0] for d in self.cursor.description]
+        names = None
         result = []
-        convert = compiled.converters
-        for raw in self.cursor.fetchall():
-            if convert:
-                raw = list(raw)
-                for i, fn in convert:
-                    if raw[i] is not None:
-                        raw[i] = fn(raw[i])
+        for raw in self.tuples(stmt, dynamic, **params):
+            if names is None:
+                names = [d[0] for d in self.cursor.description]
             result.append(dict(zip(names, raw)))
+        return result
+
+    def tuples(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> list[tuple[Any, ...]]:
+        """The rows as tuples, in the statement's column order: for a hot read whose caller
+        regroups the rows anyway (no dict per row)."""
+        compiled = self._run(stmt, params, dynamic)
+        fetched = self.cursor.fetchall()
+        convert = compiled.converters
+        if not convert:
+            return cast(list[tuple[Any, ...]], fetched)
+        result = []
+        for raw in fetched:
+            raw = list(raw)
+            for i, fn in convert:
+                if raw[i] is not None:
+                    raw[i] = fn(raw[i])
+            result.append(tuple(raw))
         return result
 
     def row(self, stmt: ClauseElement, dynamic: bool = False, **params: Any) -> Row | None:
@@ -447,59 +459,51 @@ class Database:
 
     def _interact(self, desc: str, read: set[str] | None, fn: Callable[[Txn], T],
                   one_statement: bool = False) -> defer.Deferred[T]:
-        txns: list[Txn] = []
-
+        # what the pool thread leaves for `_finished`: the Txn, then (observed) the times the
+        # function started and ended
+        ran: list[Any] = []
+        observed = bool(self._observers)
+        queued = time.perf_counter() if observed else 0.0
         # PostgreSQL runs one statement without BEGIN and COMMIT (it is atomic on its own): one
         # round trip instead of three; adbapi's commit after it then has nothing to do
         autocommit = one_statement and self.name == "postgresql"
 
         def run(cursor: Any) -> T:
             t = Txn(self, cursor, read)
-            txns.append(t)
-            if not autocommit:
-                return fn(t)
-            connection = cursor.connection  # the driver's, through adbapi's Transaction
-            connection.autocommit = True
+            ran.append(t)
+            if observed:
+                ran.append(time.perf_counter())
+            connection = cursor.connection if autocommit else None  # the driver's, through adbapi's
             try:
+                if connection is not None:
+                    connection.autocommit = True
                 return fn(t)
             finally:
-                try:
-                    connection.autocommit = False
-                except Exception:  # a lost connection: adbapi opens another (cp_reconnect)
-                    pass
+                if observed:
+                    ran.append(time.perf_counter())
+                if connection is not None:
+                    try:
+                        connection.autocommit = False
+                    except Exception:  # a lost connection: adbapi opens another (cp_reconnect)
+                        pass
 
-        d: defer.Deferred[T]
-        if not self._observers:
-            d = self.pool.runInteraction(run)  # type: ignore[no-untyped-call]
-        else:
-            queued = time.perf_counter()
-            times: list[float] = []
+        d: defer.Deferred[Any] = self.pool.runInteraction(run)  # type: ignore[no-untyped-call]
+        # one callback for every transaction (each is a step on the reactor thread)
+        return cast("defer.Deferred[T]", d.addBoth(self._finished, desc, ran, queued))
 
-            def timed(cursor: Any) -> T:
-                times.append(time.perf_counter())
-                try:
-                    return run(cursor)
-                finally:
-                    times.append(time.perf_counter())
-
-            def observed(result: T | Failure) -> T | Failure:
-                if len(times) == 2:
-                    for observer in self._observers:
-                        observer(desc, times[0] - queued, times[1] - times[0])
-                return result
-
-            d = self.pool.runInteraction(timed).addBoth(observed)  # type: ignore[no-untyped-call]
-        if self.on_written is not None:
-            d.addBoth(self._written, txns)
-        return d.addErrback(_as_conflict, desc)
-
-    def _written(self, result: T | Failure, txns: list[Txn]) -> T | Failure | defer.Deferred[T | Failure]:
-        """After a transaction that changed tables (committed, or maybe not when it failed):
-        `on_written(tables)`; what it returns (a Deferred: the other processes being told) is
-        waited for before the transaction's result goes on."""
-        if not txns or not txns[0].written or self.on_written is None:
+    def _finished(self, result: Any, desc: str, ran: list[Any], queued: float) -> Any:
+        """After a transaction (on the reactor thread): the observers told its times; a unique
+        violation raised as Conflict; `on_written(tables)` told of the tables it changed
+        (committed, or maybe not when it failed), and what that returns (a Deferred: the other
+        processes being told) waited for before the result goes on."""
+        if len(ran) == 3:
+            for observer in self._observers:
+                observer(desc, ran[1] - queued, ran[2] - ran[1])
+        if isinstance(result, Failure):
+            result = _as_conflict(result, desc)
+        if not ran or not ran[0].written or self.on_written is None:
             return result
-        told = self.on_written(frozenset(txns[0].written))
+        told = self.on_written(frozenset(ran[0].written))
         if told is None:
             return result
         return told.addBoth(lambda _: result)
@@ -508,6 +512,9 @@ class Database:
     # the statement every time (IN lists).
     def rows(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[list[Row]]:
         return self._interact(desc, None, lambda t: t.rows(stmt, **params), one_statement=True)
+
+    def tuples(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[list[tuple[Any, ...]]]:
+        return self._interact(desc, None, lambda t: t.tuples(stmt, **params), one_statement=True)
 
     def row(self, desc: str, stmt: ClauseElement, **params: Any) -> defer.Deferred[Row | None]:
         return self._interact(desc, None, lambda t: t.row(stmt, **params), one_statement=True)

@@ -218,6 +218,7 @@ _unread_of_mine = (
     .correlate(_mine)
     .scalar_subquery()
 )
+# columns in the order chats_of_with_members unpacks them
 _user_chats_with_members = (
     select(_mine.c.chat_id, users.c.id, users.c.username, users.c.name, users.c.email,
            case((chat_members.c.user_id != _mine.c.user_id, None),
@@ -294,18 +295,25 @@ class ChatStore:
         """[(chat id, [member rows ordered by id], unread)] for user_id's chats of `kind`, newest
         chat first, in one precompiled statement."""
 
-        def group(rows: list[Row]) -> list[tuple[int, list[Row], int]]:
-            members: dict[int, list[Row]] = {}
-            unread: dict[int, int] = {}
-            for r in rows:
-                chat_id, count = r.pop("chat_id"), r.pop("unread")
-                members.setdefault(chat_id, []).append(r)
+        def group(rows: list[tuple[Any, ...]]) -> list[tuple[int, list[Row], int]]:
+            # the rows come chat by chat (ordered by chat id); one pass, a dict per member
+            found: list[tuple[int, list[Row], int]] = []
+            chat = unread = 0
+            members: list[Row] = []
+            for chat_id, member_id, username, name, email, count in rows:
+                if chat_id != chat:
+                    if members:
+                        found.append((chat, members, unread))
+                    chat, members, unread = chat_id, [], 0
+                members.append({"id": member_id, "username": username, "name": name, "email": email})
                 if count is not None:  # the user's own row
-                    unread[chat_id] = count
-            return [(chat_id, found, unread.get(chat_id, 0)) for chat_id, found in members.items()]
+                    unread = count
+            if members:
+                found.append((chat, members, unread))
+            return found
 
-        d = self.db.rows("chats.chats.chats_of_with_members", _user_chats_with_members,
-                         user_id=user_id, kind=kind)
+        d = self.db.tuples("chats.chats.chats_of_with_members", _user_chats_with_members,
+                           user_id=user_id, kind=kind)
         return d.addCallback(group)
 
     def member_chat_with_members(self, chat_id: int, user_id: int) -> defer.Deferred[tuple[Chat | None, list[Row]]]:
