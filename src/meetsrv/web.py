@@ -241,8 +241,9 @@ def _readable(request) -> bool:
             path.decode("utf-8")
         if b"\x00" in path:
             return False
-        host = request.getRequestHostname()
-        if not host.isascii():
+        # the Host header as sent (its port is ASCII): getRequestHostname runs a regex
+        host = request.getHeader(b"host")
+        if host is not None and not host.isascii():
             host.decode("utf-8")
     except UnicodeDecodeError:
         return False
