@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS blocks (
 	FOREIGN KEY(blocked_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_blocks_blocked_id ON blocks (blocked_id);
+
 CREATE TABLE IF NOT EXISTS confirmations (
 	id SERIAL NOT NULL, 
 	user_id INTEGER NOT NULL, 
@@ -77,6 +79,8 @@ CREATE TABLE IF NOT EXISTS confirmations (
 	PRIMARY KEY (id), 
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
+
+CREATE INDEX IF NOT EXISTS ix_confirmations_user_id ON confirmations (user_id);
 
 CREATE TABLE IF NOT EXISTS contacts (
 	id SERIAL NOT NULL, 
@@ -89,6 +93,8 @@ CREATE TABLE IF NOT EXISTS contacts (
 	FOREIGN KEY(owner_id) REFERENCES users (id) ON DELETE CASCADE, 
 	FOREIGN KEY(contact_user_id) REFERENCES users (id) ON DELETE SET NULL
 );
+
+CREATE INDEX IF NOT EXISTS ix_contacts_contact_user_id ON contacts (contact_user_id);
 
 CREATE INDEX IF NOT EXISTS ix_contacts_owner_user ON contacts (owner_id, contact_user_id);
 
@@ -188,6 +194,8 @@ CREATE TABLE IF NOT EXISTS organization_members (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_organization_members_user_id ON organization_members (user_id);
+
 CREATE TABLE IF NOT EXISTS photos (
 	id SERIAL NOT NULL, 
 	user_id INTEGER NOT NULL, 
@@ -211,6 +219,8 @@ CREATE TABLE IF NOT EXISTS social_identities (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_social_identities_user_id ON social_identities (user_id);
+
 CREATE TABLE IF NOT EXISTS staff_actions (
 	id SERIAL NOT NULL, 
 	staff_id INTEGER, 
@@ -225,6 +235,8 @@ CREATE TABLE IF NOT EXISTS staff_actions (
 );
 
 CREATE INDEX IF NOT EXISTS ix_staff_actions_created ON staff_actions (created);
+
+CREATE INDEX IF NOT EXISTS ix_staff_actions_staff_id ON staff_actions (staff_id);
 
 CREATE INDEX IF NOT EXISTS ix_staff_actions_target ON staff_actions (target_id, created);
 
@@ -247,6 +259,8 @@ CREATE TABLE IF NOT EXISTS chats (
 CREATE UNIQUE INDEX IF NOT EXISTS ix_chats_kind_member_key ON chats (kind, member_key);
 
 CREATE INDEX IF NOT EXISTS ix_chats_meeting ON chats (meeting_id);
+
+CREATE INDEX IF NOT EXISTS ix_chats_owner_id ON chats (owner_id);
 
 CREATE TABLE IF NOT EXISTS join_requests (
 	id SERIAL NOT NULL, 
@@ -277,6 +291,10 @@ CREATE TABLE IF NOT EXISTS markings (
 	FOREIGN KEY(marked_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_markings_marked_id ON markings (marked_id);
+
+CREATE INDEX IF NOT EXISTS ix_markings_marker_id ON markings (marker_id);
+
 CREATE INDEX IF NOT EXISTS ix_markings_meeting ON markings (meeting_id, id);
 
 CREATE TABLE IF NOT EXISTS meeting_members (
@@ -299,6 +317,8 @@ CREATE TABLE IF NOT EXISTS meeting_organizations (
 	FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE
 );
 
+CREATE INDEX IF NOT EXISTS ix_meeting_organizations_organization_id ON meeting_organizations (organization_id);
+
 CREATE TABLE IF NOT EXISTS pending_events (
 	id SERIAL NOT NULL, 
 	creator_id INTEGER, 
@@ -314,7 +334,11 @@ CREATE TABLE IF NOT EXISTS pending_events (
 	FOREIGN KEY(meeting_id) REFERENCES meetings (id) ON DELETE SET NULL
 );
 
+CREATE INDEX IF NOT EXISTS ix_pending_events_creator_id ON pending_events (creator_id);
+
 CREATE INDEX IF NOT EXISTS ix_pending_events_due ON pending_events (saved_at, due_at);
+
+CREATE INDEX IF NOT EXISTS ix_pending_events_meeting_id ON pending_events (meeting_id);
 
 CREATE TABLE IF NOT EXISTS chat_members (
 	chat_id INTEGER NOT NULL, 
@@ -345,6 +369,8 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS ix_messages_chat_id ON messages (chat_id, id);
 
 CREATE UNIQUE INDEX IF NOT EXISTS ix_messages_client_id ON messages (chat_id, user_id, client_id) WHERE client_id IS NOT NULL;
+
+CREATE INDEX IF NOT EXISTS ix_messages_user_id ON messages (user_id);
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -476,4 +502,4 @@ CREATE TRIGGER list_counts_messages_at AFTER TRUNCATE ON messages FOR EACH STATE
 
 CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
-INSERT INTO alembic_version (version_num) SELECT '0005' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
+INSERT INTO alembic_version (version_num) SELECT '0006' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

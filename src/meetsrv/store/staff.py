@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
     String,
@@ -89,12 +90,15 @@ def _order(db: Database, columns: dict[str, Sort], sort: str, default: str,
         desc = default.startswith("-")
         column = columns[default.lstrip("-")]
     expr = column.expr
-    empty: ColumnElement[bool] = expr.is_(None)
+    empties: list[ColumnElement[Any]] = []
     if column.text:
-        empty = expr.is_(None) | (expr == "")
+        empties.append(expr.is_(None) | (expr == ""))
         if NATURAL_ORDER in db.search_indexes:
             expr = expr.collate(NATURAL_ORDER)
-    return [empty, *[e.desc() if desc else e for e in (expr, *column.then, tie)]]
+    elif not (isinstance(expr, Column) and not expr.nullable):
+        empties.append(expr.is_(None))
+    # a NOT NULL column sorts alone, so that its index serves the page (the id, by default)
+    return [*empties, *[e.desc() if desc else e for e in (expr, *column.then, tie)]]
 
 
 def _page(db: Database, desc: str, base: Select[Any], conds: list[ColumnElement[bool]],
