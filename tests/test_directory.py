@@ -258,6 +258,19 @@ async def test_invalid_events_are_refused_at_once(start_server, http, clock):
 
 
 @pytest_twisted.ensureDeferred
+async def test_event_dates_at_the_edges_are_answered_with_four_digit_years(start_server, http, clock):
+    """As DRF renders them (ISO 8601): year 1 is `0001`, never `1`, which no client parses."""
+    server = await start_server(clock=clock)
+    _, token = await member(http, server, "ann@example.com")
+    for date in ("0001-01-01T00:00:00Z", "0999-07-05T10:20:30.5+00:00", "9999-12-31T23:59:59Z"):
+        await create_event(http, server, token, {"title": date, "date": date})
+    await saved_after_delay(server, clock)
+    r = await http.get(server.url + "/api/events/?ordering=date", headers=auth(token))
+    assert [e["date"] for e in r.json["results"]] == [
+        "0001-01-01T00:00:00Z", "0999-07-05T10:20:30.500000Z", "9999-12-31T23:59:59Z"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_event_list_search_ordering_filters_pagination(start_server, http, clock):
     server = await start_server(clock=clock)
     _, token = await member(http, server, "ann@example.com")

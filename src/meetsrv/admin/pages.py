@@ -93,7 +93,7 @@ NOTICES = {
 def when(ts) -> str:
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None).isoformat(" ", "minutes") + " UTC"
 
 
 def page(title: str, body, staff: User | None = None, csrf: str | None = None, notice: str | None = None) -> Tag:
